@@ -1,0 +1,46 @@
+/**
+ * EventBridge `source` and `detail-type` names of every event that crosses
+ * the pullmedic bus. Stable once shipped: rules, archives and replays match
+ * on them.
+ *
+ * @example
+ * ```ts
+ * if (envelope['detail-type'] === DETAIL_TYPES.kubernetesEvent) { … }
+ * ```
+ */
+export const SOURCES = {
+  /** Our in-cluster forwarder (and the local runtime's stand-in for it). */
+  forwarder: 'pullmedic.kubernetes',
+  /** Every decision the pipeline's functions take. */
+  pipeline: 'pullmedic',
+  /** AWS Systems Manager, forwarded from the default bus. */
+  ssm: 'aws.ssm',
+} as const;
+
+export const DETAIL_TYPES = {
+  kubernetesEvent: 'Kubernetes Event',
+  imagePullFailureClassified: 'Image Pull Failure Classified',
+  incidentOpened: 'Incident Opened',
+  nodePruneRequested: 'Node Prune Requested',
+  nodePruneCompleted: 'Node Prune Completed',
+  volumeRollRequested: 'Volume Roll Requested',
+  volumeRollStarted: 'Volume Roll Started',
+  incidentResolved: 'Incident Resolved',
+  incidentEscalated: 'Incident Escalated',
+  ssmCommandInvocationStatusChange:
+    'EC2 Command Invocation Status-change Notification',
+} as const;
+
+export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
+
+/** Detail-types the pipeline itself emits (source `pullmedic`). */
+export const PIPELINE_DETAIL_TYPES = [
+  DETAIL_TYPES.imagePullFailureClassified,
+  DETAIL_TYPES.incidentOpened,
+  DETAIL_TYPES.nodePruneRequested,
+  DETAIL_TYPES.nodePruneCompleted,
+  DETAIL_TYPES.volumeRollRequested,
+  DETAIL_TYPES.volumeRollStarted,
+  DETAIL_TYPES.incidentResolved,
+  DETAIL_TYPES.incidentEscalated,
+] as const;

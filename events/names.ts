@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+// Kubernetes and AWS names as the APIs define them. Everything that comes
+// from an event and may later reach an API call, a log line or a Slack
+// message is held to these shapes; none of them admits whitespace, quotes
+// or shell metacharacters.
+
+/** RFC 1123 DNS subdomain: node names, pod names, most object names. */
+export const DNS_SUBDOMAIN =
+  /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** RFC 1123 DNS label: namespaces. */
+export const DNS_LABEL = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** EC2 instance id. */
+export const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
+
+/** EKS cluster and node group names (AWS: 1-100 chars, alnum first). */
+export const EKS_NAME = /^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/;
+
+/**
+ * An OCI image reference, loosely: registry/repo[:tag][@digest]. Loose on
+ * purpose (the runtime is the judge of a reference), strict on characters.
+ */
+export const IMAGE_REFERENCE = /^[A-Za-z0-9][A-Za-z0-9._\-/:@+]{0,510}$/;
+
+/** `aws:///us-east-1a/i-0abc…` as a Node's spec.providerID. */
+export const AWS_PROVIDER_ID =
+  /^aws:\/\/\/[a-z0-9-]{1,30}\/(i-[0-9a-f]{8,17})$/;
+
+export const nodeName = z
+  .string()
+  .regex(DNS_SUBDOMAIN, 'node name must be an RFC 1123 DNS subdomain');
+export const namespaceName = z
+  .string()
+  .regex(DNS_LABEL, 'namespace must be an RFC 1123 DNS label');
+export const objectName = z
+  .string()
+  .regex(DNS_SUBDOMAIN, 'object name must be an RFC 1123 DNS subdomain');
+export const instanceId = z
+  .string()
+  .regex(INSTANCE_ID, 'instance id must look like i-0123456789abcdef0');
+export const clusterName = z
+  .string()
+  .regex(EKS_NAME, 'cluster name must be a valid EKS cluster name');
+export const imageReference = z
+  .string()
+  .regex(IMAGE_REFERENCE, 'image reference has characters no image uses');
+
+/**
+ * The instance id inside a Node's providerID, or undefined.
+ *
+ * @example
+ * ```ts
+ * instanceIdFromProviderId('aws:///us-east-1a/i-0abc12345678def90');
+ * // 'i-0abc12345678def90'
+ * ```
+ */
+export const instanceIdFromProviderId = (
+  providerId: string | undefined
+): string | undefined => providerId?.match(AWS_PROVIDER_ID)?.[1];

@@ -1,0 +1,272 @@
+import { z } from 'zod';
+import { FAILURE_CLASSES } from '../core/classification/types.ts';
+import {
+  clusterName,
+  imageReference,
+  instanceId,
+  namespaceName,
+  nodeName,
+  objectName,
+} from './names.ts';
+
+// One zod schema per detail-type; the TypeScript types are inferred from
+// them, so a contract and its type cannot drift apart.
+
+const isoTime = z.iso.datetime({ offset: true });
+
+/** The parts of a core/v1 Event that pullmedic reads. */
+export const KubernetesEventObject = z.object({
+  apiVersion: z.string().optional(),
+  kind: z.literal('Event').optional(),
+  metadata: z.object({
+    name: z.string().min(1).max(253),
+    namespace: namespaceName.optional(),
+    uid: z.string().max(64).optional(),
+    resourceVersion: z.string().max(64).optional(),
+    creationTimestamp: isoTime.optional(),
+  }),
+  involvedObject: z.object({
+    kind: z.string().max(63),
+    namespace: namespaceName.optional(),
+    name: objectName,
+    uid: z.string().max(64).optional(),
+    fieldPath: z.string().max(253).optional(),
+  }),
+  reason: z.string().max(128),
+  message: z
+    .string()
+    .max(64 * 1024)
+    .default(''),
+  type: z.enum(['Normal', 'Warning']),
+  count: z.number().int().nonnegative().optional(),
+  firstTimestamp: isoTime.nullish(),
+  lastTimestamp: isoTime.nullish(),
+  eventTime: isoTime.nullish(),
+  source: z
+    .object({
+      component: z.string().max(128).optional(),
+      host: nodeName.optional(),
+    })
+    .optional(),
+  reportingComponent: z.string().max(128).optional(),
+  reportingInstance: z.string().max(253).optional(),
+});
+export type KubernetesEventObject = z.infer<typeof KubernetesEventObject>;
+
+export const NodeRef = z.object({
+  name: nodeName,
+  instanceId: instanceId.optional(),
+  providerID: z.string().max(128).optional(),
+});
+export type NodeRef = z.infer<typeof NodeRef>;
+
+export const PodRef = z.object({
+  namespace: namespaceName,
+  name: objectName,
+});
+export type PodRef = z.infer<typeof PodRef>;
+
+/** `Kubernetes Event`: a forwarded core/v1 Event, with its cluster and node. */
+export const KubernetesEventDetail = z.object({
+  cluster: clusterName,
+  event: KubernetesEventObject,
+  node: NodeRef.optional(),
+});
+export type KubernetesEventDetail = z.infer<typeof KubernetesEventDetail>;
+
+/** Fields every pipeline decision carries. */
+const Decision = z.object({
+  cluster: clusterName,
+  node: NodeRef,
+  /** True when the decision was taken but not acted on (replay, dry-run). */
+  dryRun: z.boolean(),
+  /** Set when the decision came from an EventBridge replay. */
+  replayName: z.string().max(64).optional(),
+});
+
+export const ImagePullFailureClassifiedDetail = Decision.extend({
+  class: z.enum(FAILURE_CLASSES),
+  evidence: z.string().max(1024).nullable(),
+  causeKnown: z.boolean(),
+  remedy: z.enum(['prune', 'escalate', 'grow_volume', 'notify', 'none']),
+  pod: PodRef.optional(),
+  image: imageReference.optional(),
+  registry: z.string().max(253).optional(),
+  layerDigest: z.string().max(80).optional(),
+  path: z.string().max(4096).optional(),
+  runtime: z.enum(['containerd', 'cri-o', 'docker']).optional(),
+  filesystem: z.string().max(32).optional(),
+  kubernetesEvent: z.object({
+    reason: z.string(),
+    type: z.enum(['Normal', 'Warning']),
+    time: isoTime,
+    uid: z.string().optional(),
+    count: z.number().int().optional(),
+    message: z.string().max(4096),
+  }),
+});
+export type ImagePullFailureClassifiedDetail = z.infer<
+  typeof ImagePullFailureClassifiedDetail
+>;
+
+export const IncidentOpenedDetail = Decision.extend({
+  incidentId: z.string(),
+  openedAt: isoTime,
+  class: z.enum(FAILURE_CLASSES),
+  evidence: z.string().max(1024).nullable(),
+  pod: PodRef.optional(),
+  image: imageReference.optional(),
+});
+export type IncidentOpenedDetail = z.infer<typeof IncidentOpenedDetail>;
+
+export const NodePruneRequestedDetail = Decision.extend({
+  incidentId: z.string(),
+  commandId: z.string(),
+  documentName: z.string(),
+  parameters: z.record(z.string(), z.array(z.string())),
+  requestedAt: isoTime,
+});
+export type NodePruneRequestedDetail = z.infer<typeof NodePruneRequestedDetail>;
+
+/** The script's machine-readable result line, as the document prints it. */
+export const PruneReport = z.object({
+  v: z.literal(1),
+  dryRun: z.boolean(),
+  fsBytesTotal: z.number().nonnegative(),
+  bytesBefore: z.number().nonnegative(),
+  bytesAfter: z.number().nonnegative(),
+  bytesFreed: z.number(),
+  freeBytesAfter: z.number().nonnegative(),
+  imagesRemoved: z.number().int().nonnegative(),
+  imagesRemovedRefs: z.array(z.string()).default([]),
+  pauseImage: z.string().nullable().default(null),
+  pauseImageIntact: z.boolean(),
+  leftoverSnapshotsRemoved: z.number().int().nonnegative().default(0),
+  tools: z.record(z.string(), z.string().nullable()).default({}),
+  method: z.string(),
+  errors: z.array(z.string()).default([]),
+});
+export type PruneReport = z.infer<typeof PruneReport>;
+
+export const NodePruneCompletedDetail = Decision.extend({
+  incidentId: z.string(),
+  commandId: z.string(),
+  /** The SSM invocation status (Success, Failed, TimedOut, …). */
+  status: z.string(),
+  report: PruneReport.nullable(),
+  /** What pullmedic decided from the report. */
+  outcome: z.enum(['recovering', 'roll', 'escalate']),
+  reason: z.string(),
+  commandError: z.string().max(4096).optional(),
+  volumeSizeGiB: z.number().positive().optional(),
+});
+export type NodePruneCompletedDetail = z.infer<typeof NodePruneCompletedDetail>;
+
+export const VolumeRollRequestedDetail = Decision.extend({
+  incidentId: z.string(),
+  reason: z.string(),
+  currentSizeGiB: z.number().positive().optional(),
+  minimumSizeGiB: z.number().positive(),
+});
+export type VolumeRollRequestedDetail = z.infer<
+  typeof VolumeRollRequestedDetail
+>;
+
+export const VolumeRollStartedDetail = Decision.extend({
+  incidentId: z.string(),
+  nodegroup: z.object({
+    kind: z.enum(['managed', 'self-managed']),
+    name: z.string(),
+  }),
+  launchTemplate: z.object({
+    id: z.string(),
+    name: z.string().optional(),
+    oldVersion: z.number().int().positive(),
+    newVersion: z.number().int().positive().nullable(),
+  }),
+  deviceName: z.string(),
+  oldSizeGiB: z.number().positive(),
+  newSizeGiB: z.number().positive(),
+  rollout: z.object({
+    kind: z.enum(['eks-nodegroup-update', 'asg-instance-refresh']),
+    id: z.string().nullable(),
+  }),
+  undo: z.string(),
+});
+export type VolumeRollStartedDetail = z.infer<typeof VolumeRollStartedDetail>;
+
+export const TimelineEntry = z.object({
+  at: isoTime,
+  step: z.string(),
+  detail: z.string(),
+  eventId: z.string().optional(),
+});
+export type TimelineEntry = z.infer<typeof TimelineEntry>;
+
+export const IncidentResolvedDetail = Decision.extend({
+  incidentId: z.string(),
+  openedAt: isoTime,
+  resolvedAt: isoTime,
+  mttrSeconds: z.number().nonnegative(),
+  resolvedBy: z.object({
+    reason: z.string(),
+    pod: PodRef.optional(),
+    message: z.string().max(4096),
+  }),
+  timeline: z.array(TimelineEntry),
+});
+export type IncidentResolvedDetail = z.infer<typeof IncidentResolvedDetail>;
+
+export const IncidentEscalatedDetail = Decision.extend({
+  incidentId: z.string().optional(),
+  reason: z.string(),
+  /** What a person must do now, in order. */
+  nextSteps: z.array(z.string()).min(1),
+  class: z.enum(FAILURE_CLASSES).optional(),
+});
+export type IncidentEscalatedDetail = z.infer<typeof IncidentEscalatedDetail>;
+
+/**
+ * `EC2 Command Invocation Status-change Notification` from aws.ssm. The
+ * event carries no output: the handler reads it with GetCommandInvocation.
+ */
+export const SsmCommandInvocationDetail = z.object({
+  'command-id': z.string().min(1).max(64),
+  'document-name': z.string().min(1).max(128),
+  'instance-id': instanceId,
+  'requested-date-time': z.string().optional(),
+  status: z.string().min(1).max(32),
+});
+export type SsmCommandInvocationDetail = z.infer<
+  typeof SsmCommandInvocationDetail
+>;
+
+/**
+ * The EventBridge envelope as rules deliver it. `account` is optional: moto
+ * leaves it out, and nothing here depends on it.
+ */
+export const Envelope = z.object({
+  version: z.string().optional(),
+  id: z.string().min(1),
+  'detail-type': z.string(),
+  source: z.string(),
+  account: z.string().optional(),
+  time: z.string(),
+  region: z.string().optional(),
+  resources: z.array(z.string()).default([]),
+  'replay-name': z.string().optional(),
+  detail: z.unknown(),
+});
+export type Envelope = z.infer<typeof Envelope>;
+
+/**
+ * An envelope whose detail is checked against `detail`.
+ *
+ * @example
+ * ```ts
+ * const schema = envelopeOf(KubernetesEventDetail);
+ * const event = schema.parse(JSON.parse(record.body));
+ * ```
+ */
+export const envelopeOf = <T extends z.ZodType>(detail: T) =>
+  Envelope.extend({ detail });
