@@ -1,0 +1,99 @@
+import type { Envelope, NodeRef } from '../events/schemas.ts';
+import type { ControlMode, ControlSwitch, IncidentKey } from './ports.ts';
+
+/**
+ * How a decision runs: acting, or deciding without acting. Replayed events
+ * (they carry `replay-name`) never act unless the replay was started live;
+ * the operator's control parameter can turn everything to dry-run or off.
+ *
+ * @example
+ * ```ts
+ * const run = await runModeOf(envelope, control, false);
+ * if (run.mode === 'off') return [];
+ * ```
+ */
+export interface RunMode {
+  mode: ControlMode;
+  dryRun: boolean;
+  replayName?: string;
+  /** Incident scope: live state, or the replay's own. */
+  scope: string;
+}
+
+/** The marker a live replay puts in its name (`pullmedic replay --live`). */
+export const LIVE_REPLAY_MARKER = '-live-';
+
+export async function runModeOf(
+  envelope: Pick<Envelope, 'replay-name'>,
+  control: ControlSwitch
+): Promise<RunMode> {
+  const mode = await control.mode();
+  const replayName = envelope['replay-name'];
+  if (replayName === undefined) {
+    return { mode, dryRun: mode !== 'live', scope: 'live' };
+  }
+  const live = replayName.includes(LIVE_REPLAY_MARKER) && mode === 'live';
+  return {
+    mode: mode === 'off' ? 'off' : live ? 'live' : 'dry-run',
+    dryRun: !live,
+    replayName,
+    scope: live ? 'live' : `replay:${replayName}`,
+  };
+}
+
+/**
+ * The incident key of a node, in the run's scope.
+ *
+ * @example
+ * ```ts
+ * incidentKey('prod', 'ip-10-0-1-149.ec2.internal', run);
+ * ```
+ */
+export const incidentKey = (
+  cluster: string,
+  node: string,
+  run: Pick<RunMode, 'scope'>
+): IncidentKey => ({ cluster, node, scope: run.scope });
+
+/**
+ * A readable, unique incident id: cluster, node, opening time.
+ *
+ * @example
+ * ```ts
+ * incidentIdOf('prod', 'ip-10-0-1-149.ec2.internal', '2026-11-20T09:40:59Z');
+ * // 'prod/ip-10-0-1-149.ec2.internal/20261120T094059Z'
+ * ```
+ */
+export const incidentIdOf = (
+  cluster: string,
+  node: string,
+  openedAt: string
+): string =>
+  `${cluster}/${node}/${openedAt.replace(/[-:]/g, '').replace(/\.\d+/, '')}`;
+
+/** The fields every decision event starts with. */
+export interface DecisionBase {
+  cluster: string;
+  node: NodeRef;
+  dryRun: boolean;
+  replayName?: string;
+}
+
+/**
+ * The common head of a decision event for this node and run.
+ *
+ * @example
+ * ```ts
+ * const base = decisionBase('prod', { name: 'ip-10-0-1-149.ec2.internal' }, run);
+ * ```
+ */
+export const decisionBase = (
+  cluster: string,
+  node: NodeRef,
+  run: Pick<RunMode, 'dryRun' | 'replayName'>
+): DecisionBase => ({
+  cluster,
+  node,
+  dryRun: run.dryRun,
+  replayName: run.replayName,
+});

@@ -1,0 +1,318 @@
+import { DETAIL_TYPES } from '../events/detail-types.ts';
+import type {
+  ImagePullFailureClassifiedDetail,
+  IncidentEscalatedDetail,
+  IncidentOpenedDetail,
+  IncidentResolvedDetail,
+  NodePruneCompletedDetail,
+  NodePruneRequestedDetail,
+  VolumeRollStartedDetail,
+} from '../events/schemas.ts';
+import type { FailureClass } from './classification/types.ts';
+import type { Notification } from './ports.ts';
+import { formatBytes } from './prune-report.ts';
+
+/** Slack's limit for a message section is 3000 characters; stay under it. */
+const MAX_DESCRIPTION = 2800;
+const MAX_FIELD = 300;
+
+/**
+ * Escapes text taken from an event for Slack mrkdwn: the three characters
+ * Slack itself requires escaped, and the formatting characters, so a
+ * hostile image name cannot mention @channel, link, or restyle a message.
+ *
+ * @example
+ * ```ts
+ * slackEscape('<!channel> *bold*'); // '&lt;!channel&gt; \\*bold\\*'
+ * ```
+ */
+export function slackEscape(text: string, max = MAX_FIELD): string {
+  const cut = text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  return cut
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/([*_~`])/g, '\\$1');
+}
+
+/** What a person should check for each class pullmedic does not remediate. */
+export const NEXT_STEP_BY_CLASS: Record<FailureClass, string> = {
+  disk_full: 'pullmedic prunes the node and rolls its volume.',
+  auth: "Check the pull secret or the node role's ECR permissions (ecr:GetAuthorizationToken, ecr:BatchGetImage).",
+  not_found:
+    'Check the image name and tag: the registry says it does not exist.',
+  rate_limited:
+    'The registry throttles pulls: use a mirror or pull-through cache (ECR), or authenticate.',
+  network:
+    'Check DNS, routes and security groups from the node to the registry, or VPC endpoints for ECR.',
+  tls: "Check the registry certificate and the node's trust store, or the registry's scheme (HTTP vs HTTPS).",
+  platform:
+    "The image has no variant for the node's architecture: build a multi-arch image or schedule on matching nodes.",
+  invalid_name: 'Fix the image reference in the pod spec.',
+  never_pull:
+    'imagePullPolicy is Never and the image is not on the node: preload it or change the policy.',
+  disk_pressure_eviction:
+    'The node evicts pods for disk pressure: find what fills it (logs, emptyDir) and grow the volume.',
+  image_gc_failed:
+    "The images in use no longer fit the disk: grow the node group's volume.",
+  other_no_space:
+    "A non-image filesystem is full (inotify, /dev/shm, a volume): check the pod's mounts and node limits. pullmedic does not prune for this.",
+  other: "Read the kubelet message and the pod's events.",
+};
+
+const SEVERITY: Record<string, string> = {
+  [DETAIL_TYPES.incidentEscalated]: 'critical',
+  [DETAIL_TYPES.incidentOpened]: 'warning',
+  [DETAIL_TYPES.imagePullFailureClassified]: 'warning',
+};
+
+interface Rendered {
+  title: string;
+  lines: string[];
+  nextSteps: string[];
+  threadId: string;
+  className?: string;
+}
+
+/**
+ * Renders one pipeline event as the notification on-call receives: an AWS
+ * Chatbot custom notification (Slack), a plain-text body (e-mail), and
+ * message attributes for subscription filters. Every update of an incident
+ * shares one threadId, so Slack keeps them in one thread.
+ *
+ * @example
+ * ```ts
+ * const n = renderNotification('Incident Opened', detail);
+ * await notifier.publish(n);
+ * ```
+ */
+export function renderNotification(
+  detailType: string,
+  detail: Record<string, unknown>
+): Notification {
+  const r = render(detailType, detail);
+  const cluster = String(detail.cluster ?? 'unknown');
+  const dryRun = detail.dryRun === true;
+  const title = `${dryRun ? '[dry-run] ' : ''}${r.title}`;
+  const description = r.lines.join('\n').slice(0, MAX_DESCRIPTION);
+  const severity = SEVERITY[detailType] ?? 'info';
+  const chatbot = {
+    version: '1.0',
+    source: 'custom',
+    content: {
+      textType: 'client-markdown',
+      title: title.slice(0, 250),
+      description,
+      ...(r.nextSteps.length ? { nextSteps: r.nextSteps.slice(0, 5) } : {}),
+      keywords: [
+        'pullmedic',
+        severity,
+        cluster,
+        ...(r.className ? [r.className] : []),
+      ].slice(0, 5),
+    },
+    metadata: {
+      threadId: r.threadId,
+      summary: title.slice(0, 250),
+      eventType: detailType,
+      additionalContext: { cluster, dryRun: String(dryRun) },
+    },
+  };
+  const text = [
+    title,
+    '',
+    ...r.lines.map(plain),
+    ...(r.nextSteps.length
+      ? ['', 'Next steps:', ...r.nextSteps.map((s) => `- ${plain(s)}`)]
+      : []),
+    '',
+    `Incident: ${r.threadId}`,
+  ].join('\n');
+  return {
+    subject: plain(title).slice(0, 99),
+    chatbot,
+    text,
+    attributes: {
+      severity,
+      cluster,
+      detailType,
+      ...(r.className ? { class: r.className } : {}),
+      ...(typeof detail.nodegroup === 'object' && detail.nodegroup !== null
+        ? { nodegroup: String((detail.nodegroup as { name: unknown }).name) }
+        : {}),
+      dryRun: String(dryRun),
+    },
+  };
+}
+
+/** Undoes the Slack escaping for the plain-text body. */
+const plain = (s: string): string =>
+  s
+    .replace(/\\([*_~`])/g, '$1')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&')
+    .replace(/\*([^*\n]+)\*/g, '$1');
+
+const e = (s: unknown): string => slackEscape(String(s ?? ''));
+
+const nodeLine = (d: {
+  node: { name: string; instanceId?: string };
+  cluster: string;
+}) =>
+  `*Node:* ${e(d.node.name)}${d.node.instanceId ? ` (${e(d.node.instanceId)})` : ''} in cluster ${e(d.cluster)}`;
+
+const podLine = (pod?: { namespace: string; name: string }) =>
+  pod ? [`*Pod:* ${e(pod.namespace)}/${e(pod.name)}`] : [];
+
+const imageLine = (image?: string) =>
+  image ? [`*Image:* \`${e(image)}\``] : [];
+
+type Renderer = (detail: Record<string, unknown>) => Rendered;
+
+/** One renderer per detail-type; escalations are the fallback. */
+const RENDERERS: Record<string, Renderer> = {
+  [DETAIL_TYPES.imagePullFailureClassified]: (detail) => {
+    const d = detail as unknown as ImagePullFailureClassifiedDetail;
+    return {
+      title: `Image pull failing on ${d.node.name}: ${d.class}`,
+      lines: [
+        nodeLine(d),
+        ...podLine(d.pod),
+        ...imageLine(d.image),
+        `*Class:* ${e(d.class)} (evidence: "${e(d.evidence)}")`,
+        `*Kubelet:* ${e(d.kubernetesEvent.message)}`,
+        'pullmedic does not remediate this class.',
+      ],
+      nextSteps: [NEXT_STEP_BY_CLASS[d.class]],
+      threadId: `pull/${d.cluster}/${d.node.name}/${d.pod?.namespace ?? ''}/${d.pod?.name ?? ''}/${d.class}`,
+      className: d.class,
+    };
+  },
+  [DETAIL_TYPES.incidentOpened]: (detail) => {
+    const d = detail as unknown as IncidentOpenedDetail;
+    return {
+      title: `Disk full on ${d.node.name}: image pulls fail, pullmedic is pruning`,
+      lines: [
+        nodeLine(d),
+        ...podLine(d.pod),
+        ...imageLine(d.image),
+        `*Evidence:* "${e(d.evidence)}"`,
+        `*Opened:* ${e(d.openedAt)}`,
+      ],
+      nextSteps: [
+        'pullmedic prunes unused images on the node now; no action needed unless it escalates.',
+      ],
+      threadId: d.incidentId,
+      className: d.class,
+    };
+  },
+  [DETAIL_TYPES.nodePruneRequested]: (detail) => {
+    const d = detail as unknown as NodePruneRequestedDetail;
+    return {
+      title: `Pruning images on ${d.node.name}`,
+      lines: [
+        nodeLine(d),
+        `*SSM command:* ${e(d.commandId)} (document ${e(d.documentName)})`,
+        `*Parameters:* ${e(JSON.stringify(d.parameters))}`,
+      ],
+      nextSteps: [],
+      threadId: d.incidentId,
+    };
+  },
+  [DETAIL_TYPES.nodePruneCompleted]: (detail) => {
+    const d = detail as unknown as NodePruneCompletedDetail;
+    const r = d.report;
+    return {
+      title:
+        d.status === 'Success'
+          ? `Prune on ${d.node.name} freed ${formatBytes(r?.bytesFreed ?? 0)}`
+          : `Prune on ${d.node.name} ${d.status}`,
+      lines: [
+        nodeLine(d),
+        `*SSM command:* ${e(d.commandId)}: ${e(d.status)}`,
+        ...(r
+          ? [
+              `*Disk:* ${formatBytes(r.bytesBefore)} used before, ${formatBytes(r.bytesAfter)} after, ${formatBytes(r.freeBytesAfter)} free of ${formatBytes(r.fsBytesTotal)}`,
+              `*Images removed:* ${r.imagesRemoved}; pause image ${r.pauseImageIntact ? 'intact' : '*MISSING*'}`,
+            ]
+          : []),
+        ...(d.commandError ? [`*Command error:* ${e(d.commandError)}`] : []),
+        `*Decision:* ${e(d.reason)}`,
+      ],
+      nextSteps:
+        d.outcome === 'recovering'
+          ? [
+              'The kubelet retries the pull by itself; pullmedic closes the incident when it succeeds.',
+            ]
+          : ['pullmedic rolls the node group to a bigger volume next.'],
+      threadId: d.incidentId,
+    };
+  },
+  [DETAIL_TYPES.volumeRollStarted]: (detail) => {
+    const d = detail as unknown as VolumeRollStartedDetail;
+    return {
+      title: `Rolling node group ${d.nodegroup.name} to ${d.newSizeGiB} GiB volumes`,
+      lines: [
+        nodeLine(d),
+        `*Node group:* ${e(d.nodegroup.name)} (${d.nodegroup.kind})`,
+        `*Volume:* ${e(d.deviceName)} ${d.oldSizeGiB} GiB → ${d.newSizeGiB} GiB`,
+        `*Launch template:* ${e(d.launchTemplate.id)} version ${d.launchTemplate.oldVersion} → ${d.launchTemplate.newVersion ?? '(not created: dry-run)'}`,
+        `*Rollout:* ${d.rollout.kind} ${e(d.rollout.id ?? '(none)')}`,
+        `*Undo:* \`${slackEscape(d.undo, 600)}\``,
+      ],
+      nextSteps: [
+        'Nodes are replaced one at a time, respecting PodDisruptionBudgets.',
+      ],
+      threadId: d.incidentId,
+    };
+  },
+  [DETAIL_TYPES.incidentResolved]: (detail) => {
+    const d = detail as unknown as IncidentResolvedDetail;
+    return {
+      title: `Resolved: ${d.node.name} pulls images again (time to recovery ${duration(d.mttrSeconds)})`,
+      lines: [
+        nodeLine(d),
+        ...podLine(d.resolvedBy.pod),
+        `*Proof:* ${e(d.resolvedBy.reason)}: ${e(d.resolvedBy.message)}`,
+        `*Opened:* ${e(d.openedAt)}  *Resolved:* ${e(d.resolvedAt)}`,
+        `*Time to recovery:* ${duration(d.mttrSeconds)}`,
+      ],
+      nextSteps: [],
+      threadId: d.incidentId,
+    };
+  },
+};
+
+const renderEscalation: Renderer = (detail) => {
+  const d = detail as unknown as IncidentEscalatedDetail;
+  return {
+    title: `Needs a person: ${d.node.name}`,
+    lines: [nodeLine(d), `*What failed:* ${e(d.reason)}`],
+    nextSteps: d.nextSteps.map((s) => slackEscape(s, 600)),
+    threadId: d.incidentId ?? `escalation/${d.cluster}/${d.node.name}`,
+    className: d.class,
+  };
+};
+
+function render(detailType: string, detail: Record<string, unknown>): Rendered {
+  return (RENDERERS[detailType] ?? renderEscalation)(detail);
+}
+
+/**
+ * A duration for people: 95 → "1m 35s".
+ *
+ * @example
+ * ```ts
+ * duration(3725); // '1h 2m 5s'
+ * ```
+ */
+export function duration(seconds: number): string {
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = s % 60;
+  return [h ? `${h}h` : '', h || m ? `${m}m` : '', `${rest}s`]
+    .filter(Boolean)
+    .join(' ');
+}

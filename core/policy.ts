@@ -1,0 +1,55 @@
+/**
+ * The remediation policy: the thresholds every decision is measured
+ * against. Read once in the composition root, validated there.
+ *
+ * @example
+ * ```ts
+ * const policy = { ...DEFAULT_POLICY, minVolumeGiB: 200 };
+ * ```
+ */
+export interface Policy {
+  /** Node group volumes below this are rolled up to it (the seed's lesson). */
+  minVolumeGiB: number;
+  /** Never roll a volume beyond this. */
+  maxVolumeGiB: number;
+  /** After a prune, the containerd filesystem needs at least this free. */
+  minFreePercentAfterPrune: number;
+  /** A volume already at or above the minimum grows by this factor. */
+  growthFactor: number;
+  /** One roll per node group within this window. */
+  rollCooldownSeconds: number;
+  /** Incident records expire this long after their last change. */
+  incidentTtlSeconds: number;
+}
+
+export const DEFAULT_POLICY: Policy = {
+  minVolumeGiB: 100,
+  maxVolumeGiB: 1000,
+  minFreePercentAfterPrune: 20,
+  growthFactor: 2,
+  rollCooldownSeconds: 6 * 3600,
+  incidentTtlSeconds: 30 * 24 * 3600,
+};
+
+/**
+ * The size a volume rolls to: the group minimum when below it, else the
+ * current size grown by the factor; never smaller than now, never above the
+ * maximum. Returns null when no growth is possible.
+ *
+ * @example
+ * ```ts
+ * targetVolumeGiB(20, DEFAULT_POLICY); // 100
+ * targetVolumeGiB(1000, DEFAULT_POLICY); // null: already at the maximum
+ * ```
+ */
+export function targetVolumeGiB(
+  currentGiB: number,
+  policy: Policy
+): number | null {
+  const wanted =
+    currentGiB < policy.minVolumeGiB
+      ? policy.minVolumeGiB
+      : Math.ceil(currentGiB * policy.growthFactor);
+  const target = Math.min(wanted, policy.maxVolumeGiB);
+  return target > currentGiB ? target : null;
+}

@@ -1,0 +1,225 @@
+import { DETAIL_TYPES } from '../events/detail-types.ts';
+import type {
+  NodePruneCompletedDetail,
+  PruneReport,
+  SsmCommandInvocationDetail,
+  VolumeRollRequestedDetail,
+} from '../events/schemas.ts';
+import { type DecisionBase, decisionBase, type RunMode } from './context.ts';
+import type { Policy } from './policy.ts';
+import type {
+  Clock,
+  CommandInvocation,
+  Emitted,
+  IncidentRecord,
+  IncidentStore,
+  NodeCommands,
+  NodeDirectory,
+} from './ports.ts';
+import { formatBytes, parsePruneReport } from './prune-report.ts';
+import { escalation } from './remediate.ts';
+import { containerdVolumeOf } from './volumes.ts';
+
+export interface PruneResultDeps {
+  incidents: IncidentStore;
+  commands: NodeCommands;
+  nodes: NodeDirectory;
+  clock: Clock;
+  policy: Policy;
+}
+
+/** What the prune result means for the incident. */
+export interface PruneVerdict {
+  outcome: NodePruneCompletedDetail['outcome'];
+  reason: string;
+  commandError?: string;
+}
+
+/**
+ * Decides from one prune invocation: enough space and a big enough volume
+ * → the pod recovers by itself; too little freed, a failed, timed-out or
+ * undelivered command, or a volume below the group minimum → roll.
+ *
+ * @example
+ * ```ts
+ * decidePrune(invocation, report, 20, DEFAULT_POLICY);
+ * // { outcome: 'roll', reason: 'volume … below the group minimum …' }
+ * ```
+ */
+export function decidePrune(
+  invocation: CommandInvocation,
+  report: PruneReport | undefined,
+  volumeSizeGiB: number | undefined,
+  policy: Policy
+): PruneVerdict {
+  if (invocation.status !== 'Success' || report === undefined) {
+    const why =
+      invocation.status === 'Success'
+        ? 'the prune printed no result line'
+        : `the prune command ended ${invocation.status}${invocation.statusDetails && invocation.statusDetails !== invocation.status ? ` (${invocation.statusDetails})` : ''}`;
+    const commandError = commandErrorOf(invocation, report);
+    return {
+      outcome: 'roll',
+      reason: why,
+      ...(commandError ? { commandError } : {}),
+    };
+  }
+  const freePercent =
+    report.fsBytesTotal > 0
+      ? (100 * report.freeBytesAfter) / report.fsBytesTotal
+      : 0;
+  if (freePercent < policy.minFreePercentAfterPrune) {
+    return {
+      outcome: 'roll',
+      reason: `the prune freed ${formatBytes(report.bytesFreed)} but only ${freePercent.toFixed(0)}% is free (floor ${policy.minFreePercentAfterPrune}%)`,
+    };
+  }
+  if (volumeSizeGiB !== undefined && volumeSizeGiB < policy.minVolumeGiB) {
+    return {
+      outcome: 'roll',
+      reason: `the prune freed ${formatBytes(report.bytesFreed)} (${freePercent.toFixed(0)}% free), but the volume is ${volumeSizeGiB} GiB, below the group minimum of ${policy.minVolumeGiB} GiB`,
+    };
+  }
+  return {
+    outcome: 'recovering',
+    reason: `the prune freed ${formatBytes(report.bytesFreed)}; ${formatBytes(report.freeBytesAfter)} (${freePercent.toFixed(0)}%) is free`,
+  };
+}
+
+const commandErrorOf = (
+  invocation: CommandInvocation,
+  report: PruneReport | undefined
+): string | undefined => {
+  const fromReport = report?.errors.join('; ');
+  const stderr = invocation.stderr.trim().split('\n').slice(-5).join('\n');
+  const text = fromReport || stderr || invocation.statusDetails;
+  return text ? text.slice(0, 4096) : undefined;
+};
+
+/**
+ * Handles the SSM status change of a prune command: reads the output the
+ * way AWS keeps it (GetCommandInvocation), decides, and asks for a volume
+ * roll when the prune is not enough.
+ *
+ * @example
+ * ```ts
+ * await handlePruneResult(detail, run, deps);
+ * ```
+ */
+export async function handlePruneResult(
+  detail: SsmCommandInvocationDetail,
+  run: RunMode,
+  deps: PruneResultDeps
+): Promise<Emitted[]> {
+  const commandId = detail['command-id'];
+  const instanceId = detail['instance-id'];
+  const incident = await deps.incidents.findByCommand(commandId);
+  // A command of our document that no incident sent (sent by hand, or by
+  // another deployment): not ours to act on.
+  if (incident === undefined) return [];
+
+  const invocation = await invocationOf(detail, deps);
+  const report =
+    invocation.status === 'Success'
+      ? parsePruneReport(invocation.stdout)
+      : undefined;
+  const origin = await deps.nodes.origin(instanceId);
+  const volume = containerdVolumeOf(origin);
+  const verdict = decidePrune(invocation, report, volume?.sizeGiB, deps.policy);
+
+  const base = decisionBase(
+    incident.key.cluster,
+    { ...incident.node, instanceId },
+    run
+  );
+  const completed: NodePruneCompletedDetail = {
+    ...base,
+    incidentId: incident.incidentId,
+    commandId,
+    status: invocation.status,
+    report: report ?? null,
+    outcome: verdict.outcome,
+    reason: verdict.reason,
+    ...(verdict.commandError ? { commandError: verdict.commandError } : {}),
+    ...(volume ? { volumeSizeGiB: volume.sizeGiB } : {}),
+  };
+  const now = deps.clock.now().toISOString();
+  await deps.incidents.appendTimeline(incident.key, incident.incidentId, {
+    at: now,
+    step: 'prune-completed',
+    detail: `${invocation.status}: ${verdict.reason}`,
+  });
+  const emitted: Emitted[] = [
+    { detailType: DETAIL_TYPES.nodePruneCompleted, detail: completed },
+  ];
+  if (report && !report.pauseImageIntact) {
+    emitted.push(
+      escalation(
+        base,
+        incident.incidentId,
+        `the pause image ${report.pauseImage ?? ''} is missing after the prune: new pods on ${incident.node.name} cannot start`,
+        [
+          `Restore the sandbox image on ${incident.node.name} (AL2: sudo systemctl restart sandbox-image; else pull it with ctr -n k8s.io images pull using the ECR credentials).`,
+          `Cordon ${incident.node.name} until it is back.`,
+        ]
+      )
+    );
+  }
+  if (verdict.outcome === 'roll') {
+    const roll = await rollRequest(
+      incident,
+      verdict,
+      volume?.sizeGiB,
+      base,
+      deps,
+      now
+    );
+    if (roll) emitted.push(roll);
+  }
+  return emitted;
+}
+
+async function invocationOf(
+  detail: SsmCommandInvocationDetail,
+  deps: PruneResultDeps
+): Promise<CommandInvocation> {
+  // Commands that never reached the agent have no invocation output to
+  // read; the event's status is all there is.
+  if (
+    ['Undeliverable', 'DeliveryTimedOut', 'Terminated'].includes(detail.status)
+  ) {
+    return {
+      status: detail.status,
+      statusDetails: detail.status,
+      stdout: '',
+      stderr: '',
+    };
+  }
+  return deps.commands.getInvocation(
+    detail['command-id'],
+    detail['instance-id']
+  );
+}
+
+async function rollRequest(
+  incident: IncidentRecord,
+  verdict: PruneVerdict,
+  currentSizeGiB: number | undefined,
+  base: DecisionBase,
+  deps: PruneResultDeps,
+  now: string
+): Promise<Emitted | undefined> {
+  if (
+    !(await deps.incidents.claimRoll(incident.key, incident.incidentId, now))
+  ) {
+    return undefined;
+  }
+  const request: VolumeRollRequestedDetail = {
+    ...base,
+    incidentId: incident.incidentId,
+    reason: verdict.reason,
+    ...(currentSizeGiB !== undefined ? { currentSizeGiB } : {}),
+    minimumSizeGiB: deps.policy.minVolumeGiB,
+  };
+  return { detailType: DETAIL_TYPES.volumeRollRequested, detail: request };
+}

@@ -1,0 +1,243 @@
+import { DETAIL_TYPES } from '../events/detail-types.ts';
+import type {
+  ImagePullFailureClassifiedDetail,
+  IncidentEscalatedDetail,
+  IncidentOpenedDetail,
+  NodePruneRequestedDetail,
+  VolumeRollRequestedDetail,
+} from '../events/schemas.ts';
+import {
+  type DecisionBase,
+  decisionBase,
+  incidentIdOf,
+  incidentKey,
+  type RunMode,
+} from './context.ts';
+import type { Policy } from './policy.ts';
+import type {
+  Clock,
+  Emitted,
+  IncidentKey,
+  IncidentRecord,
+  IncidentStore,
+  NodeCommands,
+  NodeDirectory,
+} from './ports.ts';
+import { containerdVolumeOf } from './volumes.ts';
+
+export interface RemediateDeps {
+  incidents: IncidentStore;
+  commands: NodeCommands;
+  nodes: NodeDirectory;
+  clock: Clock;
+  policy: Policy;
+}
+
+/** The prune document's parameters: nothing in them comes from an event. */
+export const pruneParameters = (dryRun: boolean): Record<string, string[]> => ({
+  DryRun: [String(dryRun)],
+});
+
+/**
+ * Acts on a disk_full classification: opens or joins the node's incident,
+ * then sends the incident's one prune. Repeats of the failure, redeliveries
+ * and replays of events the incident has already seen change nothing.
+ *
+ * @example
+ * ```ts
+ * const emitted = await remediate(classified, run, deps);
+ * ```
+ */
+export async function remediate(
+  classified: ImagePullFailureClassifiedDetail,
+  run: RunMode,
+  deps: RemediateDeps
+): Promise<Emitted[]> {
+  const { cluster, node } = classified;
+  const base = baseOf(classified, run);
+  if (run.mode === 'off') {
+    return [
+      escalation(
+        base,
+        undefined,
+        'the kill switch is on: pullmedic did nothing',
+        killSwitchSteps(node.name)
+      ),
+    ];
+  }
+
+  const key = incidentKey(cluster, node.name, run);
+  const eventTime = classified.kubernetesEvent.time;
+  const candidate: IncidentRecord = {
+    key,
+    incidentId: incidentIdOf(cluster, node.name, eventTime),
+    status: 'open',
+    openedAt: eventTime,
+    node,
+    class: classified.class,
+    evidence: classified.evidence,
+    pod: classified.pod,
+    image: classified.image,
+    timeline: [
+      {
+        at: eventTime,
+        step: 'classified',
+        detail: `${classified.kubernetesEvent.reason}: disk_full (${classified.evidence ?? 'no evidence'})`,
+      },
+    ],
+  };
+  const opening = await deps.incidents.openOrJoin(candidate, eventTime);
+  if (opening.outcome === 'stale') return [];
+  const incident = opening.incident;
+  const emitted: Emitted[] = [];
+  if (opening.outcome === 'opened') {
+    const opened: IncidentOpenedDetail = {
+      ...base,
+      incidentId: incident.incidentId,
+      openedAt: incident.openedAt,
+      class: classified.class,
+      evidence: classified.evidence,
+      pod: classified.pod,
+      image: classified.image,
+    };
+    emitted.push({ detailType: DETAIL_TYPES.incidentOpened, detail: opened });
+  }
+
+  // CRI-O stages blobs in /var/tmp: pruning images would not free it.
+  if (classified.remedy !== 'prune') {
+    emitted.push(
+      escalation(
+        base,
+        incident.incidentId,
+        `the disk that filled (${classified.filesystem ?? 'unknown'}) is not freed by pruning images`,
+        [
+          `Free space under ${classified.path ?? '/var/tmp'} on ${node.name} (CRI-O stages image blobs in /var/tmp).`,
+          "Point CRI-O's big_files_temporary_dir at the image volume, or grow the root volume.",
+        ]
+      )
+    );
+    return emitted;
+  }
+
+  const now = deps.clock.now().toISOString();
+  if (!(await deps.incidents.claimPrune(key, incident.incidentId, now))) {
+    // The incident's one prune is already under way: this event only joins.
+    return emitted;
+  }
+  const instanceId =
+    node.instanceId ?? (await deps.nodes.instanceIdOf(node.name));
+  if (instanceId === undefined) {
+    emitted.push(
+      escalation(
+        base,
+        incident.incidentId,
+        `no EC2 instance found for node ${node.name}`,
+        [
+          `Check that ${node.name} is an EC2 instance in this account and region.`,
+          `Prune it by hand: sudo crictl rmi --prune on ${node.name}.`,
+        ]
+      )
+    );
+    return emitted;
+  }
+  emitted.push(
+    await sendPrune(key, incident.incidentId, instanceId, base, run, deps, now)
+  );
+  if (run.dryRun) {
+    // No command runs in dry-run, so no result will come back: decide the
+    // volume question now from what EC2 says.
+    emitted.push(
+      ...(await dryRunRollDecision(incident.incidentId, instanceId, base, deps))
+    );
+  }
+  return emitted;
+}
+
+async function sendPrune(
+  key: IncidentKey,
+  incidentId: string,
+  instanceId: string,
+  base: DecisionBase,
+  run: RunMode,
+  deps: RemediateDeps,
+  now: string
+): Promise<Emitted> {
+  const parameters = pruneParameters(false);
+  const commandId = run.dryRun
+    ? `dry-run-${incidentId}`
+    : await deps.commands.sendPrune(
+        instanceId,
+        parameters,
+        `pullmedic ${incidentId}`.slice(0, 100)
+      );
+  await deps.incidents.recordPruneCommand(key, incidentId, commandId);
+  await deps.incidents.appendTimeline(key, incidentId, {
+    at: now,
+    step: 'prune-requested',
+    detail: `${run.dryRun ? '[dry-run] would send' : 'sent'} ${deps.commands.documentName} to ${instanceId} (command ${commandId})`,
+  });
+  const requested: NodePruneRequestedDetail = {
+    ...base,
+    node: { ...base.node, instanceId },
+    incidentId,
+    commandId,
+    documentName: deps.commands.documentName,
+    parameters,
+    requestedAt: now,
+  };
+  return { detailType: DETAIL_TYPES.nodePruneRequested, detail: requested };
+}
+
+async function dryRunRollDecision(
+  incidentId: string,
+  instanceId: string,
+  base: DecisionBase,
+  deps: RemediateDeps
+): Promise<Emitted[]> {
+  const origin = await deps.nodes.origin(instanceId);
+  const volume = containerdVolumeOf(origin);
+  if (volume === undefined || volume.sizeGiB >= deps.policy.minVolumeGiB)
+    return [];
+  const request: VolumeRollRequestedDetail = {
+    ...base,
+    node: { ...base.node, instanceId },
+    incidentId,
+    reason: `volume ${volume.deviceName} is ${volume.sizeGiB} GiB, below the group minimum of ${deps.policy.minVolumeGiB} GiB`,
+    currentSizeGiB: volume.sizeGiB,
+    minimumSizeGiB: deps.policy.minVolumeGiB,
+  };
+  return [{ detailType: DETAIL_TYPES.volumeRollRequested, detail: request }];
+}
+
+const baseOf = (
+  classified: Pick<ImagePullFailureClassifiedDetail, 'cluster' | 'node'>,
+  run: RunMode
+): DecisionBase => decisionBase(classified.cluster, classified.node, run);
+
+const killSwitchSteps = (node: string): string[] => [
+  `Prune ${node} by hand (sudo crictl rmi --prune) or cordon it.`,
+  'Turn pullmedic back on when ready: set its control parameter to live.',
+];
+
+/**
+ * An `Incident Escalated` event: what failed and what a person must do.
+ *
+ * @example
+ * ```ts
+ * escalation(base, id, 'prune failed', ['Check the node']);
+ * ```
+ */
+export function escalation(
+  base: DecisionBase,
+  incidentId: string | undefined,
+  reason: string,
+  nextSteps: string[]
+): Emitted {
+  const detail: IncidentEscalatedDetail = {
+    ...base,
+    ...(incidentId ? { incidentId } : {}),
+    reason,
+    nextSteps,
+  };
+  return { detailType: DETAIL_TYPES.incidentEscalated, detail };
+}

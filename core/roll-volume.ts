@@ -1,0 +1,289 @@
+import { DETAIL_TYPES } from '../events/detail-types.ts';
+import type {
+  VolumeRollRequestedDetail,
+  VolumeRollStartedDetail,
+} from '../events/schemas.ts';
+import {
+  type DecisionBase,
+  decisionBase,
+  incidentKey,
+  type RunMode,
+} from './context.ts';
+import { planVolumeGrowth } from './launch-template.ts';
+import type { Policy } from './policy.ts';
+import type {
+  Clock,
+  Emitted,
+  IncidentStore,
+  LaunchTemplateRef,
+  LaunchTemplates,
+  NodeDirectory,
+  NodeOrigin,
+  RollLocks,
+  Rollouts,
+} from './ports.ts';
+import { escalation } from './remediate.ts';
+import { containerdDeviceOf, containerdVolumeOf } from './volumes.ts';
+
+export interface RollVolumeDeps {
+  incidents: IncidentStore;
+  nodes: NodeDirectory;
+  launchTemplates: LaunchTemplates;
+  rollouts: Rollouts;
+  locks: RollLocks;
+  clock: Clock;
+  policy: Policy;
+}
+
+/** How a node's group can be rolled, or why pullmedic must not. */
+type RollPath =
+  | {
+      kind: 'managed';
+      cluster: string;
+      nodegroup: string;
+      launchTemplate: LaunchTemplateRef;
+    }
+  | { kind: 'self-managed'; group: string; launchTemplate: LaunchTemplateRef }
+  | { kind: 'hands-off'; why: string; nextSteps: string[] };
+
+/**
+ * Decides how the node's group gets bigger volumes. Managed node groups
+ * with a launch template and self-managed Auto Scaling groups are rolled;
+ * Karpenter, diskSize node groups and templates owned by infrastructure
+ * code are not (the next apply would undo it): on-call gets the change to
+ * make instead.
+ *
+ * @example
+ * ```ts
+ * rollPathOf(origin, 100);
+ * ```
+ */
+export function rollPathOf(origin: NodeOrigin, targetGiB: number): RollPath {
+  const device = containerdDeviceOf(origin);
+  if (origin.karpenterNodePool !== undefined) {
+    return {
+      kind: 'hands-off',
+      why: `the node was launched by Karpenter (NodePool ${origin.karpenterNodePool})`,
+      nextSteps: [
+        `Set the volume in the EC2NodeClass of NodePool ${origin.karpenterNodePool}: spec.blockDeviceMappings: [{deviceName: ${device}, ebs: {volumeSize: ${targetGiB}Gi, volumeType: gp3, encrypted: true}}]`,
+        'Karpenter drifts the nodes to the new size by itself.',
+      ],
+    };
+  }
+  if (origin.managedBy !== undefined) {
+    return {
+      kind: 'hands-off',
+      why: `its launch template is managed by ${origin.managedBy} (tag pullmedic.io/managed-by)`,
+      nextSteps: [
+        `In ${origin.managedBy}, set block_device_mappings { device_name = "${device}" ebs { volume_size = ${targetGiB} volume_type = "gp3" } } on the node group's launch template, and apply.`,
+      ],
+    };
+  }
+  const ng = origin.eksNodegroup;
+  if (ng !== undefined) {
+    if (ng.launchTemplate === undefined) {
+      return {
+        kind: 'hands-off',
+        why: `managed node group ${ng.name} has no launch template (diskSize ${ng.diskSizeGiB ?? '?'} GiB cannot be changed in place)`,
+        nextSteps: [
+          `Create a new node group with a bigger disk and move the workloads: eksctl create nodegroup --cluster ${ng.cluster} --name ${ng.name}-${targetGiB}g --node-volume-size ${targetGiB} …, then drain and delete ${ng.name}.`,
+          `Terraform (terraform-aws-eks): disk_size = ${targetGiB} creates a replacement node group.`,
+        ],
+      };
+    }
+    return {
+      kind: 'managed',
+      cluster: ng.cluster,
+      nodegroup: ng.name,
+      launchTemplate: ng.launchTemplate,
+    };
+  }
+  if (origin.autoScalingGroup !== undefined && origin.launchTemplate) {
+    return {
+      kind: 'self-managed',
+      group: origin.autoScalingGroup,
+      launchTemplate: origin.launchTemplate,
+    };
+  }
+  return {
+    kind: 'hands-off',
+    why: 'the instance belongs to no Auto Scaling group with a launch template',
+    nextSteps: [
+      `Grow ${device} on ${origin.instanceId} by hand (aws ec2 modify-volume), then grow the filesystem.`,
+    ],
+  };
+}
+
+/**
+ * Rolls the node's group to a bigger containerd volume: a new launch
+ * template version, then the group's rollout. One roll per group within
+ * the cooldown; nothing is written in dry-run.
+ *
+ * @example
+ * ```ts
+ * const emitted = await rollVolume(request, run, deps);
+ * ```
+ */
+export async function rollVolume(
+  request: VolumeRollRequestedDetail,
+  run: RunMode,
+  deps: RollVolumeDeps
+): Promise<Emitted[]> {
+  const instanceId = request.node.instanceId;
+  const base = decisionBase(request.cluster, request.node, {
+    dryRun: run.dryRun || request.dryRun,
+    replayName: run.replayName,
+  });
+  if (run.mode === 'off') {
+    return [
+      escalation(
+        base,
+        request.incidentId,
+        'the kill switch is on: the volume roll was not done',
+        [
+          `Grow the volume of ${request.node.name}'s node group to at least ${request.minimumSizeGiB} GiB by hand.`,
+        ]
+      ),
+    ];
+  }
+  if (instanceId === undefined) {
+    return [
+      escalation(
+        base,
+        request.incidentId,
+        'the roll request names no instance',
+        [
+          `Find ${request.node.name}'s node group and grow its volume to ${request.minimumSizeGiB} GiB.`,
+        ]
+      ),
+    ];
+  }
+  const origin = await deps.nodes.origin(instanceId);
+  const volume = containerdVolumeOf(origin);
+  const path = rollPathOf(
+    origin,
+    Math.max(
+      request.minimumSizeGiB,
+      (volume?.sizeGiB ?? 0) * deps.policy.growthFactor
+    )
+  );
+  if (path.kind === 'hands-off') {
+    return [
+      escalation(
+        base,
+        request.incidentId,
+        `pullmedic will not roll this node's group: ${path.why}`,
+        path.nextSteps
+      ),
+    ];
+  }
+  return roll(path, origin, request, base, run, deps);
+}
+
+async function roll(
+  path: Exclude<RollPath, { kind: 'hands-off' }>,
+  origin: NodeOrigin,
+  request: VolumeRollRequestedDetail,
+  base: DecisionBase,
+  run: RunMode,
+  deps: RollVolumeDeps
+): Promise<Emitted[]> {
+  const lt = path.launchTemplate;
+  const key = incidentKey(request.cluster, request.node.name, run);
+  const data = await deps.launchTemplates.getVersion(lt.id, lt.version);
+  const plan = planVolumeGrowth(
+    data,
+    containerdDeviceOf(origin),
+    containerdVolumeOf(origin)?.sizeGiB,
+    deps.policy
+  );
+  if (plan.kind === 'no-change') {
+    return [
+      escalation(
+        base,
+        request.incidentId,
+        `the volume cannot grow: ${plan.reason}`,
+        [
+          `Find what fills ${plan.deviceName} on ${request.node.name} (sudo du -xsh /var/lib/containerd /var/log /var/lib/kubelet).`,
+          "Use smaller images, or raise the maximum volume size in pullmedic's policy.",
+        ]
+      ),
+    ];
+  }
+  const groupName = path.kind === 'managed' ? path.nodegroup : path.group;
+  const now = deps.clock.now();
+  if (!base.dryRun) {
+    const lock = await deps.locks.acquire(
+      `${request.cluster}/${groupName}`,
+      request.incidentId,
+      now,
+      deps.policy.rollCooldownSeconds
+    );
+    // A roll for this group is under way or just finished: a second
+    // incident on the group must not start another.
+    if (!lock.acquired) {
+      await deps.incidents.appendTimeline(key, request.incidentId, {
+        at: now.toISOString(),
+        step: 'roll-skipped',
+        detail: `node group ${groupName} is already rolling for ${lock.heldBy}`,
+      });
+      return [];
+    }
+  }
+  const newVersion = base.dryRun
+    ? null
+    : await deps.launchTemplates.createVersion(
+        lt.id,
+        lt.version,
+        plan.data,
+        `pullmedic ${request.incidentId}: ${plan.deviceName} ${plan.oldSizeGiB} -> ${plan.newSizeGiB} GiB`.slice(
+          0,
+          255
+        )
+      );
+  const rolloutId =
+    newVersion === null
+      ? null
+      : path.kind === 'managed'
+        ? await deps.rollouts.updateManagedNodegroup(
+            path.cluster,
+            path.nodegroup,
+            { id: lt.id, version: newVersion }
+          )
+        : await deps.rollouts.refreshAutoScalingGroup(path.group, {
+            id: lt.id,
+            version: newVersion,
+          });
+  const started: VolumeRollStartedDetail = {
+    ...base,
+    incidentId: request.incidentId,
+    nodegroup: { kind: path.kind, name: groupName },
+    launchTemplate: {
+      id: lt.id,
+      ...(lt.name ? { name: lt.name } : {}),
+      oldVersion: lt.version,
+      newVersion,
+    },
+    deviceName: plan.deviceName,
+    oldSizeGiB: plan.oldSizeGiB,
+    newSizeGiB: plan.newSizeGiB,
+    rollout: {
+      kind:
+        path.kind === 'managed'
+          ? 'eks-nodegroup-update'
+          : 'asg-instance-refresh',
+      id: rolloutId,
+    },
+    undo:
+      path.kind === 'managed'
+        ? `aws eks update-nodegroup-version --cluster-name ${path.cluster} --nodegroup-name ${path.nodegroup} --launch-template id=${lt.id},version=${lt.version}`
+        : `aws autoscaling update-auto-scaling-group --auto-scaling-group-name ${path.group} --launch-template LaunchTemplateId=${lt.id},Version=${lt.version} && aws autoscaling start-instance-refresh --auto-scaling-group-name ${path.group}`,
+  };
+  await deps.incidents.appendTimeline(key, request.incidentId, {
+    at: now.toISOString(),
+    step: 'roll-started',
+    detail:
+      `${base.dryRun ? '[dry-run] would create' : 'created'} ${lt.id} version ${newVersion ?? '(none)'}: ${plan.deviceName} ${plan.oldSizeGiB} → ${plan.newSizeGiB} GiB; ${started.rollout.kind} ${rolloutId ?? ''}`.trim(),
+  });
+  return [{ detailType: DETAIL_TYPES.volumeRollStarted, detail: started }];
+}
