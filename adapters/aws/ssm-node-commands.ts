@@ -1,0 +1,149 @@
+import {
+  GetCommandInvocationCommand,
+  GetParameterCommand,
+  SendCommandCommand,
+  type SSMClient,
+} from '@aws-sdk/client-ssm';
+import { AwsCallError } from '../../core/errors.ts';
+import type {
+  CommandInvocation,
+  ControlMode,
+  ControlSwitch,
+  NodeCommands,
+} from '../../core/ports.ts';
+import { isNotFound } from './errors.ts';
+
+/**
+ * Runs pullmedic's prune document on one instance with SSM Run Command and
+ * reads its output back the way AWS keeps it.
+ *
+ * @example
+ * ```ts
+ * const commands = new SsmNodeCommands(ssm, 'pullmedic-prod-prune-containerd', 600);
+ * const id = await commands.sendPrune('i-0abc…', { DryRun: ['false'] }, 'incident …');
+ * ```
+ */
+export class SsmNodeCommands implements NodeCommands {
+  readonly documentName: string;
+  readonly #client: SSMClient;
+  readonly #timeoutSeconds: number;
+
+  constructor(client: SSMClient, documentName: string, timeoutSeconds: number) {
+    this.#client = client;
+    this.documentName = documentName;
+    this.#timeoutSeconds = timeoutSeconds;
+  }
+
+  async sendPrune(
+    instanceId: string,
+    parameters: Record<string, string[]>,
+    comment: string
+  ): Promise<string> {
+    try {
+      const out = await this.#client.send(
+        new SendCommandCommand({
+          DocumentName: this.documentName,
+          InstanceIds: [instanceId],
+          Parameters: parameters,
+          Comment: comment,
+          // How long the command may wait for the agent to pick it up.
+          TimeoutSeconds: this.#timeoutSeconds,
+        })
+      );
+      const id = out.Command?.CommandId;
+      if (!id) throw new Error('SendCommand returned no CommandId');
+      return id;
+    } catch (err) {
+      throw new AwsCallError(`sending ${this.documentName} to ${instanceId}`, {
+        cause: err,
+      });
+    }
+  }
+
+  async getInvocation(
+    commandId: string,
+    instanceId: string
+  ): Promise<CommandInvocation> {
+    try {
+      // Our documents have one step, so PluginName may be left out.
+      const out = await this.#client.send(
+        new GetCommandInvocationCommand({
+          CommandId: commandId,
+          InstanceId: instanceId,
+        })
+      );
+      return {
+        status: out.Status ?? 'Unknown',
+        ...(out.StatusDetails ? { statusDetails: out.StatusDetails } : {}),
+        ...(out.ResponseCode !== undefined
+          ? { responseCode: out.ResponseCode }
+          : {}),
+        stdout: out.StandardOutputContent ?? '',
+        stderr: out.StandardErrorContent ?? '',
+      };
+    } catch (err) {
+      throw new AwsCallError(`reading command ${commandId} on ${instanceId}`, {
+        cause: err,
+      });
+    }
+  }
+}
+
+const MODES: readonly ControlMode[] = ['live', 'dry-run', 'off'];
+
+/**
+ * The kill switch and dry-run, as one SSM parameter (`live`, `dry-run` or
+ * `off`), read at most once per `cacheSeconds`. A missing parameter means
+ * the configured default; an unreadable or unknown value means dry-run:
+ * when in doubt, decide but do not act.
+ *
+ * @example
+ * ```ts
+ * const control = new SsmControlSwitch(ssm, '/pullmedic/prod/mode', 'live', 30, () => new Date());
+ * ```
+ */
+export class SsmControlSwitch implements ControlSwitch {
+  readonly #client: SSMClient;
+  readonly #name: string;
+  readonly #fallback: ControlMode;
+  readonly #cacheMs: number;
+  readonly #now: () => Date;
+  #cached?: { mode: ControlMode; at: number };
+
+  constructor(
+    client: SSMClient,
+    name: string,
+    fallback: ControlMode,
+    cacheSeconds: number,
+    now: () => Date
+  ) {
+    this.#client = client;
+    this.#name = name;
+    this.#fallback = fallback;
+    this.#cacheMs = cacheSeconds * 1000;
+    this.#now = now;
+  }
+
+  async mode(): Promise<ControlMode> {
+    const now = this.#now().getTime();
+    if (this.#cached && now - this.#cached.at < this.#cacheMs) {
+      return this.#cached.mode;
+    }
+    const mode = await this.#read();
+    this.#cached = { mode, at: now };
+    return mode;
+  }
+
+  async #read(): Promise<ControlMode> {
+    try {
+      const out = await this.#client.send(
+        new GetParameterCommand({ Name: this.#name })
+      );
+      const value = out.Parameter?.Value?.trim() as ControlMode | undefined;
+      return value && MODES.includes(value) ? value : 'dry-run';
+    } catch (err) {
+      if (isNotFound(err)) return this.#fallback;
+      return 'dry-run';
+    }
+  }
+}
