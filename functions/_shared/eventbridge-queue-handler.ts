@@ -1,0 +1,136 @@
+import {
+  BatchProcessor,
+  EventType,
+  processPartialResponse,
+} from '@aws-lambda-powertools/batch';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { z } from 'zod';
+import { type RunMode, runModeOf } from '../../core/context.ts';
+import { MalformedEventError } from '../../core/errors.ts';
+import type { Emitted } from '../../core/ports.ts';
+import { type Envelope, envelopeOf } from '../../events/schemas.ts';
+import { logger, metrics, tracer } from './powertools.ts';
+import { dependencies } from './wiring.ts';
+
+export type Dependencies = ReturnType<typeof dependencies>;
+
+/** What a function does with one valid event: call the core, return what to emit. */
+export type UseCase<T> = (
+  event: Envelope & { detail: T },
+  run: RunMode,
+  deps: Dependencies
+) => Promise<Emitted[]>;
+
+/**
+ * Explains a zod failure in one line: each issue's path and message.
+ *
+ * @example
+ * ```ts
+ * describeIssues(error); // 'detail.event.source.host: node name must be …'
+ * ```
+ */
+export const describeIssues = (error: z.ZodError): string =>
+  error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    .join('; ');
+
+/**
+ * Parses one SQS record as an EventBridge event with the given detail
+ * schema. Throws MalformedEventError with a reason a person can act on.
+ *
+ * @example
+ * ```ts
+ * const event = parseRecordBody(record.body, KubernetesEventDetail);
+ * ```
+ */
+export function parseRecordBody<T extends z.ZodType>(
+  body: string,
+  detail: T
+): Envelope & { detail: z.infer<T> } {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (err) {
+    throw new MalformedEventError(
+      `the message is not JSON: ${(err as Error).message}`,
+      { cause: err }
+    );
+  }
+  const parsed = envelopeOf(detail).safeParse(json);
+  if (!parsed.success) {
+    throw new MalformedEventError(
+      `the event does not match its contract: ${describeIssues(parsed.error)}`,
+      {
+        cause: parsed.error,
+      }
+    );
+  }
+  return parsed.data as Envelope & { detail: z.infer<T> };
+}
+
+/**
+ * Builds a Lambda handler for an SQS queue that an EventBridge rule feeds.
+ * Thin on purpose: parse, call the core, emit. A malformed record is
+ * dead-lettered with its reason and acknowledged; any other failure fails
+ * that record only (partial batch response), so SQS retries it and, after
+ * the queue's maxReceiveCount, moves it to the same dead-letter queue.
+ *
+ * @example
+ * ```ts
+ * export const handler = eventBridgeQueueHandler('classify', KubernetesEventDetail, classifyUseCase);
+ * ```
+ */
+export function eventBridgeQueueHandler<T extends z.ZodType>(
+  functionName: string,
+  detail: T,
+  useCase: UseCase<z.infer<T>>
+) {
+  const processor = new BatchProcessor(EventType.SQS);
+
+  const recordHandler = async (record: SQSRecord): Promise<void> => {
+    const deps = dependencies();
+    metrics.addMetric('RecordsReceived', MetricUnit.Count, 1);
+    let event: Envelope & { detail: z.infer<T> };
+    try {
+      event = parseRecordBody(record.body, detail);
+    } catch (err) {
+      if (!(err instanceof MalformedEventError)) throw err;
+      logger.warn('dead-lettering a malformed event', {
+        messageId: record.messageId,
+        reason: err.message,
+      });
+      metrics.addMetric('MalformedEvents', MetricUnit.Count, 1);
+      await deps
+        .deadLetters(functionName)
+        .send(record.body, err.message, functionName);
+      return;
+    }
+    logger.appendKeys({ eventId: event.id, detailType: event['detail-type'] });
+    const run = await runModeOf(event, deps.control);
+    const emitted = await useCase(event, run, deps);
+    if (emitted.length) await deps.publisher.publish(emitted);
+    for (const e of emitted) {
+      metrics.addMetric(e.detailType.replace(/\s+/g, ''), MetricUnit.Count, 1);
+    }
+    logger.info('processed', {
+      mode: run.mode,
+      dryRun: run.dryRun,
+      emitted: emitted.map((e) => e.detailType),
+    });
+    logger.removeKeys(['eventId', 'detailType']);
+  };
+
+  const lambdaHandler = async (event: SQSEvent, context: Context) =>
+    processPartialResponse(event, recordHandler, processor, { context });
+
+  return middy(lambdaHandler)
+    .use(injectLambdaContext(logger, { clearState: true }))
+    .use(logMetrics(metrics))
+    .use(captureLambdaHandler(tracer));
+}
