@@ -1,0 +1,93 @@
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { DEFAULT_FLEET, FleetFile } from '../local/fleet.ts';
+import { readEvents } from '../local/input.ts';
+import { renderJson, renderTimeline } from '../local/output.ts';
+import { runLocal } from '../local/runner.ts';
+
+export const LOCAL_HELP = `pullmedic local --events FILE [--fleet FILE] [--json] [--repeat N] [--keep-times] [--verbose]
+
+Runs the whole pipeline on a local AWS (moto, started on a free loopback
+port) with the real handlers: the events go through the forwarder's
+transform onto the bus, the rules route them to the functions' queues, and
+the runtime drains the queues into the handlers until the pipeline is quiet.
+Where moto lacks an API (SSM command execution and its status events, EKS
+UpdateNodegroupVersion, Auto Scaling instance refresh) the runtime fills
+the gap in-process and says so in its output.
+
+  --events FILE   Kubernetes Events: JSON Lines, or one JSON array / List
+                  (kubectl get events -o json). Required.
+  --fleet FILE    the cluster and its nodes (see README); default: the seed's
+                  node ip-10-0-1-149.ec2.internal, 20 GiB, node group "gpu".
+  --json          print every event that crossed the bus, one JSON object a
+                  line: {"time","source","detail-type","detail"}.
+  --repeat N      feed the events N times (each once the pipeline is quiet).
+  --keep-times    keep the events' times (default: replay them as if now).
+  --verbose       show the functions' logs.
+`;
+
+/** `pullmedic local`: returns the process exit code. */
+export async function localCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      events: { type: 'string' },
+      fleet: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      repeat: { type: 'string', default: '1' },
+      'keep-times': { type: 'boolean', default: false },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(LOCAL_HELP);
+    return 0;
+  }
+  if (!values.events) {
+    process.stderr.write(
+      `pullmedic local: --events FILE is required\n\n${LOCAL_HELP}`
+    );
+    return 2;
+  }
+  const repeat = Number(values.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1 || repeat > 100) {
+    process.stderr.write(
+      'pullmedic local: --repeat must be a whole number from 1 to 100\n'
+    );
+    return 2;
+  }
+  let fleet = DEFAULT_FLEET;
+  if (values.fleet) {
+    const parsed = FleetFile.safeParse(
+      JSON.parse(await readFile(values.fleet, 'utf8'))
+    );
+    if (!parsed.success) {
+      process.stderr.write(
+        `pullmedic local: ${values.fleet} is not a valid fleet file:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}\n`
+      );
+      return 2;
+    }
+    fleet = parsed.data;
+  }
+  const items = await readEvents(values.events);
+  const progress = (text: string) =>
+    process.stderr.write(`pullmedic: ${text}\n`);
+  const result = await runLocal({
+    items,
+    fleet,
+    repeat,
+    keepTimes: values['keep-times'],
+    verbose: values.verbose,
+    onProgress: progress,
+  });
+  if (values.json) {
+    for (const n of result.notes)
+      process.stderr.write(`[${n.who}] ${n.text}\n`);
+    process.stdout.write(`${renderJson(result)}\n`);
+  } else {
+    process.stdout.write(`${renderTimeline(result, values.events)}\n`);
+  }
+  return 0;
+}

@@ -1,0 +1,240 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type EventBridgeClient,
+  PutEventsCommand,
+} from '@aws-sdk/client-eventbridge';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { CommandInvocation } from '../../core/ports.ts';
+import { DETAIL_TYPES, SOURCES } from '../../events/detail-types.ts';
+import type { LocalNode } from './simulated-node.ts';
+
+/** A line the local runtime reports about what it did in moto's place. */
+export interface Note {
+  at: Date;
+  who: string;
+  text: string;
+  /** Position among notes and bus events (see `nextOrder`). */
+  order?: number;
+}
+
+let order = 0;
+/** One counter orders notes and bus events as they happened. */
+export const nextOrder = (): number => ++order;
+
+interface PendingCommand {
+  commandId: string;
+  instanceId: string;
+  documentName: string;
+  parameters: Record<string, string[]>;
+  requestedAt: Date;
+}
+
+type Next = (args: {
+  input: unknown;
+}) => Promise<{ output: unknown; response: unknown }>;
+type Middleware = (next: Next, context: { commandName?: string }) => Next;
+
+/**
+ * Fills, in-process, what moto does not do, and says so every time:
+ * - SSM runs nothing (every command "succeeds" with empty output): the
+ *   local agent stand-in runs our document's logic on the local node and
+ *   publishes the status-change event SSM would, on the default bus;
+ *   GetCommandInvocation then answers with that run's real output.
+ * - EKS UpdateNodegroupVersion / DescribeUpdate and Auto Scaling
+ *   StartInstanceRefresh do not exist in moto: answered here, recorded.
+ *
+ * @example
+ * ```ts
+ * const gaps = new LocalGaps(nodesByInstance, eventBridge, notes);
+ * setClientHook((client) => gaps.install(client));
+ * ```
+ */
+export class LocalGaps {
+  readonly #nodes: ReadonlyMap<string, LocalNode>;
+  readonly #eventBridge: EventBridgeClient;
+  readonly #notes: Note[];
+  readonly #pending: PendingCommand[] = [];
+  readonly #invocations = new Map<string, CommandInvocation>();
+  readonly nodegroupUpdates: {
+    cluster: string;
+    nodegroup: string;
+    launchTemplate: unknown;
+    id: string;
+  }[] = [];
+  readonly instanceRefreshes: {
+    group: string;
+    request: unknown;
+    id: string;
+  }[] = [];
+  /** Nodes the agent pruned, in order (the kubelet stand-in retries there). */
+  readonly pruned: string[] = [];
+
+  constructor(
+    nodes: ReadonlyMap<string, LocalNode>,
+    eventBridge: EventBridgeClient,
+    notes: Note[]
+  ) {
+    this.#nodes = nodes;
+    this.#eventBridge = eventBridge;
+    this.#notes = notes;
+  }
+
+  #note(who: string, text: string) {
+    this.#notes.push({ at: new Date(), who, text, order: nextOrder() });
+  }
+
+  /** The client hook: adds this object's middleware to a client. */
+  install(client: SSMClient): void {
+    const middleware: Middleware = (next, context) => async (args) => {
+      const input = args.input as Record<string, unknown>;
+      switch (context.commandName) {
+        case 'SendCommandCommand': {
+          const result = await next(args);
+          const command = (
+            result.output as { Command?: { CommandId?: string } }
+          ).Command;
+          for (const instanceId of (input.InstanceIds as string[]) ?? []) {
+            this.#pending.push({
+              commandId: command?.CommandId as string,
+              instanceId,
+              documentName: input.DocumentName as string,
+              parameters: (input.Parameters as Record<string, string[]>) ?? {},
+              requestedAt: new Date(),
+            });
+          }
+          return result;
+        }
+        case 'GetCommandInvocationCommand': {
+          const found = this.#invocations.get(
+            `${input.CommandId}/${input.InstanceId}`
+          );
+          if (!found) return next(args);
+          return {
+            response: { statusCode: 200, headers: {} },
+            output: {
+              $metadata: {},
+              CommandId: input.CommandId,
+              InstanceId: input.InstanceId,
+              Status: found.status,
+              StatusDetails: found.statusDetails ?? found.status,
+              ResponseCode: found.responseCode ?? -1,
+              StandardOutputContent: found.stdout.slice(0, 24000),
+              StandardErrorContent: found.stderr.slice(0, 8000),
+            },
+          } as never;
+        }
+        case 'UpdateNodegroupVersionCommand': {
+          const id = randomUUID();
+          this.nodegroupUpdates.push({
+            cluster: input.clusterName as string,
+            nodegroup: input.nodegroupName as string,
+            launchTemplate: input.launchTemplate,
+            id,
+          });
+          this.#note(
+            'local',
+            `EKS UpdateNodegroupVersion ${String(input.nodegroupName)} → launch template ${JSON.stringify(input.launchTemplate)} answered in-process (moto has no such API); update ${id}`
+          );
+          return {
+            response: { statusCode: 200, headers: {} },
+            output: {
+              $metadata: {},
+              update: {
+                id,
+                status: 'InProgress',
+                type: 'VersionUpdate',
+                createdAt: new Date(),
+              },
+            },
+          } as never;
+        }
+        case 'StartInstanceRefreshCommand': {
+          const id = randomUUID();
+          this.instanceRefreshes.push({
+            group: input.AutoScalingGroupName as string,
+            request: input,
+            id,
+          });
+          this.#note(
+            'local',
+            `Auto Scaling StartInstanceRefresh ${String(input.AutoScalingGroupName)} answered in-process (moto has no such API); refresh ${id}`
+          );
+          return {
+            response: { statusCode: 200, headers: {} },
+            output: { $metadata: {}, InstanceRefreshId: id },
+          } as never;
+        }
+        default:
+          return next(args);
+      }
+    };
+    client.middlewareStack.add(middleware as never, {
+      step: 'initialize',
+      name: 'pullmedicLocalGaps',
+    });
+  }
+
+  /** True while commands wait for the agent stand-in. */
+  get busy(): boolean {
+    return this.#pending.length > 0;
+  }
+
+  /**
+   * The SSM agent stand-in: runs each pending command on its node and
+   * publishes the `EC2 Command Invocation Status-change Notification` SSM
+   * would, on the default bus (a rule there forwards it to ours).
+   */
+  async runPending(): Promise<number> {
+    const batch = this.#pending.splice(0);
+    for (const cmd of batch) {
+      const node = this.#nodes.get(cmd.instanceId);
+      let invocation: CommandInvocation;
+      if (!node) {
+        // SSM could not reach an agent on an instance it does not manage.
+        invocation = {
+          status: 'Undeliverable',
+          statusDetails: 'Undeliverable',
+          stdout: '',
+          stderr: '',
+        };
+      } else {
+        const dryRun = cmd.parameters.DryRun?.[0] === 'true';
+        const run = await node.prune(dryRun);
+        invocation = {
+          status: run.status,
+          statusDetails: run.status,
+          responseCode: run.responseCode,
+          stdout: run.stdout,
+          stderr: run.stderr,
+        };
+        this.pruned.push(node.name);
+        this.#note(
+          node.kind === 'lab' ? 'lab' : 'simulated',
+          `SSM agent stand-in ran ${cmd.documentName} on ${node.name} (${node.kind === 'lab' ? 'the real containerd of the lab' : 'a simulated node'}; moto runs no commands): ${run.status}`
+        );
+      }
+      this.#invocations.set(`${cmd.commandId}/${cmd.instanceId}`, invocation);
+      await this.#eventBridge.send(
+        new PutEventsCommand({
+          Entries: [
+            {
+              Source: SOURCES.ssm,
+              DetailType: DETAIL_TYPES.ssmCommandInvocationStatusChange,
+              Resources: [
+                `arn:aws:ec2:us-east-1:123456789012:instance/${cmd.instanceId}`,
+              ],
+              Detail: JSON.stringify({
+                'command-id': cmd.commandId,
+                'document-name': cmd.documentName,
+                'instance-id': cmd.instanceId,
+                'requested-date-time': cmd.requestedAt.toISOString(),
+                status: invocation.status,
+              }),
+            },
+          ],
+        })
+      );
+    }
+    return batch.length;
+  }
+}

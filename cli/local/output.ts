@@ -1,0 +1,206 @@
+import { duration } from '../../core/notification.ts';
+import { formatBytes } from '../../core/prune-report.ts';
+import { DETAIL_TYPES } from '../../events/detail-types.ts';
+import type {
+  ImagePullFailureClassifiedDetail,
+  IncidentEscalatedDetail,
+  IncidentOpenedDetail,
+  IncidentResolvedDetail,
+  KubernetesEventDetail,
+  NodePruneCompletedDetail,
+  NodePruneRequestedDetail,
+  VolumeRollRequestedDetail,
+  VolumeRollStartedDetail,
+} from '../../events/schemas.ts';
+import type { Note } from './gaps.ts';
+import type { BusEvent, LocalRunResult, NotificationCopy } from './runner.ts';
+
+const cut = (s: string, n: number) =>
+  s.length > n ? `${s.slice(0, n - 1)}…` : s;
+const hhmmss = (t: string) => new Date(t).toISOString().slice(11, 19);
+
+/**
+ * One line per bus event, in words: what happened at this step.
+ *
+ * @example
+ * ```ts
+ * describeBusEvent(event); // ['classified', 'disk_full …']
+ * ```
+ */
+export function describeBusEvent(e: BusEvent): [string, string] {
+  const d = e.detail as Record<string, unknown>;
+  const dry = d.dryRun === true ? '[dry-run] ' : '';
+  switch (e['detail-type']) {
+    case DETAIL_TYPES.kubernetesEvent: {
+      const k = d as unknown as KubernetesEventDetail;
+      const o = k.event.involvedObject;
+      return [
+        'kubelet',
+        `${k.event.type} ${k.event.reason} ${o.kind.toLowerCase()} ${o.namespace ? `${o.namespace}/` : ''}${o.name}: ${cut(k.event.message, 110)}`,
+      ];
+    }
+    case DETAIL_TYPES.imagePullFailureClassified: {
+      const c = d as unknown as ImagePullFailureClassifiedDetail;
+      return c.causeKnown
+        ? [
+            'classified',
+            `${dry}${c.class} on ${c.node.name}, evidence "${cut(c.evidence ?? '', 60)}"${c.runtime ? ` (${c.runtime}${c.filesystem ? `, ${c.filesystem}` : ''})` : ''} → remedy ${c.remedy}`,
+          ]
+        : [
+            'classified',
+            `${dry}${c.kubernetesEvent.reason} "${cut(c.kubernetesEvent.message, 60)}": no cause in the message (joins the incident)`,
+          ];
+    }
+    case DETAIL_TYPES.incidentOpened: {
+      const o = d as unknown as IncidentOpenedDetail;
+      return ['incident', `${dry}opened ${o.incidentId}`];
+    }
+    case DETAIL_TYPES.nodePruneRequested: {
+      const p = d as unknown as NodePruneRequestedDetail;
+      return [
+        'prune',
+        `${dry}SSM SendCommand document ${p.documentName} → instance ${p.node.instanceId}, parameters ${JSON.stringify(p.parameters)}; command ${p.commandId}`,
+      ];
+    }
+    case DETAIL_TYPES.ssmCommandInvocationStatusChange:
+      return [
+        'ssm',
+        `command ${String(d['command-id'])} on ${String(d['instance-id'])}: ${String(d.status)}`,
+      ];
+    case DETAIL_TYPES.nodePruneCompleted: {
+      const p = d as unknown as NodePruneCompletedDetail;
+      const r = p.report;
+      const numbers = r
+        ? `freed ${formatBytes(r.bytesFreed)} (used ${formatBytes(r.bytesBefore)} → ${formatBytes(r.bytesAfter)}, free ${formatBytes(r.freeBytesAfter)} of ${formatBytes(r.fsBytesTotal)}), ${r.imagesRemoved} images removed, pause image ${r.pauseImageIntact ? 'intact' : 'MISSING'}; `
+        : '';
+      return [
+        'prune result',
+        `${dry}${p.status}: ${numbers}decision: ${p.outcome}: ${p.reason}${p.commandError ? `; error: ${cut(p.commandError, 200)}` : ''}`,
+      ];
+    }
+    case DETAIL_TYPES.volumeRollRequested: {
+      const v = d as unknown as VolumeRollRequestedDetail;
+      return ['roll', `${dry}requested for ${v.node.name}: ${v.reason}`];
+    }
+    case DETAIL_TYPES.volumeRollStarted: {
+      const v = d as unknown as VolumeRollStartedDetail;
+      return [
+        'roll',
+        `${dry}launch template ${v.launchTemplate.id} version ${v.launchTemplate.oldVersion} → ${v.launchTemplate.newVersion ?? '(none, dry-run)'}: ${v.deviceName} ${v.oldSizeGiB} GiB → ${v.newSizeGiB} GiB; ${v.rollout.kind} of ${v.nodegroup.kind} node group ${v.nodegroup.name} started (${v.rollout.id ?? 'not started'})`,
+      ];
+    }
+    case DETAIL_TYPES.incidentResolved: {
+      const r = d as unknown as IncidentResolvedDetail;
+      return [
+        'resolved',
+        `${dry}${r.incidentId}: time to recovery ${duration(r.mttrSeconds)} (${r.resolvedBy.reason}: ${cut(r.resolvedBy.message, 80)})`,
+      ];
+    }
+    case DETAIL_TYPES.incidentEscalated: {
+      const x = d as unknown as IncidentEscalatedDetail;
+      return ['ESCALATED', `${dry}${x.reason}`];
+    }
+    default:
+      return [e['detail-type'], cut(JSON.stringify(d), 120)];
+  }
+}
+
+/** The Slack message as on-call sees it, from the SQS copy of the SNS message. */
+export function renderSlack(n: NotificationCopy): string {
+  let body: {
+    content?: { title?: string; description?: string; nextSteps?: string[] };
+    metadata?: { threadId?: string };
+  };
+  try {
+    body = JSON.parse(n.message);
+  } catch {
+    return `  ${n.message}`;
+  }
+  const c = body.content ?? {};
+  const unescapeSlack = (s: string) =>
+    s
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&')
+      .replace(/\\([*_~`])/g, '$1');
+  return [
+    `  ┌ ${unescapeSlack(c.title ?? '')}    [thread ${body.metadata?.threadId ?? '?'}, severity ${n.attributes.severity ?? '?'}]`,
+    ...(c.description ?? '').split('\n').map((l) => `  │ ${unescapeSlack(l)}`),
+    ...(c.nextSteps ?? []).map((s) => `  │ → ${unescapeSlack(s)}`),
+    '  └',
+  ].join('\n');
+}
+
+/**
+ * The readable report of a local run: setup, then the timeline (bus events
+ * and what the runtime did in AWS's place, in order), then the
+ * notifications as on-call receives them.
+ */
+export function renderTimeline(result: LocalRunResult, source: string): string {
+  const lines: string[] = [];
+  lines.push(
+    `pullmedic local: ${source}, on a local AWS (moto at ${result.endpoint})`
+  );
+  for (const n of result.nodes) {
+    const s = n.spec;
+    const size =
+      s.amiFamily === 'bottlerocket'
+        ? `/dev/xvdb ${s.dataVolumeGiB ?? 20} GiB`
+        : `/dev/xvda ${s.rootVolumeGiB} GiB`;
+    lines.push(
+      `  node     ${s.name} = ${n.instanceId} (${s.amiFamily}, ${s.nodegroup.kind} node group ${s.nodegroup.name}, launch template ${n.launchTemplateId} v1, ${size})`
+    );
+  }
+  const kinds = [...new Set(result.localNodes.map((n) => n.kind))];
+  lines.push(
+    `  commands run on: ${kinds.map((k) => (k === 'lab' ? 'the containerd lab (real containerd on a tmpfs)' : 'a SIMULATED node (modelled disk; the containerd lab was not used)')).join(', ')}`
+  );
+  if (result.shiftMs)
+    lines.push(
+      `  times    the events are replayed as if now (moved by ${duration(result.shiftMs / 1000)}; --keep-times keeps them)`
+    );
+  lines.push('');
+
+  type Row = { order: number; text: string };
+  const rows: Row[] = [
+    ...result.busEvents.map((e) => {
+      const [stage, text] = describeBusEvent(e);
+      return {
+        order: e.order ?? 0,
+        text: `${hhmmss(e.time)}  ${stage.padEnd(13)} ${text}`,
+      };
+    }),
+    ...result.notes.map((n: Note) => ({
+      order: n.order ?? 0,
+      text: `          [${n.who}] ${n.text}`,
+    })),
+  ];
+  rows.sort((a, b) => a.order - b.order);
+  lines.push(...rows.map((r) => r.text));
+
+  if (result.deadLetters.length) {
+    lines.push('', 'Dead-lettered (kept with the reason, nothing dropped):');
+    for (const d of result.deadLetters) lines.push(`  ${d.queue}: ${d.reason}`);
+  }
+  lines.push(
+    '',
+    `Notifications (${result.notifications.length}), as on-call sees them in Slack (AWS Chatbot custom notifications via SNS):`
+  );
+  for (const n of result.notifications) lines.push(renderSlack(n));
+  return lines.join('\n');
+}
+
+/** `--json`: every event that crossed the bus, one JSON object a line, in order. */
+export function renderJson(result: LocalRunResult): string {
+  return result.busEvents
+    .map((e) =>
+      JSON.stringify({
+        time: e.time,
+        source: e.source,
+        'detail-type': e['detail-type'],
+        ...(e['replay-name'] ? { 'replay-name': e['replay-name'] } : {}),
+        detail: e.detail,
+      })
+    )
+    .join('\n');
+}

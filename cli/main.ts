@@ -1,0 +1,45 @@
+import { LOCAL_HELP, localCommand } from './commands/local.ts';
+
+const HELP = `pullmedic: heals Kubernetes nodes whose image pulls fail because the disk is full
+
+Usage: pullmedic <command> [options]
+
+Commands:
+  local      run the whole pipeline on a local AWS (moto) over a file of events
+  help       show this help, or a command's: pullmedic help local
+
+Examples:
+  pullmedic local --events events/samples/seed-incident.jsonl
+  pullmedic local --events events/samples/seed-incident.jsonl --json
+`;
+
+const COMMANDS: Record<
+  string,
+  { run: (argv: string[]) => Promise<number>; help: string }
+> = {
+  local: { run: localCommand, help: LOCAL_HELP },
+};
+
+/** The CLI: dispatches to a command, maps errors to a message and exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    const topic = rest[0] ? COMMANDS[rest[0]] : undefined;
+    process.stdout.write(topic ? topic.help : HELP);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`pullmedic: unknown command "${name}"\n\n${HELP}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`pullmedic ${name}: ${message}\n`);
+    if (process.env.PULLMEDIC_DEBUG && err instanceof Error)
+      process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}
