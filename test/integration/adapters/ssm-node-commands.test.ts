@@ -1,0 +1,149 @@
+import {
+  CreateDocumentCommand,
+  ListCommandsCommand,
+  PutParameterCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  SsmControlSwitch,
+  SsmNodeCommands,
+} from '../../../adapters/aws/ssm-node-commands.ts';
+import { AwsCallError } from '../../../core/errors.ts';
+import { startTestAws } from '../../helpers/moto.ts';
+
+const DOCUMENT = `schemaVersion: "2.2"
+description: test prune document
+parameters:
+  DryRun:
+    type: String
+    default: "false"
+    allowedPattern: "^(true|false)$"
+mainSteps:
+  - action: aws:runShellScript
+    name: prune
+    inputs:
+      runCommand: ["echo pruned"]
+`;
+
+describe('Class: SsmNodeCommands (against moto)', () => {
+  let aws: Awaited<ReturnType<typeof startTestAws>>;
+  let ssm: SSMClient;
+
+  beforeAll(async () => {
+    aws = await startTestAws();
+    ssm = new SSMClient(aws.clientConfig);
+    await ssm.send(
+      new CreateDocumentCommand({
+        Name: 'pullmedic-test-prune',
+        DocumentType: 'Command',
+        DocumentFormat: 'YAML',
+        Content: DOCUMENT,
+      })
+    );
+  });
+  afterAll(async () => {
+    await aws.stop();
+  });
+
+  describe('Method: sendPrune', () => {
+    it('sends our document to one instance with only the given parameters', async () => {
+      // Prepare
+      const commands = new SsmNodeCommands(ssm, 'pullmedic-test-prune', 600);
+
+      // Act
+      const id = await commands.sendPrune('i-0123456789abcdef0', { DryRun: ['false'] }, 'incident x');
+
+      // Assess
+      const listed = await ssm.send(new ListCommandsCommand({ CommandId: id }));
+      const command = listed.Commands?.[0];
+      expect(command?.DocumentName).toBe('pullmedic-test-prune');
+      expect(command?.InstanceIds).toEqual(['i-0123456789abcdef0']);
+      expect(command?.Parameters).toEqual({ DryRun: ['false'] });
+      expect(command?.Comment).toBe('incident x');
+    });
+  });
+
+  describe('Method: getInvocation', () => {
+    it('reads the invocation SSM keeps for the command and instance', async () => {
+      // Prepare
+      const commands = new SsmNodeCommands(ssm, 'pullmedic-test-prune', 600);
+      const id = await commands.sendPrune('i-0123456789abcdef1', { DryRun: ['true'] }, 'x');
+
+      // Act
+      const invocation = await commands.getInvocation(id, 'i-0123456789abcdef1');
+
+      // Assess: moto runs nothing and reports Success with empty output.
+      expect(invocation.status).toBe('Success');
+      expect(invocation.stdout).toBe('');
+    });
+
+    it('wraps the SDK error with the action when the invocation does not exist', async () => {
+      // Prepare
+      const commands = new SsmNodeCommands(ssm, 'pullmedic-test-prune', 600);
+      const id = await commands.sendPrune('i-0123456789abcdef2', { DryRun: ['true'] }, 'x');
+
+      // Act
+      const reading = commands.getInvocation(id, 'i-0ffffffffffffffff');
+
+      // Assess
+      await expect(reading).rejects.toThrow(AwsCallError);
+      await expect(reading).rejects.toThrow(/InvocationDoesNotExist/);
+    });
+  });
+});
+
+describe('Class: SsmControlSwitch (against moto)', () => {
+  let aws: Awaited<ReturnType<typeof startTestAws>>;
+  let ssm: SSMClient;
+
+  beforeAll(async () => {
+    aws = await startTestAws();
+    ssm = new SSMClient(aws.clientConfig);
+  });
+  afterAll(async () => {
+    await aws.stop();
+  });
+
+  describe('Method: mode', () => {
+    it('uses the default while the parameter does not exist', async () => {
+      // Prepare
+      const control = new SsmControlSwitch(ssm, '/pullmedic/test/absent', 'live', 30, () => new Date());
+
+      // Act
+      const mode = await control.mode();
+
+      // Assess
+      expect(mode).toBe('live');
+    });
+
+    it('reads off, and caches it for the cache period', async () => {
+      // Prepare
+      await ssm.send(new PutParameterCommand({ Name: '/pullmedic/test/mode', Value: 'off', Type: 'String' }));
+      let now = new Date('2026-11-20T10:00:00Z');
+      const control = new SsmControlSwitch(ssm, '/pullmedic/test/mode', 'live', 30, () => now);
+
+      // Act
+      const first = await control.mode();
+      await ssm.send(new PutParameterCommand({ Name: '/pullmedic/test/mode', Value: 'live', Type: 'String', Overwrite: true }));
+      const cached = await control.mode();
+      now = new Date('2026-11-20T10:00:31Z');
+      const fresh = await control.mode();
+
+      // Assess
+      expect([first, cached, fresh]).toEqual(['off', 'off', 'live']);
+    });
+
+    it('falls back to dry-run on a value it does not know', async () => {
+      // Prepare
+      await ssm.send(new PutParameterCommand({ Name: '/pullmedic/test/bad', Value: 'yolo', Type: 'String' }));
+      const control = new SsmControlSwitch(ssm, '/pullmedic/test/bad', 'live', 30, () => new Date());
+
+      // Act
+      const mode = await control.mode();
+
+      // Assess
+      expect(mode).toBe('dry-run');
+    });
+  });
+});
