@@ -44,7 +44,7 @@ export const handler = eventBridgeQueueHandler(
     const parsed = schema.safeParse(event.detail);
     if (!parsed.success) {
       throw new MalformedEventError(
-        `${type} does not match its contract: ${describeIssues(parsed.error)}`
+        `${type} does not match its contract: ${describeIssues(parsed.error.issues)}`
       );
     }
     await deps.notifier.publish(

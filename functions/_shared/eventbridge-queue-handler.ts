@@ -6,6 +6,8 @@ import {
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { parse } from '@aws-lambda-powertools/parser';
+import { JSONStringified } from '@aws-lambda-powertools/parser/helpers';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -34,10 +36,20 @@ export type UseCase<T> = (
  * describeIssues(error); // 'detail.event.source.host: node name must be …'
  * ```
  */
-export const describeIssues = (error: z.ZodError): string =>
-  error.issues
+export const describeIssues = (
+  issues: readonly {
+    message: string;
+    path?: readonly (PropertyKey | { key: PropertyKey })[];
+  }[]
+): string =>
+  issues
     .slice(0, 5)
-    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    .map((i) => {
+      const path = (i.path ?? [])
+        .map((p) => String(typeof p === 'object' ? p.key : p))
+        .join('.');
+      return `${path || '(root)'}: ${i.message}`;
+    })
     .join('; ');
 
 /**
@@ -53,23 +65,26 @@ export function parseRecordBody<T extends z.ZodType>(
   body: string,
   detail: T
 ): Envelope & { detail: z.infer<T> } {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch (err) {
-    throw new MalformedEventError(
-      `the message is not JSON: ${(err as Error).message}`,
-      { cause: err }
-    );
-  }
-  const parsed = envelopeOf(detail).safeParse(json);
+  // Powertools' parser: the body is a JSON string holding an EventBridge
+  // envelope whose detail has the function's contract. Our own envelope
+  // schema, because moto's deliveries (unlike AWS's) carry no `account`.
+  const parsed = parse(
+    body,
+    undefined,
+    JSONStringified(envelopeOf(detail)),
+    true
+  );
   if (!parsed.success) {
-    throw new MalformedEventError(
-      `the event does not match its contract: ${describeIssues(parsed.error)}`,
-      {
-        cause: parsed.error,
-      }
-    );
+    const cause = parsed.error.cause;
+    const issues = Array.isArray(cause)
+      ? describeIssues(cause)
+      : parsed.error.message;
+    const what = /Invalid JSON/i.test(issues)
+      ? 'the message is not JSON'
+      : 'the event does not match its contract';
+    throw new MalformedEventError(`${what}: ${issues}`, {
+      cause: parsed.error,
+    });
   }
   return parsed.data as Envelope & { detail: z.infer<T> };
 }

@@ -1,0 +1,168 @@
+import { readFile } from 'node:fs/promises';
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestAws } from '../../helpers/moto.ts';
+
+const SEED = new URL(
+  '../../../events/samples/seed-incident.jsonl',
+  import.meta.url
+);
+
+const record = (id: string, body: string): SQSRecord => ({
+  messageId: id,
+  receiptHandle: id,
+  body,
+  attributes: {
+    ApproximateReceiveCount: '1',
+    SentTimestamp: '0',
+    SenderId: 'test',
+    ApproximateFirstReceiveTimestamp: '0',
+  },
+  messageAttributes: {},
+  md5OfBody: '',
+  eventSource: 'aws:sqs',
+  eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:pullmedic-classify',
+  awsRegion: 'us-east-1',
+});
+
+const context = {
+  functionName: 'classify',
+  awsRequestId: 'r-1',
+  getRemainingTimeInMillis: () => 30_000,
+} as Context;
+
+describe('Function: classify handler on a mixed batch (against moto)', () => {
+  let aws: Awaited<ReturnType<typeof startTestAws>>;
+  let sqs: SQSClient;
+  let dlqUrl: string;
+  let busCopyUrl: string;
+
+  beforeAll(async () => {
+    aws = await startTestAws();
+    sqs = new SQSClient(aws.clientConfig);
+    const eventBridge = new EventBridgeClient(aws.clientConfig);
+    await eventBridge.send(
+      new CreateEventBusCommand({ Name: 'pullmedic-test' })
+    );
+    dlqUrl = (
+      await sqs.send(new CreateQueueCommand({ QueueName: 'classify-dlq' }))
+    ).QueueUrl as string;
+    busCopyUrl = (
+      await sqs.send(new CreateQueueCommand({ QueueName: 'bus-copy' }))
+    ).QueueUrl as string;
+    const arn = (
+      await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: busCopyUrl,
+          AttributeNames: ['QueueArn'],
+        })
+      )
+    ).Attributes?.QueueArn;
+    await eventBridge.send(
+      new PutRuleCommand({
+        Name: 'all',
+        EventBusName: 'pullmedic-test',
+        EventPattern: JSON.stringify({ source: ['pullmedic'] }),
+      })
+    );
+    await eventBridge.send(
+      new PutTargetsCommand({
+        Rule: 'all',
+        EventBusName: 'pullmedic-test',
+        Targets: [{ Id: 'q', Arn: arn }],
+      })
+    );
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL: aws.endpoint,
+      PULLMEDIC_BUS_NAME: 'pullmedic-test',
+      PULLMEDIC_DLQ_URL: dlqUrl,
+      PULLMEDIC_SDK_MAX_ATTEMPTS: '1',
+    });
+  });
+  afterAll(async () => {
+    await aws.stop();
+  });
+
+  it('dead-letters what it cannot read, with the reason, and classifies the rest', async () => {
+    // Prepare
+    const { handler } = await import('../../../functions/classify.ts');
+    const failed = JSON.parse(
+      (await readFile(SEED, 'utf8')).split('\n')[5] as string
+    );
+    const envelope = (event: unknown) =>
+      JSON.stringify({
+        version: '0',
+        id: 'e-1',
+        'detail-type': 'Kubernetes Event',
+        source: 'pullmedic.kubernetes',
+        time: '2026-11-20T09:41:00Z',
+        resources: [],
+        detail: {
+          cluster: 'gpu-inference',
+          event,
+          node: {
+            name: 'ip-10-0-1-149.ec2.internal',
+            instanceId: 'i-0123456789abcdef0',
+          },
+        },
+      });
+    const hostile = structuredClone(failed);
+    hostile.source.host = 'ip-10-0-1-149.ec2.internal`reboot`';
+    const event: SQSEvent = {
+      Records: [
+        record('m-1', '{"not json'),
+        record('m-2', envelope(hostile)),
+        record('m-3', envelope(failed)),
+      ],
+    };
+
+    // Act
+    const response = await handler(event, context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const dead = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: dlqUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+      })
+    );
+    const reasons = dead.Messages?.map(
+      (m) => m.MessageAttributes?.reason?.StringValue
+    ).sort();
+    expect(reasons).toEqual([
+      expect.stringMatching(
+        /^the event does not match its contract: detail\.event\.source\.host: node name must be/
+      ),
+      expect.stringMatching(/^the message is not JSON/),
+    ]);
+    expect(dead.Messages?.map((m) => m.Body)).toContain('{"not json');
+    const out = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: busCopyUrl,
+        MaxNumberOfMessages: 10,
+      })
+    );
+    const classified = out.Messages?.map(
+      (m) => JSON.parse(m.Body as string).detail
+    );
+    expect(classified).toHaveLength(1);
+    expect(classified?.[0]).toMatchObject({
+      class: 'disk_full',
+      node: { name: 'ip-10-0-1-149.ec2.internal' },
+    });
+  });
+});
