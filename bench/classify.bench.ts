@@ -1,0 +1,94 @@
+/**
+ * Throughput of the pure classifier on one core.
+ *
+ * Run with `node bench/classify.bench.ts` (Node ≥ 22.18 strips the types);
+ * pin it with `taskset -c 0 node bench/classify.bench.ts` for steadier
+ * numbers. The workload is the labelled corpus, cycled, so the mix of
+ * classes and lengths is the real one; a second pass adds adversarial
+ * inputs (64 KiB messages, backtracking bait) to show the scan cap holds.
+ *
+ * A plain script, not a timed test: CI machines are too noisy to assert a
+ * rate, and a benchmark that fails at random teaches people to ignore it.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { classify } from '../core/classification/classify.ts';
+import type { ClassifierInput } from '../core/classification/types.ts';
+
+const repoRoot = path.resolve(import.meta.dirname, '..');
+const corpusPath =
+  process.env.PULLMEDIC_CORPUS ??
+  path.resolve(repoRoot, '../shared/corpus/image-pull-errors.jsonl');
+
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 9);
+const MESSAGES_PER_REPEAT = Number(process.env.BENCH_MESSAGES ?? 300_000);
+
+function loadCorpus(): ClassifierInput[] {
+  return readFileSync(corpusPath, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const row = JSON.parse(line) as {
+        message: string;
+        reason: string | null;
+      };
+      return { message: row.message, reason: row.reason };
+    });
+}
+
+function adversarial(): ClassifierInput[] {
+  const colonRun = ': '.repeat(32 * 1024);
+  return [
+    { message: 'x'.repeat(64 * 1024), reason: 'Failed' },
+    { message: `Failed to pull image "${'a'.repeat(60_000)}"`, reason: null },
+    { message: colonRun, reason: null },
+    { message: `${'manifest for '.repeat(2000)}x`, reason: null },
+    {
+      message: `failed to extract layer ${'/a b'.repeat(8000)}: no space left on device`,
+      reason: null,
+    },
+    { message: '\u0130\u212a'.repeat(20_000), reason: null },
+  ];
+}
+
+/** Messages per second for one pass of `count` classifications. */
+function run(inputs: readonly ClassifierInput[], count: number): number {
+  let sink = 0;
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) {
+    const input = inputs[i % inputs.length] as ClassifierInput;
+    // Read the result so the call cannot be optimised away.
+    sink += classify(input).class.length;
+  }
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (sink === 0) throw new Error('benchmark produced no results');
+  return count / seconds;
+}
+
+function summary(rates: number[]): string {
+  const sorted = [...rates].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)] as number;
+  const min = sorted[0] as number;
+  const max = sorted[sorted.length - 1] as number;
+  const spread = ((max - min) / median) * 100;
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  return `median ${fmt(median)} msg/s, min ${fmt(min)}, max ${fmt(max)}, spread ${spread.toFixed(1)}% (n=${rates.length})`;
+}
+
+function bench(
+  label: string,
+  inputs: readonly ClassifierInput[],
+  count: number
+) {
+  run(inputs, Math.min(count, 50_000)); // warm-up: let the JIT settle
+  const rates: number[] = [];
+  for (let r = 0; r < REPEATS; r++) rates.push(run(inputs, count));
+  console.log(`${label}: ${summary(rates)}`);
+}
+
+const corpus = loadCorpus();
+console.log(
+  `node ${process.version}, ${corpus.length} corpus messages, ${REPEATS} repeats × ${MESSAGES_PER_REPEAT.toLocaleString('en-US')} messages`
+);
+bench('corpus mix', corpus, MESSAGES_PER_REPEAT);
+bench('adversarial (≤64 KiB inputs)', adversarial(), 3_000);

@@ -1,0 +1,426 @@
+import { compilePhraseTable, type PhraseTable } from './phrase-table.ts';
+import type { FailureClass } from './types.ts';
+
+/**
+ * One row of the classification table: the wordings that put a message in
+ * a class. Rows are tried in table order and the first row that matches
+ * wins, so a row only has to beat the rows below it.
+ *
+ * - `phrases` are lower-case literals. All rows' phrases are compiled into
+ *   one table ({@link RULE_PHRASE_TABLE}) and found in a single pass over
+ *   the ASCII-lower-cased message; most wordings are fixed strings.
+ * - `patterns` are for wordings a literal cannot say (a number, a word
+ *   boundary, a case that matters); they run on the original message.
+ *   Every quantifier is bounded so no input can make them backtrack badly.
+ *
+ * @example
+ * ```ts
+ * const row: Rule = { class: 'tls', phrases: ['x509: '], patterns: [] };
+ * ```
+ */
+export interface Rule {
+  readonly class: FailureClass;
+  readonly phrases: readonly string[];
+  readonly patterns: readonly RegExp[];
+}
+
+/**
+ * A single word that can also be part of an image reference
+ * (`acme/unauthorized-proxy:1`) only counts when it stands alone: not glued
+ * to the characters a repository, tag or path is made of.
+ */
+function standalone(word: string, flags = ''): RegExp {
+  return new RegExp(`(?<![\\w./:@-])${word}(?![\\w./-])`, flags);
+}
+
+/**
+ * The ENOSPC wordings. `no space left on device` is Go's text for
+ * syscall.ENOSPC; the bare errno name shows up in Node and C tools, and
+ * Windows says ERROR_DISK_FULL in words. The errno name is matched in upper
+ * case only and never glued to a tag or path, so an image tagged
+ * `foo:ENOSPC` cannot make a pull look disk-full.
+ *
+ * @example
+ * ```ts
+ * ENOSPC_PHRASES.includes('no space left on device'); // true
+ * ```
+ */
+export const ENOSPC_PHRASES: readonly string[] = [
+  'no space left on device',
+  'not enough space on the disk',
+];
+
+/**
+ * The errno name, for wordings that print it instead of its text.
+ *
+ * @example
+ * ```ts
+ * ENOSPC_ERRNO.test('write /x: ENOSPC'); // true
+ * ```
+ */
+export const ENOSPC_ERRNO: RegExp = /(?<![\w./:@-])ENOSPC(?![\w.-])/;
+
+/**
+ * Wordings that only an image pull (download, content ingest, layer
+ * extract/apply/register, blob staging) produces. An ENOSPC counts as
+ * disk_full only when one of these comes before it: the same errno from
+ * inotify, /dev/shm, a runc mount or a volume means something else, and a
+ * false disk_full prunes a healthy node.
+ *
+ * Deliberately absent, because they also show up outside pulls: a bare
+ * `failed to pull`/`failed to unpack`/`failed to copy` (git-sync, apps
+ * unpacking archives), `Error processing tar file` and `Untar re-exec
+ * error` (docker cp/build), `failed to create/prepare snapshot` (container
+ * creation), `creating read-write layer` (CRI-O container creation).
+ *
+ * @example
+ * ```ts
+ * PULL_CONTEXT_PHRASES.includes('failed to extract layer'); // true
+ * ```
+ */
+export const PULL_CONTEXT_PHRASES: readonly string[] = [
+  // kubelet and CRI wrappers around a pull error (`failed to pull` alone
+  // is also git-sync's and many apps' wording)
+  'failed to pull image',
+  'failed to pull and unpack image',
+  'error pulling image',
+  'image pull failed',
+  'pulling image',
+  'errimagepull',
+  // containerd 1.x and 2.x unpack, and its content store
+  'failed to extract layer',
+  'failed to prepare extraction snapshot',
+  'failed to unpack image',
+  'failed commit on ref',
+  'io.containerd.content.v1.content',
+  // Docker's graph driver and blob download
+  'failed to register layer',
+  'applylayer',
+  'getimageblob',
+  // containers/image and containers/storage (CRI-O, podman, buildah)
+  'writing blob: ',
+  'storing blob to file',
+  'adding layer with blob',
+  'committing the finished image',
+  'copying system image',
+];
+
+/**
+ * Messages whose ENOSPC is about something other than the image store even
+ * when a pull wraps it: the clause right before the errno names a process,
+ * a watch or a mount, not a file write. Checked on the clause only, never on
+ * the path, because a layer may well contain `/usr/include/linux/inotify.h`.
+ *
+ * @example
+ * ```ts
+ * ENOSPC_VETO_CLAUSES.includes('fork/exec'); // true
+ * ```
+ */
+export const ENOSPC_VETO_CLAUSES: readonly string[] = [
+  'fork/exec',
+  'inotify',
+  'watch',
+  'shm',
+  'unshare',
+  'mounting',
+  'mountvolume',
+  'rootfs',
+];
+
+/**
+ * Path prefixes that are never the image store: a pull that reports one of
+ * them ran out of something else (shared memory, kernel objects, a pod's
+ * volume). A kubelet pod directory is also recognised under any prefix.
+ *
+ * @example
+ * ```ts
+ * ENOSPC_VETO_PATHS.includes('/dev/shm'); // true
+ * ```
+ */
+export const ENOSPC_VETO_PATHS: readonly string[] = [
+  '/dev/shm',
+  '/proc/',
+  '/sys/',
+  '/var/lib/kubelet/',
+];
+
+/**
+ * The rows tried before the ENOSPC check. Their wordings are specific
+ * enough that a message carrying them is about that, whatever else it says
+ * (and none of them carries a pull ENOSPC, so disk_full only gets stricter).
+ *
+ * @example
+ * ```ts
+ * EARLY_RULES[0]?.class; // 'never_pull'
+ * ```
+ */
+export const EARLY_RULES: readonly Rule[] = [
+  {
+    class: 'never_pull',
+    phrases: ['is not present with pull policy of never', 'errimageneverpull'],
+    patterns: [],
+  },
+  {
+    class: 'invalid_name',
+    phrases: [
+      'invalid reference format',
+      "couldn't parse image reference",
+      'failed to apply default image tag',
+      'invalidimagename',
+      'invalid image name',
+      // CRI-O's short-name policy; never the bare word, an image may be
+      // called acme/short-name-svc.
+      'short-name "',
+      'short-name resolution',
+      'short name mode',
+      'unqualified-search registries',
+      'repository name must be lowercase',
+      'repository name must be canonical',
+      'is not a valid repository/tag',
+    ],
+    patterns: [],
+  },
+  {
+    class: 'image_gc_failed',
+    phrases: [
+      'garbage collect required amount of images',
+      'image garbage collection failed',
+      'insufficient free disk space on the node',
+      'failed to free sufficient space by deleting unused images',
+      'freediskspacefailed',
+      'imagegcfailed',
+    ],
+    patterns: [/\b(?:wanted|attempted) to free \d{1,20}(?: bytes)?, but/i],
+  },
+  {
+    class: 'disk_pressure_eviction',
+    phrases: [
+      'low on resource: ephemeral-storage',
+      'low on resource: nodefs',
+      'low on resource: imagefs',
+      'low on resource: containerfs',
+      'attempting to reclaim ephemeral-storage',
+      'attempting to reclaim nodefs',
+      'attempting to reclaim imagefs',
+      'attempting to reclaim containerfs',
+      'nodehasdiskpressure',
+      'node.kubernetes.io/disk-pressure',
+      'had disk pressure',
+    ],
+    // "[DiskPressure]" in old eviction messages, but not the recovery
+    // event NodeHasNoDiskPressure.
+    patterns: [/(?<!No)DiskPressure\b/],
+  },
+];
+
+/**
+ * The rows tried after the ENOSPC check, most specific cause first: a 429
+ * page often also says "failed to copy", an auth failure may say "repository
+ * does not exist", a TLS failure happens while "failing to authorize".
+ *
+ * @example
+ * ```ts
+ * LATE_RULES.map((r) => r.class)[0]; // 'rate_limited'
+ * ```
+ */
+export const LATE_RULES: readonly Rule[] = [
+  {
+    class: 'rate_limited',
+    phrases: [
+      'toomanyrequests',
+      'too many requests',
+      'pull rate limit',
+      'rate limit exceeded',
+      'rate exceeded',
+      'qps exceeded',
+      'throttlingexception',
+    ],
+    patterns: [/\bstatus(?: code)?:? 429\b/i],
+  },
+  {
+    class: 'auth',
+    phrases: [
+      'pull access denied',
+      'no basic auth credentials',
+      'authentication required',
+      'authorization failed',
+      'insufficient_scope',
+      'insufficient scope',
+      "may require 'docker login'",
+      'may require authorization',
+      'not authorized',
+      'access denied',
+      'access to the resource is denied',
+      'denied on resource',
+      'does not match bearer token',
+      'authorization token has expired',
+      'incorrect username or password',
+      'invalid username/password',
+    ],
+    patterns: [
+      standalone('unauthorized', 'i'),
+      standalone('forbidden', 'i'),
+      /(?:^|[\s:"])denied: /i,
+      /\bstatus(?: code)?:? 40[13]\b/i,
+    ],
+  },
+  {
+    class: 'tls',
+    phrases: [
+      'x509: ',
+      'certificate signed by unknown authority',
+      'certificate has expired',
+      'certificate is not valid',
+      'certificate is valid for',
+      'failed to verify certificate',
+      'unknown certificate authority',
+      'server gave http response to https client',
+      'first record does not look like a tls handshake',
+      'certificate relies on legacy common name field',
+    ],
+    // Lower-case "tls: " is Go's crypto/tls error prefix; "TLS handshake
+    // timeout" is net/http's and belongs to network.
+    patterns: [/\btls: /],
+  },
+  {
+    class: 'platform',
+    phrases: [
+      'no match for platform',
+      'no matching manifest for',
+      'exec format error',
+      'does not match the specified platform',
+      'no image found in manifest list for architecture',
+      'cannot be used on this platform',
+    ],
+    patterns: [],
+  },
+  {
+    class: 'not_found',
+    phrases: [
+      'manifest unknown',
+      'name unknown: ',
+      'repository name not known',
+      'requested image not found',
+      'does not exist in the registry',
+      'repositorynotfoundexception',
+      'imagenotfoundexception',
+      'was deleted or has expired',
+      'not found in repository',
+      '404 not found',
+    ],
+    patterns: [
+      /\b(?:manifest for|repository|image|tag|artifact|content at) \\?"?[^\s"\\]{1,512}\\?"? (?:was )?not found/i,
+      // containerd's errdefs.ErrNotFound after the reference it resolved:
+      // `failed to resolve reference "x": x: not found`. Only after a bare
+      // reference, because containerd says `: not found` about tasks,
+      // containers and local content too.
+      /(?:^|: )[^\s"]{1,512}: not found(?![\w-])/i,
+    ],
+  },
+  {
+    class: 'network',
+    phrases: [
+      'i/o timeout',
+      'dial tcp',
+      'dial udp',
+      'no such host',
+      'server misbehaving',
+      'name resolution',
+      'connection refused',
+      'connection reset',
+      'connection timed out',
+      'operation timed out',
+      'no route to host',
+      'network is unreachable',
+      'deadline exceeded',
+      'client.timeout exceeded',
+      'timeout exceeded while awaiting headers',
+      'timeout awaiting response headers',
+      'tls handshake timeout',
+      'unexpected eof',
+      'request canceled',
+      'context canceled',
+      'because of no progress',
+      'proxyconnect',
+      'broken pipe',
+      'use of closed network connection',
+      'goaway',
+      '502 bad gateway',
+      '503 service unavailable',
+      '504 gateway time',
+      'registry is unavailable',
+      'registryunavailable',
+      'unable to ping registry',
+    ],
+    patterns: [/(?:^|: )EOF(?!\w)/],
+  },
+];
+
+/**
+ * Last resort: the gRPC status code the kubelet's `rpc error: code = X`
+ * wrapper carries, for runtime errors whose text says nothing else.
+ *
+ * @example
+ * ```ts
+ * WEAK_RULES.some((r) => r.class === 'not_found'); // true
+ * ```
+ */
+export const WEAK_RULES: readonly Rule[] = [
+  { class: 'not_found', phrases: [], patterns: [/\bcode = NotFound\b/] },
+  {
+    class: 'auth',
+    phrases: [],
+    patterns: [/\bcode = (?:Unauthenticated|PermissionDenied)\b/],
+  },
+  {
+    class: 'network',
+    phrases: [],
+    patterns: [/\bcode = (?:DeadlineExceeded|Unavailable)\b/],
+  },
+];
+
+/**
+ * Event reasons that decide the class by themselves: the kubelet only emits
+ * them for that condition (ImageGCFailed also covers "failed to get imageFs
+ * info", which names no size but is still the GC failing).
+ *
+ * @example
+ * ```ts
+ * REASON_CLASSES.get('freediskspacefailed'); // 'image_gc_failed'
+ * ```
+ */
+export const REASON_CLASSES: ReadonlyMap<string, FailureClass> = new Map<
+  string,
+  FailureClass
+>([
+  ['errimageneverpull', 'never_pull'],
+  ['invalidimagename', 'invalid_name'],
+  ['freediskspacefailed', 'image_gc_failed'],
+  ['imagegcfailed', 'image_gc_failed'],
+  ['nodehasdiskpressure', 'disk_pressure_eviction'],
+]);
+
+/**
+ * Every EARLY_RULES and LATE_RULES phrase in one table, one group per rule
+ * in table order (EARLY_RULES first), read in one pass per message.
+ *
+ * @example
+ * ```ts
+ * RULE_PHRASE_TABLE.groups === EARLY_RULES.length + LATE_RULES.length; // true
+ * ```
+ */
+export const RULE_PHRASE_TABLE: PhraseTable = compilePhraseTable(
+  [...EARLY_RULES, ...LATE_RULES].map((rule) => rule.phrases)
+);
+
+/**
+ * {@link PULL_CONTEXT_PHRASES} as one table (a single group).
+ *
+ * @example
+ * ```ts
+ * PULL_CONTEXT_TABLE.groups; // 1
+ * ```
+ */
+export const PULL_CONTEXT_TABLE: PhraseTable = compilePhraseTable([
+  PULL_CONTEXT_PHRASES,
+]);
