@@ -1,3 +1,4 @@
+import { CLASSIFY_HELP, classifyCommand } from './commands/classify.ts';
 import { LOCAL_HELP, localCommand } from './commands/local.ts';
 
 const HELP = `pullmedic: heals Kubernetes nodes whose image pulls fail because the disk is full
@@ -6,11 +7,13 @@ Usage: pullmedic <command> [options]
 
 Commands:
   local      run the whole pipeline on a local AWS (moto) over a file of events
+  classify   classify image-pull failure messages (JSON Lines in, JSON Lines out)
   help       show this help, or a command's: pullmedic help local
 
 Examples:
   pullmedic local --events events/samples/seed-incident.jsonl
   pullmedic local --events events/samples/seed-incident.jsonl --json
+  pullmedic classify --input events/samples/seed-incident.jsonl
 `;
 
 const COMMANDS: Record<
@@ -18,6 +21,7 @@ const COMMANDS: Record<
   { run: (argv: string[]) => Promise<number>; help: string }
 > = {
   local: { run: localCommand, help: LOCAL_HELP },
+  classify: { run: classifyCommand, help: CLASSIFY_HELP },
 };
 
 /** The CLI: dispatches to a command, maps errors to a message and exit code. */

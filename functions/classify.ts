@@ -1,11 +1,11 @@
 import { classifyKubernetesEvent } from '../core/classify-event.ts';
-import { KubernetesEventDetail } from '../events/schemas.ts';
+import { KubernetesEventInput } from '../events/exporter.ts';
 import { eventBridgeQueueHandler } from './_shared/eventbridge-queue-handler.ts';
 
 /** `Kubernetes Event` → `Image Pull Failure Classified`. */
 export const handler = eventBridgeQueueHandler(
   'classify',
-  KubernetesEventDetail,
+  KubernetesEventInput,
   (event, run, deps) =>
     classifyKubernetesEvent(event.detail, event.time, run, deps)
 );

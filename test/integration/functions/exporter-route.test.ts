@@ -1,0 +1,113 @@
+import { readFile } from 'node:fs/promises';
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  PutEventsCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXPORTER } from '../../../events/exporter.ts';
+import { RULE_PATTERNS } from '../../../events/patterns.ts';
+import { startTestAws } from '../../helpers/moto.ts';
+
+const SEED = new URL(
+  '../../../events/samples/seed-incident.jsonl',
+  import.meta.url
+);
+
+describe('Feature: events from kubernetes-event-exporter reach classify and resolve', () => {
+  let aws: Awaited<ReturnType<typeof startTestAws>>;
+  let sqs: SQSClient;
+  let eventBridge: EventBridgeClient;
+  const queues: Record<string, string> = {};
+
+  beforeAll(async () => {
+    aws = await startTestAws();
+    sqs = new SQSClient(aws.clientConfig);
+    eventBridge = new EventBridgeClient(aws.clientConfig);
+    await eventBridge.send(
+      new CreateEventBusCommand({ Name: 'pullmedic-test' })
+    );
+    for (const rule of ['classify', 'resolve'] as const) {
+      const url = (await sqs.send(new CreateQueueCommand({ QueueName: rule })))
+        .QueueUrl as string;
+      const arn = (
+        await sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: url,
+            AttributeNames: ['QueueArn'],
+          })
+        )
+      ).Attributes?.QueueArn;
+      await eventBridge.send(
+        new PutRuleCommand({
+          Name: rule,
+          EventBusName: 'pullmedic-test',
+          EventPattern: JSON.stringify(RULE_PATTERNS[rule]),
+        })
+      );
+      await eventBridge.send(
+        new PutTargetsCommand({
+          Rule: rule,
+          EventBusName: 'pullmedic-test',
+          Targets: [{ Id: rule, Arn: arn }],
+        })
+      );
+      queues[rule] = url;
+    }
+  });
+  afterAll(async () => {
+    await aws.stop();
+  });
+
+  it('routes the exporter Failed event to classify and its Pulled event to resolve, and nothing else', async () => {
+    // Prepare: the EnhancedEvent, as the exporter puts it (one entry a call).
+    const lines = (await readFile(SEED, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const put = (event: Record<string, unknown>) =>
+      eventBridge.send(
+        new PutEventsCommand({
+          Entries: [
+            {
+              EventBusName: 'pullmedic-test',
+              Source: EXPORTER.source,
+              DetailType: EXPORTER.detailType,
+              Detail: JSON.stringify({
+                ...event,
+                clusterName: 'gpu-inference',
+              }),
+            },
+          ],
+        })
+      );
+
+    // Act: Failed (disk full), Pulled (init container), Scheduled.
+    await put(lines[5]);
+    await put(lines[2]);
+    await put(lines[0]);
+
+    // Assess
+    const received = async (url: string) =>
+      (
+        (
+          await sqs.send(
+            new ReceiveMessageCommand({
+              QueueUrl: url,
+              MaxNumberOfMessages: 10,
+            })
+          )
+        ).Messages ?? []
+      ).map((m) => JSON.parse(m.Body as string).detail.reason);
+    expect(await received(queues.classify as string)).toEqual(['Failed']);
+    expect(await received(queues.resolve as string)).toEqual(['Pulled']);
+  });
+});
