@@ -145,14 +145,17 @@ export function renderNotification(
   };
 }
 
-/** Undoes the Slack escaping for the plain-text body. */
+/**
+ * Undoes the Slack escaping for the plain-text body. Bold markers go first
+ * and only unescaped ones: text from an event keeps its own asterisks.
+ */
 const plain = (s: string): string =>
   s
+    .replace(/(?<!\\)\*([^*\n]+)(?<!\\)\*/g, '$1')
     .replace(/\\([*_~`])/g, '$1')
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&')
-    .replace(/\*([^*\n]+)\*/g, '$1');
+    .replace(/&amp;/g, '&');
 
 const e = (s: unknown): string => slackEscape(String(s ?? ''));
 

@@ -13,6 +13,7 @@ import {
   incidentKey,
   type RunMode,
 } from './context.ts';
+import { assertIsError } from './errors.ts';
 import type { Policy } from './policy.ts';
 import type {
   Clock,
@@ -119,13 +120,15 @@ export async function remediate(
     return emitted;
   }
 
+  // Looked up before the claim: a lookup that throws leaves the prune
+  // unclaimed, so the redelivered event can still send it.
+  const instanceId =
+    node.instanceId ?? (await deps.nodes.instanceIdOf(node.name));
   const now = deps.clock.now().toISOString();
   if (!(await deps.incidents.claimPrune(key, incident.incidentId, now))) {
     // The incident's one prune is already under way: this event only joins.
     return emitted;
   }
-  const instanceId =
-    node.instanceId ?? (await deps.nodes.instanceIdOf(node.name));
   if (instanceId === undefined) {
     emitted.push(
       escalation(
@@ -140,9 +143,35 @@ export async function remediate(
     );
     return emitted;
   }
-  emitted.push(
-    await sendPrune(key, incident.incidentId, instanceId, base, run, deps, now)
-  );
+  try {
+    emitted.push(
+      await sendPrune(
+        key,
+        incident.incidentId,
+        instanceId,
+        base,
+        run,
+        deps,
+        now
+      )
+    );
+  } catch (err) {
+    // The prune is claimed: a redelivery would only join, so a failure here
+    // would go unnoticed. A person hears of it now instead.
+    assertIsError(err);
+    emitted.push(
+      escalation(
+        base,
+        incident.incidentId,
+        `the prune of ${instanceId} could not be sent or recorded: ${err.message}`,
+        [
+          `Check that the SSM agent on ${instanceId} is online (aws ssm describe-instance-information).`,
+          `Prune ${node.name} by hand: sudo crictl rmi --prune.`,
+        ]
+      )
+    );
+    return emitted;
+  }
   if (run.dryRun) {
     // No command runs in dry-run, so no result will come back: decide the
     // volume question now from what EC2 says.

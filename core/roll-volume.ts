@@ -10,7 +10,7 @@ import {
   type RunMode,
 } from './context.ts';
 import { planVolumeGrowth } from './launch-template.ts';
-import type { Policy } from './policy.ts';
+import { type Policy, targetVolumeGiB } from './policy.ts';
 import type {
   Clock,
   Emitted,
@@ -160,12 +160,12 @@ export async function rollVolume(
   }
   const origin = await deps.nodes.origin(instanceId);
   const volume = containerdVolumeOf(origin);
+  // The size the instructions ask for is the one pullmedic would roll to:
+  // a whole number of GiB, never above the policy's maximum.
   const path = rollPathOf(
     origin,
-    Math.max(
-      request.minimumSizeGiB,
-      (volume?.sizeGiB ?? 0) * deps.policy.growthFactor
-    )
+    targetVolumeGiB(volume?.sizeGiB ?? 0, deps.policy) ??
+      deps.policy.maxVolumeGiB
   );
   if (path.kind === 'hands-off') {
     return [
