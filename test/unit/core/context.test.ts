@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import {
+  decisionBase,
+  incidentIdOf,
+  incidentKey,
+  LIVE_REPLAY_MARKER,
+  runModeOf,
+} from '#core/context.ts';
+import { FakeControlSwitch } from '#test/fakes/fake-control-switch.ts';
+import { CLUSTER, NODE_NAME } from '#test/helpers/fixtures.ts';
+
+describe('Function: runModeOf', () => {
+  it('returns a live run in the live scope when the switch is live and the event is not replayed', async () => {
+    // Prepare
+    const control = new FakeControlSwitch('live');
+
+    // Act
+    const run = await runModeOf({}, control);
+
+    // Assess
+    expect(run).toEqual({ mode: 'live', dryRun: false, scope: 'live' });
+    expect(control.calls).toBe(1);
+  });
+
+  it('returns a dry run in the live scope when the switch is dry-run', async () => {
+    // Act
+    const run = await runModeOf({}, new FakeControlSwitch('dry-run'));
+
+    // Assess
+    expect(run).toEqual({ mode: 'dry-run', dryRun: true, scope: 'live' });
+  });
+
+  it('returns off, not acting, when the kill switch is on', async () => {
+    // Act
+    const run = await runModeOf({}, new FakeControlSwitch('off'));
+
+    // Assess
+    expect(run).toEqual({ mode: 'off', dryRun: true, scope: 'live' });
+  });
+
+  it('returns a dry run in the replay scope when a replay has no live marker', async () => {
+    // Act
+    const run = await runModeOf(
+      { 'replay-name': 'postmortem-20261120' },
+      new FakeControlSwitch('live')
+    );
+
+    // Assess
+    expect(run).toEqual({
+      mode: 'dry-run',
+      dryRun: true,
+      replayName: 'postmortem-20261120',
+      scope: 'replay:postmortem-20261120',
+    });
+  });
+
+  it('returns a live run in the live scope when a replay carries the live marker and the switch is live', async () => {
+    // Prepare
+    const name = `pullmedic${LIVE_REPLAY_MARKER}20261120`;
+
+    // Act
+    const run = await runModeOf(
+      { 'replay-name': name },
+      new FakeControlSwitch('live')
+    );
+
+    // Assess
+    expect(name).toBe('pullmedic-live-20261120');
+    expect(run).toEqual({
+      mode: 'live',
+      dryRun: false,
+      replayName: name,
+      scope: 'live',
+    });
+  });
+
+  it('returns a dry run in the replay scope when a live replay meets a dry-run switch', async () => {
+    // Act
+    const run = await runModeOf(
+      { 'replay-name': 'pullmedic-live-20261120' },
+      new FakeControlSwitch('dry-run')
+    );
+
+    // Assess
+    expect(run).toEqual({
+      mode: 'dry-run',
+      dryRun: true,
+      replayName: 'pullmedic-live-20261120',
+      scope: 'replay:pullmedic-live-20261120',
+    });
+  });
+
+  it('returns off when the kill switch is on during a replay', async () => {
+    // Act
+    const run = await runModeOf(
+      { 'replay-name': 'pullmedic-live-20261120' },
+      new FakeControlSwitch('off')
+    );
+
+    // Assess
+    expect(run).toEqual({
+      mode: 'off',
+      dryRun: true,
+      replayName: 'pullmedic-live-20261120',
+      scope: 'replay:pullmedic-live-20261120',
+    });
+  });
+});
+
+describe('Function: incidentKey', () => {
+  it("returns the cluster, the node and the run's scope", () => {
+    // Act
+    const key = incidentKey(CLUSTER, NODE_NAME, { scope: 'replay:x' });
+
+    // Assess
+    expect(key).toEqual({
+      cluster: CLUSTER,
+      node: NODE_NAME,
+      scope: 'replay:x',
+    });
+  });
+});
+
+describe('Function: incidentIdOf', () => {
+  it('returns cluster/node/compact time when the time is UTC', () => {
+    // Act
+    const id = incidentIdOf(CLUSTER, NODE_NAME, '2026-11-20T09:40:59Z');
+
+    // Assess
+    expect(id).toBe('prod/ip-10-0-1-149.ec2.internal/20261120T094059Z');
+  });
+
+  it('drops the fraction of a second when the time has milliseconds', () => {
+    // Act
+    const id = incidentIdOf(CLUSTER, NODE_NAME, '2026-11-20T09:40:59.123Z');
+
+    // Assess
+    expect(id).toBe('prod/ip-10-0-1-149.ec2.internal/20261120T094059Z');
+  });
+});
+
+describe('Function: decisionBase', () => {
+  it("returns the cluster, the node and the run's dry-run flag and replay name", () => {
+    // Act
+    const base = decisionBase(
+      CLUSTER,
+      { name: NODE_NAME },
+      { dryRun: true, replayName: 'postmortem' }
+    );
+
+    // Assess
+    expect(base).toEqual({
+      cluster: CLUSTER,
+      node: { name: NODE_NAME },
+      dryRun: true,
+      replayName: 'postmortem',
+    });
+  });
+});

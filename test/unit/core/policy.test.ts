@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_POLICY, targetVolumeGiB } from '#core/policy.ts';
+
+describe('Constant: DEFAULT_POLICY', () => {
+  it('holds the seed lesson: a 100 GiB minimum, a 1000 GiB maximum', () => {
+    // Assess
+    expect(DEFAULT_POLICY).toEqual({
+      minVolumeGiB: 100,
+      maxVolumeGiB: 1000,
+      minFreePercentAfterPrune: 20,
+      growthFactor: 2,
+      rollCooldownSeconds: 21_600,
+      incidentTtlSeconds: 2_592_000,
+    });
+  });
+});
+
+describe('Function: targetVolumeGiB', () => {
+  it('returns the group minimum when the volume is below it', () => {
+    // Act
+    const target = targetVolumeGiB(20, DEFAULT_POLICY);
+
+    // Assess
+    expect(target).toBe(100);
+  });
+
+  it('returns the size grown by the factor when the volume is at the minimum', () => {
+    // Act
+    const target = targetVolumeGiB(100, DEFAULT_POLICY);
+
+    // Assess
+    expect(target).toBe(200);
+  });
+
+  it('returns a whole number of GiB when the factor is fractional', () => {
+    // Act
+    const target = targetVolumeGiB(101, {
+      ...DEFAULT_POLICY,
+      growthFactor: 1.5,
+    });
+
+    // Assess
+    expect(target).toBe(152);
+  });
+
+  it('returns the maximum when growing would pass it', () => {
+    // Act
+    const target = targetVolumeGiB(600, DEFAULT_POLICY);
+
+    // Assess
+    expect(target).toBe(1000);
+  });
+
+  it('returns null when the volume is already at the maximum', () => {
+    // Act
+    const target = targetVolumeGiB(1000, DEFAULT_POLICY);
+
+    // Assess
+    expect(target).toBeNull();
+  });
+
+  it('returns null when the volume is above the maximum (never shrinks)', () => {
+    // Act
+    const target = targetVolumeGiB(1500, DEFAULT_POLICY);
+
+    // Assess
+    expect(target).toBeNull();
+  });
+
+  it('returns null when the factor does not grow the volume', () => {
+    // Act
+    const target = targetVolumeGiB(200, { ...DEFAULT_POLICY, growthFactor: 1 });
+
+    // Assess
+    expect(target).toBeNull();
+  });
+});

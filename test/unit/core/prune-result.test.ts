@@ -1,0 +1,490 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_POLICY } from '#core/policy.ts';
+import { decidePrune, handlePruneResult } from '#core/prune-result.ts';
+import { DETAIL_TYPES } from '#events/detail-types.ts';
+import {
+  IncidentEscalatedDetail,
+  NodePruneCompletedDetail,
+  VolumeRollRequestedDetail,
+} from '#events/schemas.ts';
+import { createFakeEnvironment } from '#test/fakes/environment.ts';
+import {
+  anIncident,
+  anInvocation,
+  anOrigin,
+  anSsmDetail,
+  aPruneReport,
+  CLUSTER,
+  DRY_RUN,
+  GiB,
+  INSTANCE_ID,
+  LIVE,
+  NODE_NAME,
+  pruneStdout,
+} from '#test/helpers/fixtures.ts';
+
+const NOW = '2026-11-20T09:42:10.000Z';
+
+const typesOf = (emitted: { detailType: string }[]) =>
+  emitted.map((e) => e.detailType);
+
+describe('Function: decidePrune', () => {
+  it('returns recovering when the prune succeeded, freed enough and the volume is big enough', () => {
+    // Prepare
+    const report = aPruneReport({ freeBytesAfter: 16 * GiB });
+
+    // Act
+    const verdict = decidePrune(anInvocation(), report, 100, DEFAULT_POLICY);
+
+    // Assess
+    expect(verdict).toEqual({
+      outcome: 'recovering',
+      reason: 'the prune freed 16.0 GiB; 16.0 GiB (80%) is free',
+    });
+  });
+
+  it('returns recovering when the volume size is unknown and enough is free', () => {
+    // Act
+    const verdict = decidePrune(
+      anInvocation(),
+      aPruneReport({ freeBytesAfter: 10 * GiB }),
+      undefined,
+      DEFAULT_POLICY
+    );
+
+    // Assess
+    expect(verdict.outcome).toBe('recovering');
+  });
+
+  it('returns roll when too little is free after the prune', () => {
+    // Prepare
+    const report = aPruneReport({
+      bytesFreed: 512 * 1024 ** 2,
+      freeBytesAfter: 2 * GiB,
+    });
+
+    // Act
+    const verdict = decidePrune(anInvocation(), report, 200, DEFAULT_POLICY);
+
+    // Assess
+    expect(verdict).toEqual({
+      outcome: 'roll',
+      reason: 'the prune freed 512.0 MiB but only 10% is free (floor 20%)',
+    });
+  });
+
+  it('returns roll when the report says the filesystem has no size', () => {
+    // Act
+    const verdict = decidePrune(
+      anInvocation(),
+      aPruneReport({ fsBytesTotal: 0 }),
+      200,
+      DEFAULT_POLICY
+    );
+
+    // Assess
+    expect(verdict).toEqual({
+      outcome: 'roll',
+      reason: 'the prune freed 16.0 GiB but only 0% is free (floor 20%)',
+    });
+  });
+
+  it('returns roll when the volume is below the group minimum', () => {
+    // Prepare
+    const report = aPruneReport({ freeBytesAfter: 16 * GiB });
+
+    // Act
+    const verdict = decidePrune(anInvocation(), report, 20, DEFAULT_POLICY);
+
+    // Assess
+    expect(verdict).toEqual({
+      outcome: 'roll',
+      reason:
+        'the prune freed 16.0 GiB (80% free), but the volume is 20 GiB, below the group minimum of 100 GiB',
+    });
+  });
+
+  it('returns roll with the last lines of stderr when the command failed', () => {
+    // Prepare
+    const stderr = [
+      'line 1',
+      'line 2',
+      'line 3',
+      'line 4',
+      'line 5',
+      'crictl: error: rpc error: code = Unavailable',
+      '',
+    ].join('\n');
+    const invocation = anInvocation({
+      status: 'Failed',
+      statusDetails: 'Failed',
+      responseCode: 1,
+      stdout: '',
+      stderr,
+    });
+
+    // Act
+    const verdict = decidePrune(invocation, undefined, 20, DEFAULT_POLICY);
+
+    // Assess
+    expect(verdict).toEqual({
+      outcome: 'roll',
+      reason: 'the prune command ended Failed',
+      commandError:
+        'line 2\nline 3\nline 4\nline 5\ncrictl: error: rpc error: code = Unavailable',
+    });
+  });
+
+  it('returns roll naming the status details when the command timed out', () => {
+    // Prepare
+    const invocation = anInvocation({
+      status: 'TimedOut',
+      statusDetails: 'ExecutionTimedOut',
+      stdout: '',
+      stderr: '  \n',
+    });
+
+    // Act
+    const verdict = decidePrune(invocation, undefined, 20, DEFAULT_POLICY);
+
+    // Assess
+    expect(verdict).toEqual({
+      outcome: 'roll',
+      reason: 'the prune command ended TimedOut (ExecutionTimedOut)',
+      commandError: 'ExecutionTimedOut',
+    });
+  });
+
+  it('returns roll without a command error when the command says nothing', () => {
+    // Prepare
+    const invocation = {
+      status: 'Cancelled',
+      stdout: '',
+      stderr: '',
+    };
+
+    // Act
+    const verdict = decidePrune(invocation, undefined, 20, DEFAULT_POLICY);
+
+    // Assess
+    expect(verdict).toEqual({
+      outcome: 'roll',
+      reason: 'the prune command ended Cancelled',
+    });
+  });
+
+  it("returns roll with the report's errors when a failed command still reported", () => {
+    // Prepare
+    const invocation = anInvocation({ status: 'Failed', stderr: 'ignored' });
+    const report = aPruneReport({
+      errors: ['crictl rmi failed', 'ctr not found'],
+    });
+
+    // Act
+    const verdict = decidePrune(invocation, report, 20, DEFAULT_POLICY);
+
+    // Assess
+    expect(verdict.commandError).toBe('crictl rmi failed; ctr not found');
+  });
+
+  it('returns roll with at most 4096 characters of command error', () => {
+    // Prepare
+    const invocation = anInvocation({
+      status: 'Failed',
+      stderr: 'x'.repeat(10_000),
+    });
+
+    // Act
+    const verdict = decidePrune(invocation, undefined, 20, DEFAULT_POLICY);
+
+    // Assess
+    expect(verdict.commandError).toHaveLength(4096);
+  });
+
+  it('returns roll when a successful command printed no result line', () => {
+    // Prepare
+    const invocation = anInvocation({
+      stdout: 'pruning…\n',
+      stderr: 'jq: command not found\n',
+    });
+
+    // Act
+    const verdict = decidePrune(invocation, undefined, 100, DEFAULT_POLICY);
+
+    // Assess
+    expect(verdict).toEqual({
+      outcome: 'roll',
+      reason: 'the prune printed no result line',
+      commandError: 'jq: command not found',
+    });
+  });
+});
+
+describe('Function: handlePruneResult', () => {
+  const env = createFakeEnvironment();
+  const incident = anIncident();
+
+  beforeEach(() => {
+    env.reset();
+    env.clock.set(NOW);
+    env.incidents.seed(incident);
+    env.incidents.seedCommand('cmd-0001', incident);
+    env.nodes.addNode(NODE_NAME, anOrigin());
+  });
+
+  const withVolume = (sizeGiB: number) =>
+    env.nodes.addNode(
+      NODE_NAME,
+      anOrigin({ volumes: [{ deviceName: '/dev/xvda', sizeGiB }] })
+    );
+
+  it('does nothing when no incident sent the command', async () => {
+    // Act
+    const emitted = await handlePruneResult(
+      anSsmDetail({ 'command-id': 'cmd-by-hand' }),
+      LIVE,
+      env
+    );
+
+    // Assess
+    expect(emitted).toEqual([]);
+    expect(env.commands.callCount('getInvocation')).toBe(0);
+    expect(env.nodes.callCount('origin')).toBe(0);
+    expect(env.incidents.callCount('appendTimeline')).toBe(0);
+  });
+
+  it('reports recovering and asks for no roll when the prune freed enough on a big volume', async () => {
+    // Prepare
+    withVolume(200);
+    const report = aPruneReport({
+      fsBytesTotal: 200 * GiB,
+      freeBytesAfter: 150 * GiB,
+    });
+    env.commands.setInvocation(
+      'cmd-0001',
+      INSTANCE_ID,
+      anInvocation({ stdout: pruneStdout(report) })
+    );
+
+    // Act
+    const emitted = await handlePruneResult(anSsmDetail(), LIVE, env);
+
+    // Assess
+    expect(typesOf(emitted)).toEqual([DETAIL_TYPES.nodePruneCompleted]);
+    expect(NodePruneCompletedDetail.parse(emitted[0]?.detail)).toEqual({
+      cluster: CLUSTER,
+      node: { name: NODE_NAME, instanceId: INSTANCE_ID },
+      dryRun: false,
+      incidentId: incident.incidentId,
+      commandId: 'cmd-0001',
+      status: 'Success',
+      report,
+      outcome: 'recovering',
+      reason: 'the prune freed 16.0 GiB; 150.0 GiB (75%) is free',
+      volumeSizeGiB: 200,
+    });
+    expect(env.incidents.callCount('claimRoll')).toBe(0);
+    expect(env.incidents.incidents()[0]?.timeline.at(-1)).toEqual({
+      at: NOW,
+      step: 'prune-completed',
+      detail: 'Success: the prune freed 16.0 GiB; 150.0 GiB (75%) is free',
+    });
+    expect(env.commands.calls.getInvocation).toEqual([
+      { commandId: 'cmd-0001', instanceId: INSTANCE_ID },
+    ]);
+  });
+
+  it('asks for a volume roll when the volume is below the group minimum', async () => {
+    // Prepare
+    env.commands.setInvocation('cmd-0001', INSTANCE_ID, anInvocation());
+
+    // Act
+    const emitted = await handlePruneResult(anSsmDetail(), LIVE, env);
+
+    // Assess
+    expect(typesOf(emitted)).toEqual([
+      DETAIL_TYPES.nodePruneCompleted,
+      DETAIL_TYPES.volumeRollRequested,
+    ]);
+    expect(emitted[0]?.detail).toMatchObject({
+      outcome: 'roll',
+      volumeSizeGiB: 20,
+    });
+    expect(VolumeRollRequestedDetail.parse(emitted[1]?.detail)).toEqual({
+      cluster: CLUSTER,
+      node: { name: NODE_NAME, instanceId: INSTANCE_ID },
+      dryRun: false,
+      incidentId: incident.incidentId,
+      reason:
+        'the prune freed 16.0 GiB (83% free), but the volume is 20 GiB, below the group minimum of 100 GiB',
+      currentSizeGiB: 20,
+      minimumSizeGiB: 100,
+    });
+    expect(env.incidents.incidents()[0]?.rollRequestedAt).toBe(NOW);
+  });
+
+  it('asks for the roll once per incident when the status change is delivered twice', async () => {
+    // Prepare
+    env.commands.setInvocation('cmd-0001', INSTANCE_ID, anInvocation());
+    await handlePruneResult(anSsmDetail(), LIVE, env);
+
+    // Act
+    const emitted = await handlePruneResult(anSsmDetail(), LIVE, env);
+
+    // Assess
+    expect(typesOf(emitted)).toEqual([DETAIL_TYPES.nodePruneCompleted]);
+    expect(env.incidents.callCount('claimRoll')).toBe(2);
+  });
+
+  it.each(['Undeliverable', 'DeliveryTimedOut', 'Terminated'])(
+    'reads no invocation and asks for a roll when the command is %s',
+    async (status) => {
+      // Act
+      const emitted = await handlePruneResult(
+        anSsmDetail({ status }),
+        LIVE,
+        env
+      );
+
+      // Assess
+      expect(env.commands.callCount('getInvocation')).toBe(0);
+      expect(typesOf(emitted)).toEqual([
+        DETAIL_TYPES.nodePruneCompleted,
+        DETAIL_TYPES.volumeRollRequested,
+      ]);
+      expect(emitted[0]?.detail).toMatchObject({
+        status,
+        report: null,
+        outcome: 'roll',
+        reason: `the prune command ended ${status}`,
+        commandError: status,
+      });
+    }
+  );
+
+  it('reports the command error and asks for a roll when the command failed', async () => {
+    // Prepare
+    env.commands.setInvocation(
+      'cmd-0001',
+      INSTANCE_ID,
+      anInvocation({
+        status: 'Failed',
+        statusDetails: 'Failed',
+        responseCode: 1,
+        stdout: pruneStdout(),
+        stderr: 'failed to connect to containerd.sock\n',
+      })
+    );
+
+    // Act
+    const emitted = await handlePruneResult(
+      anSsmDetail({ status: 'Failed' }),
+      LIVE,
+      env
+    );
+
+    // Assess
+    expect(typesOf(emitted)).toEqual([
+      DETAIL_TYPES.nodePruneCompleted,
+      DETAIL_TYPES.volumeRollRequested,
+    ]);
+    expect(emitted[0]?.detail).toMatchObject({
+      status: 'Failed',
+      // A failed command's output is not trusted for a report.
+      report: null,
+      outcome: 'roll',
+      commandError: 'failed to connect to containerd.sock',
+    });
+  });
+
+  it('escalates as well when the pause image is missing after the prune', async () => {
+    // Prepare
+    withVolume(200);
+    const report = aPruneReport({
+      fsBytesTotal: 200 * GiB,
+      freeBytesAfter: 150 * GiB,
+      pauseImageIntact: false,
+    });
+    env.commands.setInvocation(
+      'cmd-0001',
+      INSTANCE_ID,
+      anInvocation({ stdout: pruneStdout(report) })
+    );
+
+    // Act
+    const emitted = await handlePruneResult(anSsmDetail(), LIVE, env);
+
+    // Assess
+    expect(typesOf(emitted)).toEqual([
+      DETAIL_TYPES.nodePruneCompleted,
+      DETAIL_TYPES.incidentEscalated,
+    ]);
+    expect(IncidentEscalatedDetail.parse(emitted[1]?.detail)).toEqual({
+      cluster: CLUSTER,
+      node: { name: NODE_NAME, instanceId: INSTANCE_ID },
+      dryRun: false,
+      incidentId: incident.incidentId,
+      reason: `the pause image 602401143452.dkr.ecr.us-east-1.amazonaws.com/eks/pause:3.9 is missing after the prune: new pods on ${NODE_NAME} cannot start`,
+      nextSteps: [
+        `Restore the sandbox image on ${NODE_NAME} (AL2: sudo systemctl restart sandbox-image; else pull it with ctr -n k8s.io images pull using the ECR credentials).`,
+        `Cordon ${NODE_NAME} until it is back.`,
+      ],
+    });
+  });
+
+  it('escalates without naming the pause image when the report does not', async () => {
+    // Prepare
+    const report = aPruneReport({ pauseImage: null, pauseImageIntact: false });
+    env.commands.setInvocation(
+      'cmd-0001',
+      INSTANCE_ID,
+      anInvocation({ stdout: pruneStdout(report) })
+    );
+
+    // Act
+    const emitted = await handlePruneResult(anSsmDetail(), LIVE, env);
+
+    // Assess
+    expect(typesOf(emitted)).toEqual([
+      DETAIL_TYPES.nodePruneCompleted,
+      DETAIL_TYPES.incidentEscalated,
+      DETAIL_TYPES.volumeRollRequested,
+    ]);
+    expect(emitted[1]?.detail.reason).toBe(
+      `the pause image  is missing after the prune: new pods on ${NODE_NAME} cannot start`
+    );
+  });
+
+  it("leaves the volume size out when the instance's containerd volume is unknown", async () => {
+    // Prepare
+    env.nodes.addNode(NODE_NAME, anOrigin({ volumes: [] }));
+    env.commands.setInvocation(
+      'cmd-0001',
+      INSTANCE_ID,
+      anInvocation({ stdout: 'no result\n' })
+    );
+
+    // Act
+    const emitted = await handlePruneResult(anSsmDetail(), LIVE, env);
+
+    // Assess
+    expect(typesOf(emitted)).toEqual([
+      DETAIL_TYPES.nodePruneCompleted,
+      DETAIL_TYPES.volumeRollRequested,
+    ]);
+    expect(emitted[0]?.detail).not.toHaveProperty('volumeSizeGiB');
+    expect(emitted[1]?.detail).not.toHaveProperty('currentSizeGiB');
+    expect(emitted[1]?.detail).toMatchObject({ minimumSizeGiB: 100 });
+  });
+
+  it('marks the events dry-run when the run is dry-run', async () => {
+    // Prepare
+    env.commands.setInvocation('cmd-0001', INSTANCE_ID, anInvocation());
+
+    // Act
+    const emitted = await handlePruneResult(anSsmDetail(), DRY_RUN, env);
+
+    // Assess
+    expect(emitted.map((e) => e.detail.dryRun)).toEqual([true, true]);
+  });
+});

@@ -1,0 +1,514 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { escalation, pruneParameters, remediate } from '#core/remediate.ts';
+import { DETAIL_TYPES } from '#events/detail-types.ts';
+import {
+  IncidentEscalatedDetail,
+  IncidentOpenedDetail,
+  NodePruneRequestedDetail,
+  VolumeRollRequestedDetail,
+} from '#events/schemas.ts';
+import { createFakeEnvironment } from '#test/fakes/environment.ts';
+import {
+  aClassifiedDetail,
+  aCrioTmpClassifiedDetail,
+  anIncident,
+  anOrigin,
+  CLUSTER,
+  DRY_RUN,
+  FAILED_AT,
+  INSTANCE_ID,
+  LIVE,
+  NODE_NAME,
+  OFF,
+  replayRun,
+  SEED_IMAGE,
+  SEED_POD,
+} from '#test/helpers/fixtures.ts';
+
+const INCIDENT_ID = 'prod/ip-10-0-1-149.ec2.internal/20261120T094059Z';
+const NOW = '2026-11-20T09:41:00.000Z';
+
+const typesOf = (emitted: { detailType: string }[]) =>
+  emitted.map((e) => e.detailType);
+
+describe('Function: remediate', () => {
+  const env = createFakeEnvironment();
+
+  beforeEach(() => {
+    env.reset();
+    env.clock.set(NOW);
+    env.nodes.addNode(NODE_NAME, anOrigin());
+  });
+
+  it('opens an incident and sends the prune when a node first reports disk_full', async () => {
+    // Prepare
+    const classified = aClassifiedDetail();
+
+    // Act
+    const emitted = await remediate(classified, LIVE, env);
+
+    // Assess
+    expect(typesOf(emitted)).toEqual([
+      DETAIL_TYPES.incidentOpened,
+      DETAIL_TYPES.nodePruneRequested,
+    ]);
+    const [opened, requested] = emitted;
+    expect(IncidentOpenedDetail.parse(opened?.detail)).toEqual({
+      cluster: CLUSTER,
+      node: { name: NODE_NAME, instanceId: INSTANCE_ID },
+      dryRun: false,
+      incidentId: INCIDENT_ID,
+      openedAt: '2026-11-20T09:40:59.000Z',
+      class: 'disk_full',
+      evidence: 'no space left on device',
+      pod: SEED_POD,
+      image: SEED_IMAGE,
+    });
+    expect(NodePruneRequestedDetail.parse(requested?.detail)).toEqual({
+      cluster: CLUSTER,
+      node: { name: NODE_NAME, instanceId: INSTANCE_ID },
+      dryRun: false,
+      incidentId: INCIDENT_ID,
+      commandId: 'cmd-0001',
+      documentName: env.commands.documentName,
+      parameters: { DryRun: ['false'] },
+      requestedAt: NOW,
+    });
+    expect(env.commands.calls.sendPrune).toEqual([
+      {
+        instanceId: INSTANCE_ID,
+        parameters: { DryRun: ['false'] },
+        comment: `pullmedic ${INCIDENT_ID}`,
+      },
+    ]);
+  });
+
+  it('leaves an open incident with its prune claimed and recorded when the prune is sent', async () => {
+    // Act
+    await remediate(aClassifiedDetail(), LIVE, env);
+
+    // Assess
+    expect(env.incidents.incidents()).toEqual([
+      {
+        key: { cluster: CLUSTER, node: NODE_NAME, scope: 'live' },
+        incidentId: INCIDENT_ID,
+        status: 'open',
+        openedAt: '2026-11-20T09:40:59.000Z',
+        node: { name: NODE_NAME, instanceId: INSTANCE_ID },
+        class: 'disk_full',
+        evidence: 'no space left on device',
+        pod: SEED_POD,
+        image: SEED_IMAGE,
+        pruneRequestedAt: NOW,
+        pruneCommandId: 'cmd-0001',
+        timeline: [
+          {
+            // The candidate's entry is stored as the event had it.
+            at: FAILED_AT,
+            step: 'classified',
+            detail: 'Failed: disk_full (no space left on device)',
+          },
+          {
+            at: NOW,
+            step: 'prune-requested',
+            detail: `sent ${env.commands.documentName} to ${INSTANCE_ID} (command cmd-0001)`,
+          },
+        ],
+      },
+    ]);
+    expect((await env.incidents.findByCommand('cmd-0001'))?.incidentId).toBe(
+      INCIDENT_ID
+    );
+  });
+
+  it('joins the open incident without a second prune or Opened when the node reports disk_full again', async () => {
+    // Prepare
+    await remediate(aClassifiedDetail(), LIVE, env);
+    const again = aClassifiedDetail({
+      kubernetesEvent: {
+        ...aClassifiedDetail().kubernetesEvent,
+        time: '2026-11-20T09:41:30Z',
+        count: 2,
+      },
+    });
+
+    // Act
+    const emitted = await remediate(again, LIVE, env);
+
+    // Assess
+    expect(emitted).toEqual([]);
+    expect(env.commands.callCount('sendPrune')).toBe(1);
+    expect(env.incidents.incidents()).toHaveLength(1);
+    expect(env.incidents.incidents()[0]?.incidentId).toBe(INCIDENT_ID);
+  });
+
+  it('does nothing when the same event is delivered twice', async () => {
+    // Prepare
+    const first = await remediate(aClassifiedDetail(), LIVE, env);
+
+    // Act
+    const second = await remediate(aClassifiedDetail(), LIVE, env);
+
+    // Assess
+    expect(first).toHaveLength(2);
+    expect(second).toEqual([]);
+    expect(env.commands.callCount('sendPrune')).toBe(1);
+  });
+
+  it("does nothing when the event is older than the last incident's resolution", async () => {
+    // Prepare
+    const resolved = anIncident({
+      status: 'resolved',
+      resolvedAt: '2026-11-20T09:45:00.000Z',
+    });
+    env.incidents.seed(resolved);
+
+    // Act
+    const emitted = await remediate(aClassifiedDetail(), LIVE, env);
+
+    // Assess
+    expect(emitted).toEqual([]);
+    expect(env.commands.callCount('sendPrune')).toBe(0);
+    expect(env.incidents.callCount('claimPrune')).toBe(0);
+    expect(env.incidents.incidents()).toEqual([resolved]);
+  });
+
+  it('opens a new incident when the event happened after the last resolution', async () => {
+    // Prepare
+    env.incidents.seed(
+      anIncident({ status: 'resolved', resolvedAt: '2026-11-20T09:45:00Z' })
+    );
+    const later = aClassifiedDetail({
+      kubernetesEvent: {
+        ...aClassifiedDetail().kubernetesEvent,
+        time: '2026-11-20T10:02:03Z',
+      },
+    });
+
+    // Act
+    const emitted = await remediate(later, LIVE, env);
+
+    // Assess
+    expect(typesOf(emitted)).toEqual([
+      DETAIL_TYPES.incidentOpened,
+      DETAIL_TYPES.nodePruneRequested,
+    ]);
+    expect(env.incidents.incidents()).toMatchObject([
+      {
+        incidentId: 'prod/ip-10-0-1-149.ec2.internal/20261120T100203Z',
+        status: 'open',
+        openedAt: '2026-11-20T10:02:03.000Z',
+        pruneCommandId: 'cmd-0001',
+      },
+    ]);
+  });
+
+  it('escalates and touches nothing when the kill switch is on', async () => {
+    // Act
+    const emitted = await remediate(aClassifiedDetail(), OFF, env);
+
+    // Assess
+    expect(emitted).toHaveLength(1);
+    expect(emitted[0]?.detailType).toBe(DETAIL_TYPES.incidentEscalated);
+    expect(IncidentEscalatedDetail.parse(emitted[0]?.detail)).toEqual({
+      cluster: CLUSTER,
+      node: { name: NODE_NAME, instanceId: INSTANCE_ID },
+      dryRun: true,
+      reason: 'the kill switch is on: pullmedic did nothing',
+      nextSteps: [
+        `Prune ${NODE_NAME} by hand (sudo crictl rmi --prune) or cordon it.`,
+        'Turn pullmedic back on when ready: set its control parameter to live.',
+      ],
+    });
+    expect(env.commands.callCount('sendPrune')).toBe(0);
+    expect(env.incidents.callCount('openOrJoin')).toBe(0);
+    expect(env.incidents.incidents()).toEqual([]);
+  });
+
+  it('escalates without a prune when CRI-O filled /var/tmp', async () => {
+    // Act
+    const emitted = await remediate(aCrioTmpClassifiedDetail(), LIVE, env);
+
+    // Assess
+    expect(typesOf(emitted)).toEqual([
+      DETAIL_TYPES.incidentOpened,
+      DETAIL_TYPES.incidentEscalated,
+    ]);
+    expect(IncidentEscalatedDetail.parse(emitted[1]?.detail)).toEqual({
+      cluster: CLUSTER,
+      node: { name: NODE_NAME, instanceId: INSTANCE_ID },
+      dryRun: false,
+      incidentId: INCIDENT_ID,
+      reason: 'the disk that filled (crio_tmp) is not freed by pruning images',
+      nextSteps: [
+        `Free space under /var/tmp/storage123/1 on ${NODE_NAME} (CRI-O stages image blobs in /var/tmp).`,
+        "Point CRI-O's big_files_temporary_dir at the image volume, or grow the root volume.",
+      ],
+    });
+    expect(env.commands.callCount('sendPrune')).toBe(0);
+    expect(env.incidents.callCount('claimPrune')).toBe(0);
+    expect(env.incidents.incidents()[0]?.pruneRequestedAt).toBeUndefined();
+  });
+
+  it('escalates with generic wording when the classification names no filesystem or path', async () => {
+    // Prepare
+    const classified = aCrioTmpClassifiedDetail({
+      filesystem: undefined,
+      path: undefined,
+    });
+
+    // Act
+    const emitted = await remediate(classified, LIVE, env);
+
+    // Assess
+    expect(emitted[1]?.detail).toMatchObject({
+      reason: 'the disk that filled (unknown) is not freed by pruning images',
+      nextSteps: [
+        `Free space under /var/tmp on ${NODE_NAME} (CRI-O stages image blobs in /var/tmp).`,
+        "Point CRI-O's big_files_temporary_dir at the image volume, or grow the root volume.",
+      ],
+    });
+  });
+
+  it('looks the instance up by node name when the classification lacks it', async () => {
+    // Prepare
+    const classified = aClassifiedDetail({ node: { name: NODE_NAME } });
+
+    // Act
+    const emitted = await remediate(classified, LIVE, env);
+
+    // Assess
+    expect(env.nodes.calls.instanceIdOf).toEqual([NODE_NAME]);
+    expect(env.commands.calls.sendPrune[0]?.instanceId).toBe(INSTANCE_ID);
+    expect(emitted[0]?.detail.node).toEqual({ name: NODE_NAME });
+    expect(emitted[1]?.detail.node).toEqual({
+      name: NODE_NAME,
+      instanceId: INSTANCE_ID,
+    });
+  });
+
+  it('escalates without a prune when no instance is found for the node', async () => {
+    // Prepare
+    env.nodes.reset();
+    const classified = aClassifiedDetail({ node: { name: NODE_NAME } });
+
+    // Act
+    const emitted = await remediate(classified, LIVE, env);
+
+    // Assess
+    expect(typesOf(emitted)).toEqual([
+      DETAIL_TYPES.incidentOpened,
+      DETAIL_TYPES.incidentEscalated,
+    ]);
+    expect(IncidentEscalatedDetail.parse(emitted[1]?.detail)).toEqual({
+      cluster: CLUSTER,
+      node: { name: NODE_NAME },
+      dryRun: false,
+      incidentId: INCIDENT_ID,
+      reason: `no EC2 instance found for node ${NODE_NAME}`,
+      nextSteps: [
+        `Check that ${NODE_NAME} is an EC2 instance in this account and region.`,
+        `Prune it by hand: sudo crictl rmi --prune on ${NODE_NAME}.`,
+      ],
+    });
+    expect(env.commands.callCount('sendPrune')).toBe(0);
+  });
+
+  it('escalates instead of failing when the prune cannot be sent, so the claimed prune is not lost silently', async () => {
+    // Prepare
+    const denied = new Error(
+      'Instances [[i-0abc12345678def90]] not in a valid state'
+    );
+    denied.name = 'InvalidInstanceId';
+    env.commands.failSendWith(denied);
+
+    // Act
+    const emitted = await remediate(aClassifiedDetail(), LIVE, env);
+
+    // Assess
+    expect(typesOf(emitted)).toEqual([
+      DETAIL_TYPES.incidentOpened,
+      DETAIL_TYPES.incidentEscalated,
+    ]);
+    expect(IncidentEscalatedDetail.parse(emitted[1]?.detail)).toEqual({
+      cluster: CLUSTER,
+      node: { name: NODE_NAME, instanceId: INSTANCE_ID },
+      dryRun: false,
+      incidentId: INCIDENT_ID,
+      reason: `the prune of ${INSTANCE_ID} could not be sent or recorded: Instances [[i-0abc12345678def90]] not in a valid state`,
+      nextSteps: [
+        `Check that the SSM agent on ${INSTANCE_ID} is online (aws ssm describe-instance-information).`,
+        `Prune ${NODE_NAME} by hand: sudo crictl rmi --prune.`,
+      ],
+    });
+    expect(env.incidents.incidents()[0]?.pruneRequestedAt).toBe(NOW);
+    expect(env.incidents.incidents()[0]?.pruneCommandId).toBeUndefined();
+  });
+
+  it('rethrows and leaves the prune unclaimed when the instance lookup fails, so a redelivery sends it', async () => {
+    // Prepare
+    const classified = aClassifiedDetail({ node: { name: NODE_NAME } });
+    env.nodes.failWith(new Error('Rate exceeded'));
+    const first = remediate(classified, LIVE, env);
+    await expect(first).rejects.toThrow('Rate exceeded');
+    env.nodes.reset();
+    env.nodes.addNode(NODE_NAME, anOrigin());
+
+    // Act
+    const emitted = await remediate(classified, LIVE, env);
+
+    // Assess
+    expect(typesOf(emitted)).toEqual([DETAIL_TYPES.nodePruneRequested]);
+    expect(env.commands.calls.sendPrune).toHaveLength(1);
+    expect(env.commands.calls.sendPrune[0]?.instanceId).toBe(INSTANCE_ID);
+  });
+
+  it('sends no command and asks for a dry-run roll when dry-run meets a volume below the minimum', async () => {
+    // Act
+    const emitted = await remediate(
+      aClassifiedDetail({ dryRun: true }),
+      DRY_RUN,
+      env
+    );
+
+    // Assess
+    expect(typesOf(emitted)).toEqual([
+      DETAIL_TYPES.incidentOpened,
+      DETAIL_TYPES.nodePruneRequested,
+      DETAIL_TYPES.volumeRollRequested,
+    ]);
+    expect(env.commands.callCount('sendPrune')).toBe(0);
+    const requested = NodePruneRequestedDetail.parse(emitted[1]?.detail);
+    expect(requested.commandId.startsWith('dry-run-')).toBe(true);
+    expect(requested).toMatchObject({
+      dryRun: true,
+      commandId: `dry-run-${INCIDENT_ID}`,
+      parameters: { DryRun: ['false'] },
+    });
+    expect(VolumeRollRequestedDetail.parse(emitted[2]?.detail)).toEqual({
+      cluster: CLUSTER,
+      node: { name: NODE_NAME, instanceId: INSTANCE_ID },
+      dryRun: true,
+      incidentId: INCIDENT_ID,
+      reason: 'volume /dev/xvda is 20 GiB, below the group minimum of 100 GiB',
+      currentSizeGiB: 20,
+      minimumSizeGiB: 100,
+    });
+    expect(env.incidents.incidents()[0]?.timeline[1]).toEqual({
+      at: NOW,
+      step: 'prune-requested',
+      detail: `[dry-run] would send ${env.commands.documentName} to ${INSTANCE_ID} (command dry-run-${INCIDENT_ID})`,
+    });
+  });
+
+  it('asks for no roll in dry-run when the volume is at the minimum', async () => {
+    // Prepare
+    env.nodes.addNode(
+      NODE_NAME,
+      anOrigin({ volumes: [{ deviceName: '/dev/xvda', sizeGiB: 100 }] })
+    );
+
+    // Act
+    const emitted = await remediate(aClassifiedDetail(), DRY_RUN, env);
+
+    // Assess
+    expect(typesOf(emitted)).toEqual([
+      DETAIL_TYPES.incidentOpened,
+      DETAIL_TYPES.nodePruneRequested,
+    ]);
+  });
+
+  it("asks for no roll in dry-run when the instance's containerd volume is unknown", async () => {
+    // Prepare
+    env.nodes.addNode(NODE_NAME, anOrigin({ volumes: [] }));
+
+    // Act
+    const emitted = await remediate(aClassifiedDetail(), DRY_RUN, env);
+
+    // Assess
+    expect(typesOf(emitted)).toEqual([
+      DETAIL_TYPES.incidentOpened,
+      DETAIL_TYPES.nodePruneRequested,
+    ]);
+    expect(env.commands.callCount('sendPrune')).toBe(0);
+  });
+
+  it("keeps a replay's incident apart from the live one", async () => {
+    // Prepare
+    await remediate(aClassifiedDetail(), LIVE, env);
+    const run = replayRun('postmortem-20261120');
+
+    // Act
+    const emitted = await remediate(aClassifiedDetail(), run, env);
+
+    // Assess
+    expect(typesOf(emitted)).toContain(DETAIL_TYPES.incidentOpened);
+    expect(emitted[0]?.detail).toMatchObject({
+      dryRun: true,
+      replayName: 'postmortem-20261120',
+    });
+    expect(env.commands.callCount('sendPrune')).toBe(1);
+    expect(env.incidents.incidents().map((i) => i.key.scope)).toEqual([
+      'live',
+      'replay:postmortem-20261120',
+    ]);
+  });
+
+  it('opens the incident at the event time, not the processing time', async () => {
+    // Prepare
+    env.clock.set('2026-11-20T12:00:00Z');
+
+    // Act
+    const emitted = await remediate(aClassifiedDetail(), LIVE, env);
+
+    // Assess
+    expect(emitted[0]?.detail.openedAt).toBe(new Date(FAILED_AT).toISOString());
+    expect(emitted[1]?.detail.requestedAt).toBe('2026-11-20T12:00:00.000Z');
+  });
+
+  it('writes "no evidence" in the timeline when the classification has none', async () => {
+    // Act
+    await remediate(aClassifiedDetail({ evidence: null }), LIVE, env);
+
+    // Assess
+    expect(env.incidents.incidents()[0]?.timeline[0]?.detail).toBe(
+      'Failed: disk_full (no evidence)'
+    );
+  });
+});
+
+describe('Function: pruneParameters', () => {
+  it('returns the DryRun parameter as the document expects it', () => {
+    // Act
+    const live = pruneParameters(false);
+    const dry = pruneParameters(true);
+
+    // Assess
+    expect(live).toEqual({ DryRun: ['false'] });
+    expect(dry).toEqual({ DryRun: ['true'] });
+  });
+});
+
+describe('Function: escalation', () => {
+  it('returns an Incident Escalated without incidentId when there is none', () => {
+    // Act
+    const emitted = escalation(
+      { cluster: CLUSTER, node: { name: NODE_NAME }, dryRun: false },
+      undefined,
+      'prune failed',
+      ['Check the node']
+    );
+
+    // Assess
+    expect(emitted).toEqual({
+      detailType: DETAIL_TYPES.incidentEscalated,
+      detail: {
+        cluster: CLUSTER,
+        node: { name: NODE_NAME },
+        dryRun: false,
+        reason: 'prune failed',
+        nextSteps: ['Check the node'],
+      },
+    });
+  });
+});

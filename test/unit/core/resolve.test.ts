@@ -1,0 +1,286 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { resolveIncident } from '#core/resolve.ts';
+import { DETAIL_TYPES } from '#events/detail-types.ts';
+import { IncidentResolvedDetail } from '#events/schemas.ts';
+import { InMemoryIncidentStore } from '#test/fakes/in-memory-incident-store.ts';
+import {
+  aKubernetesEvent,
+  aKubernetesEventDetail,
+  anIncident,
+  aPulledEvent,
+  CLUSTER,
+  INSTANCE_ID,
+  LIVE,
+  NODE_NAME,
+  replayRun,
+  SEED_IMAGE,
+  SEED_POD,
+} from '#test/helpers/fixtures.ts';
+
+const ENVELOPE_TIME = '2026-11-20T09:43:00Z';
+const PULLED_AT = '2026-11-20T09:42:30Z';
+
+describe('Function: resolveIncident', () => {
+  const incidents = new InMemoryIncidentStore();
+  const deps = { incidents };
+  const incident = anIncident();
+
+  beforeEach(() => {
+    incidents.reset();
+    incidents.seed(incident);
+  });
+
+  it('resolves the open incident with its time to recovery when the pull succeeds after the prune', async () => {
+    // Prepare
+    const detail = aKubernetesEventDetail(aPulledEvent(PULLED_AT));
+
+    // Act
+    const emitted = await resolveIncident(detail, ENVELOPE_TIME, LIVE, deps);
+
+    // Assess
+    const entry = {
+      at: PULLED_AT,
+      step: 'resolved',
+      detail: `Pulled: Successfully pulled image "${SEED_IMAGE}" in 1m2.5s`,
+    };
+    expect(emitted).toHaveLength(1);
+    expect(emitted[0]?.detailType).toBe(DETAIL_TYPES.incidentResolved);
+    expect(IncidentResolvedDetail.parse(emitted[0]?.detail)).toEqual({
+      cluster: CLUSTER,
+      node: { name: NODE_NAME, instanceId: INSTANCE_ID },
+      dryRun: false,
+      incidentId: incident.incidentId,
+      openedAt: incident.openedAt,
+      resolvedAt: PULLED_AT,
+      mttrSeconds: 91,
+      resolvedBy: {
+        reason: 'Pulled',
+        pod: SEED_POD,
+        message: `Successfully pulled image "${SEED_IMAGE}" in 1m2.5s`,
+      },
+      timeline: [...incident.timeline, entry],
+    });
+    expect(incidents.incidents()).toEqual([
+      {
+        ...incident,
+        status: 'resolved',
+        resolvedAt: '2026-11-20T09:42:30.000Z',
+        timeline: [
+          ...incident.timeline,
+          { ...entry, at: '2026-11-20T09:42:30.000Z' },
+        ],
+      },
+    ]);
+  });
+
+  it('resolves once when two proofs arrive at the same time', async () => {
+    // Prepare
+    const pulled = aKubernetesEventDetail(aPulledEvent(PULLED_AT));
+    const started = aKubernetesEventDetail(
+      aPulledEvent(PULLED_AT, {
+        reason: 'Started',
+        message: 'Started container triton',
+      })
+    );
+
+    // Act
+    const [first, second] = await Promise.all([
+      resolveIncident(pulled, ENVELOPE_TIME, LIVE, deps),
+      resolveIncident(started, ENVELOPE_TIME, LIVE, deps),
+    ]);
+
+    // Assess
+    expect([...(first ?? []), ...(second ?? [])]).toHaveLength(1);
+    expect(incidents.callCount('resolve')).toBe(2);
+    expect(incidents.incidents()[0]?.status).toBe('resolved');
+  });
+
+  it('does nothing when the incident is already resolved', async () => {
+    // Prepare
+    const detail = aKubernetesEventDetail(aPulledEvent(PULLED_AT));
+    await resolveIncident(detail, ENVELOPE_TIME, LIVE, deps);
+
+    // Act
+    const emitted = await resolveIncident(
+      aKubernetesEventDetail(aPulledEvent('2026-11-20T09:50:00Z')),
+      ENVELOPE_TIME,
+      LIVE,
+      deps
+    );
+
+    // Assess
+    expect(emitted).toEqual([]);
+    expect(incidents.callCount('resolve')).toBe(1);
+  });
+
+  it('does nothing when the node has no incident', async () => {
+    // Prepare
+    incidents.reset();
+
+    // Act
+    const emitted = await resolveIncident(
+      aKubernetesEventDetail(aPulledEvent(PULLED_AT)),
+      ENVELOPE_TIME,
+      LIVE,
+      deps
+    );
+
+    // Assess
+    expect(emitted).toEqual([]);
+    expect(incidents.callCount('resolve')).toBe(0);
+  });
+
+  it('does nothing when no prune was requested yet', async () => {
+    // Prepare
+    incidents.seed(anIncident({ pruneRequestedAt: undefined }));
+
+    // Act
+    const emitted = await resolveIncident(
+      aKubernetesEventDetail(aPulledEvent(PULLED_AT)),
+      ENVELOPE_TIME,
+      LIVE,
+      deps
+    );
+
+    // Assess
+    expect(emitted).toEqual([]);
+    expect(incidents.incidents()[0]?.status).toBe('open');
+  });
+
+  it('does nothing when the success happened before the incident opened', async () => {
+    // Prepare
+    const initContainerPull = aPulledEvent('2026-11-20T09:38:57Z', {
+      message: 'Successfully pulled image "amazon/aws-cli:latest" in 5.419s',
+    });
+
+    // Act
+    const emitted = await resolveIncident(
+      aKubernetesEventDetail(initContainerPull),
+      ENVELOPE_TIME,
+      LIVE,
+      deps
+    );
+
+    // Assess
+    expect(emitted).toEqual([]);
+    expect(incidents.callCount('resolve')).toBe(0);
+    expect(incidents.incidents()[0]?.status).toBe('open');
+  });
+
+  it('does nothing when the event names no node', async () => {
+    // Prepare
+    const event = aPulledEvent(PULLED_AT, { source: { component: 'kubelet' } });
+
+    // Act
+    const emitted = await resolveIncident(
+      aKubernetesEventDetail(event),
+      ENVELOPE_TIME,
+      LIVE,
+      deps
+    );
+
+    // Assess
+    expect(emitted).toEqual([]);
+    expect(incidents.callCount('get')).toBe(0);
+  });
+
+  it("does nothing when the replay's scope has no incident", async () => {
+    // Act
+    const emitted = await resolveIncident(
+      aKubernetesEventDetail(aPulledEvent(PULLED_AT)),
+      ENVELOPE_TIME,
+      replayRun('postmortem'),
+      deps
+    );
+
+    // Assess
+    expect(emitted).toEqual([]);
+    expect(incidents.calls.get[0]?.[0].scope).toBe('replay:postmortem');
+    expect(incidents.incidents()[0]?.status).toBe('open');
+  });
+
+  it('resolves without a pod when the proof is not about a pod', async () => {
+    // Prepare
+    const event = aKubernetesEvent({
+      involvedObject: { kind: 'Node', name: NODE_NAME },
+      reason: 'Started',
+      type: 'Normal',
+      message: 'Started kubelet',
+      source: undefined,
+      eventTime: PULLED_AT,
+    });
+
+    // Act
+    const emitted = await resolveIncident(
+      aKubernetesEventDetail(event),
+      ENVELOPE_TIME,
+      LIVE,
+      deps
+    );
+
+    // Assess
+    expect(emitted[0]?.detail.resolvedBy).toEqual({
+      reason: 'Started',
+      message: 'Started kubelet',
+    });
+  });
+
+  it('resolves without a pod when the pod has no namespace', async () => {
+    // Prepare
+    const event = aPulledEvent(PULLED_AT, {
+      involvedObject: { kind: 'Pod', name: SEED_POD.name },
+    });
+
+    // Act
+    const emitted = await resolveIncident(
+      aKubernetesEventDetail(event),
+      ENVELOPE_TIME,
+      LIVE,
+      deps
+    );
+
+    // Assess
+    expect(emitted[0]?.detail.resolvedBy).not.toHaveProperty('pod');
+  });
+
+  it('cuts the timeline entry to 512 and the proof to 4096 characters when the message is long', async () => {
+    // Prepare
+    const event = aPulledEvent(PULLED_AT, { message: 'y'.repeat(10_000) });
+
+    // Act
+    const emitted = await resolveIncident(
+      aKubernetesEventDetail(event),
+      ENVELOPE_TIME,
+      LIVE,
+      deps
+    );
+
+    // Assess
+    const resolved = IncidentResolvedDetail.parse(emitted[0]?.detail);
+    expect(resolved.resolvedBy.message).toHaveLength(4096);
+    expect(resolved.timeline.at(-1)?.detail).toHaveLength(512);
+  });
+
+  it('uses the envelope time when the event carries no time of its own', async () => {
+    // Prepare
+    const event = aPulledEvent(PULLED_AT, {
+      firstTimestamp: null,
+      lastTimestamp: null,
+      metadata: { name: 'triton.1' },
+    });
+
+    // Act
+    const emitted = await resolveIncident(
+      aKubernetesEventDetail(event),
+      ENVELOPE_TIME,
+      LIVE,
+      deps
+    );
+
+    // Assess
+    expect(emitted[0]?.detail).toMatchObject({
+      resolvedAt: ENVELOPE_TIME,
+      mttrSeconds: 121,
+    });
+  });
+});

@@ -1,0 +1,582 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { LaunchTemplateData, NodeOrigin } from '#core/ports.ts';
+import { rollPathOf, rollVolume } from '#core/roll-volume.ts';
+import { DETAIL_TYPES } from '#events/detail-types.ts';
+import {
+  IncidentEscalatedDetail,
+  VolumeRollStartedDetail,
+} from '#events/schemas.ts';
+import { createFakeEnvironment } from '#test/fakes/environment.ts';
+import {
+  aBottlerocketOrigin,
+  aLaunchTemplateData,
+  anIncident,
+  anOrigin,
+  aRollRequest,
+  aSelfManagedOrigin,
+  CLUSTER,
+  DRY_RUN,
+  INSTANCE_ID,
+  LAUNCH_TEMPLATE_ID,
+  LIVE,
+  NODE_NAME,
+  NODEGROUP,
+  OFF,
+} from '#test/helpers/fixtures.ts';
+
+const NOW = '2026-11-20T09:43:00.000Z';
+const INCIDENT_ID = anIncident().incidentId;
+
+/** The template data with one device's size changed, everything else kept. */
+const withSize = (
+  data: LaunchTemplateData,
+  device: string,
+  sizeGiB: number
+): LaunchTemplateData => {
+  const expected = structuredClone(data);
+  for (const m of expected.BlockDeviceMappings ?? []) {
+    if (m.DeviceName === device && m.Ebs) m.Ebs.VolumeSize = sizeGiB;
+  }
+  return expected;
+};
+
+describe('Function: rollVolume', () => {
+  const env = createFakeEnvironment();
+
+  beforeEach(() => {
+    env.reset();
+    env.clock.set(NOW);
+    env.incidents.seed(anIncident());
+    env.nodes.addNode(NODE_NAME, anOrigin());
+    env.launchTemplates.addVersion(
+      LAUNCH_TEMPLATE_ID,
+      3,
+      aLaunchTemplateData()
+    );
+  });
+
+  /** Nothing was written: no version, no rollout, no lock. */
+  const expectNoWrites = () => {
+    expect(env.launchTemplates.callCount('createVersion')).toBe(0);
+    expect(env.rollouts.callCount('updateManagedNodegroup')).toBe(0);
+    expect(env.rollouts.callCount('refreshAutoScalingGroup')).toBe(0);
+    expect(env.incidents.lock(`${CLUSTER}/${NODEGROUP}`)).toBeUndefined();
+  };
+
+  it('creates a template version where only the containerd volume grew and updates the managed node group', async () => {
+    // Act
+    const emitted = await rollVolume(aRollRequest(), LIVE, env);
+
+    // Assess
+    expect(env.launchTemplates.calls.createVersion).toEqual([
+      {
+        id: LAUNCH_TEMPLATE_ID,
+        sourceVersion: 3,
+        data: withSize(aLaunchTemplateData(), '/dev/xvda', 100),
+        description: `pullmedic ${INCIDENT_ID}: /dev/xvda 20 -> 100 GiB`,
+        version: 4,
+      },
+    ]);
+    expect(env.rollouts.calls.updateManagedNodegroup).toEqual([
+      {
+        cluster: CLUSTER,
+        nodegroup: NODEGROUP,
+        launchTemplate: { id: LAUNCH_TEMPLATE_ID, version: 4 },
+      },
+    ]);
+    expect(env.rollouts.callCount('refreshAutoScalingGroup')).toBe(0);
+    expect(emitted).toHaveLength(1);
+    expect(emitted[0]?.detailType).toBe(DETAIL_TYPES.volumeRollStarted);
+    expect(VolumeRollStartedDetail.parse(emitted[0]?.detail)).toEqual({
+      cluster: CLUSTER,
+      node: { name: NODE_NAME, instanceId: INSTANCE_ID },
+      dryRun: false,
+      incidentId: INCIDENT_ID,
+      nodegroup: { kind: 'managed', name: NODEGROUP },
+      launchTemplate: {
+        id: LAUNCH_TEMPLATE_ID,
+        name: 'gpu-nodes',
+        oldVersion: 3,
+        newVersion: 4,
+      },
+      deviceName: '/dev/xvda',
+      oldSizeGiB: 20,
+      newSizeGiB: 100,
+      rollout: { kind: 'eks-nodegroup-update', id: 'update-0001' },
+      undo: `aws eks update-nodegroup-version --cluster-name ${CLUSTER} --nodegroup-name ${NODEGROUP} --launch-template id=${LAUNCH_TEMPLATE_ID},version=3`,
+    });
+  });
+
+  it('keeps every other mapping and field of the template when it writes the new version', async () => {
+    // Act
+    await rollVolume(aRollRequest(), LIVE, env);
+
+    // Assess
+    const written = env.launchTemplates.version(LAUNCH_TEMPLATE_ID, 4);
+    const source = aLaunchTemplateData();
+    const { BlockDeviceMappings: writtenMappings, ...writtenRest } =
+      written ?? {};
+    const { BlockDeviceMappings: sourceMappings, ...sourceRest } = source;
+    expect(writtenRest).toEqual(sourceRest);
+    expect(writtenRest.UserData).toBe(source.UserData);
+    expect(writtenRest.MetadataOptions).toEqual({
+      HttpTokens: 'required',
+      HttpPutResponseHopLimit: 2,
+      HttpEndpoint: 'enabled',
+    });
+    expect(writtenMappings?.slice(1)).toEqual(sourceMappings?.slice(1));
+    expect(writtenMappings?.[0]).toEqual({
+      ...sourceMappings?.[0],
+      Ebs: { ...sourceMappings?.[0]?.Ebs, VolumeSize: 100 },
+    });
+    expect(writtenMappings?.[0]?.Ebs).toMatchObject({
+      VolumeType: 'gp3',
+      Iops: 3000,
+      Throughput: 125,
+      Encrypted: true,
+      DeleteOnTermination: true,
+    });
+    expect(env.launchTemplates.version(LAUNCH_TEMPLATE_ID, 3)).toEqual(source);
+  });
+
+  it('records the roll in the timeline and holds the group lock for the incident', async () => {
+    // Act
+    await rollVolume(aRollRequest(), LIVE, env);
+
+    // Assess
+    expect(env.incidents.incidents()[0]?.timeline.at(-1)).toEqual({
+      at: NOW,
+      step: 'roll-started',
+      detail: `created ${LAUNCH_TEMPLATE_ID} version 4: /dev/xvda 20 → 100 GiB; eks-nodegroup-update update-0001`,
+    });
+    expect(env.incidents.lock(`${CLUSTER}/${NODEGROUP}`)).toEqual({
+      holder: INCIDENT_ID,
+      acquiredAt: NOW,
+      lockedUntil: Date.parse(NOW) / 1000 + env.policy.rollCooldownSeconds,
+    });
+  });
+
+  it('points the Auto Scaling group at the new version and starts an instance refresh when the group is self-managed', async () => {
+    // Prepare
+    env.nodes.addNode(NODE_NAME, aSelfManagedOrigin());
+    env.launchTemplates.addVersion(
+      LAUNCH_TEMPLATE_ID,
+      7,
+      aLaunchTemplateData()
+    );
+
+    // Act
+    const emitted = await rollVolume(aRollRequest(), LIVE, env);
+
+    // Assess
+    expect(env.rollouts.calls.refreshAutoScalingGroup).toEqual([
+      {
+        group: 'self-managed-gpu',
+        launchTemplate: { id: LAUNCH_TEMPLATE_ID, version: 8 },
+      },
+    ]);
+    expect(env.rollouts.callCount('updateManagedNodegroup')).toBe(0);
+    expect(env.launchTemplates.calls.createVersion[0]).toMatchObject({
+      sourceVersion: 7,
+      data: withSize(aLaunchTemplateData(), '/dev/xvda', 100),
+    });
+    expect(VolumeRollStartedDetail.parse(emitted[0]?.detail)).toMatchObject({
+      nodegroup: { kind: 'self-managed', name: 'self-managed-gpu' },
+      launchTemplate: { id: LAUNCH_TEMPLATE_ID, oldVersion: 7, newVersion: 8 },
+      rollout: { kind: 'asg-instance-refresh', id: 'refresh-0001' },
+      undo: `aws autoscaling update-auto-scaling-group --auto-scaling-group-name self-managed-gpu --launch-template LaunchTemplateId=${LAUNCH_TEMPLATE_ID},Version=7 && aws autoscaling start-instance-refresh --auto-scaling-group-name self-managed-gpu`,
+    });
+    expect(emitted[0]?.detail.launchTemplate).not.toHaveProperty('name');
+    expect(env.incidents.lock(`${CLUSTER}/self-managed-gpu`)?.holder).toBe(
+      INCIDENT_ID
+    );
+  });
+
+  it('grows only the data volume /dev/xvdb when the node runs Bottlerocket', async () => {
+    // Prepare
+    env.nodes.addNode(NODE_NAME, aBottlerocketOrigin());
+
+    // Act
+    const emitted = await rollVolume(aRollRequest(), LIVE, env);
+
+    // Assess
+    const data = env.launchTemplates.calls.createVersion[0]?.data;
+    // The template says 50 GiB for /dev/xvdb: it wins over the instance's 20.
+    expect(data).toEqual(withSize(aLaunchTemplateData(), '/dev/xvdb', 100));
+    expect(data?.BlockDeviceMappings?.[0]).toEqual(
+      aLaunchTemplateData().BlockDeviceMappings?.[0]
+    );
+    expect(data?.BlockDeviceMappings?.[1]?.Ebs).toEqual({
+      VolumeSize: 100,
+      VolumeType: 'io2',
+      Iops: 8000,
+      Encrypted: true,
+      KmsKeyId: aLaunchTemplateData().BlockDeviceMappings?.[1]?.Ebs?.KmsKeyId,
+      DeleteOnTermination: false,
+      SnapshotId: 'snap-0123456789abcdef0',
+    });
+    expect(emitted[0]?.detail).toMatchObject({
+      deviceName: '/dev/xvdb',
+      oldSizeGiB: 50,
+      newSizeGiB: 100,
+    });
+  });
+
+  it.each<[string, Partial<NodeOrigin>, string, string[]]>([
+    [
+      'Karpenter launched the node',
+      { karpenterNodePool: 'gpu' },
+      'the node was launched by Karpenter (NodePool gpu)',
+      [
+        'Set the volume in the EC2NodeClass of NodePool gpu: spec.blockDeviceMappings: [{deviceName: /dev/xvda, ebs: {volumeSize: 100Gi, volumeType: gp3, encrypted: true}}]',
+        'Karpenter drifts the nodes to the new size by itself.',
+      ],
+    ],
+    [
+      'infrastructure code manages the template',
+      { managedBy: 'terraform' },
+      'its launch template is managed by terraform (tag pullmedic.io/managed-by)',
+      [
+        'In terraform, set block_device_mappings { device_name = "/dev/xvda" ebs { volume_size = 100 volume_type = "gp3" } } on the node group\'s launch template, and apply.',
+      ],
+    ],
+    [
+      'the managed node group has no launch template',
+      { eksNodegroup: { cluster: CLUSTER, name: NODEGROUP, diskSizeGiB: 20 } },
+      `managed node group ${NODEGROUP} has no launch template (diskSize 20 GiB cannot be changed in place)`,
+      [
+        `Create a new node group with a bigger disk and move the workloads: eksctl create nodegroup --cluster ${CLUSTER} --name ${NODEGROUP}-100g --node-volume-size 100 …, then drain and delete ${NODEGROUP}.`,
+        'Terraform (terraform-aws-eks): disk_size = 100 creates a replacement node group.',
+      ],
+    ],
+    [
+      'the managed node group has neither a launch template nor a known disk size',
+      { eksNodegroup: { cluster: CLUSTER, name: NODEGROUP } },
+      `managed node group ${NODEGROUP} has no launch template (diskSize ? GiB cannot be changed in place)`,
+      [
+        `Create a new node group with a bigger disk and move the workloads: eksctl create nodegroup --cluster ${CLUSTER} --name ${NODEGROUP}-100g --node-volume-size 100 …, then drain and delete ${NODEGROUP}.`,
+        'Terraform (terraform-aws-eks): disk_size = 100 creates a replacement node group.',
+      ],
+    ],
+    [
+      'the instance is in no Auto Scaling group',
+      { eksNodegroup: undefined, autoScalingGroup: undefined },
+      'the instance belongs to no Auto Scaling group with a launch template',
+      [
+        `Grow /dev/xvda on ${INSTANCE_ID} by hand (aws ec2 modify-volume), then grow the filesystem.`,
+      ],
+    ],
+    [
+      'the Auto Scaling group has no launch template',
+      { eksNodegroup: undefined, launchTemplate: undefined },
+      'the instance belongs to no Auto Scaling group with a launch template',
+      [
+        `Grow /dev/xvda on ${INSTANCE_ID} by hand (aws ec2 modify-volume), then grow the filesystem.`,
+      ],
+    ],
+  ])(
+    'escalates with next steps and writes nothing when %s',
+    async (_case, origin, why, nextSteps) => {
+      // Prepare
+      env.nodes.addNode(NODE_NAME, anOrigin(origin));
+
+      // Act
+      const emitted = await rollVolume(aRollRequest(), LIVE, env);
+
+      // Assess
+      expect(emitted).toHaveLength(1);
+      expect(emitted[0]?.detailType).toBe(DETAIL_TYPES.incidentEscalated);
+      expect(IncidentEscalatedDetail.parse(emitted[0]?.detail)).toEqual({
+        cluster: CLUSTER,
+        node: { name: NODE_NAME, instanceId: INSTANCE_ID },
+        dryRun: false,
+        incidentId: INCIDENT_ID,
+        reason: `pullmedic will not roll this node's group: ${why}`,
+        nextSteps,
+      });
+      expectNoWrites();
+      expect(env.launchTemplates.callCount('getVersion')).toBe(0);
+      expect(env.incidents.callCount('acquire')).toBe(0);
+    }
+  );
+
+  it('asks for a size within the policy when a hands-off node already has a big volume', async () => {
+    // Prepare
+    env.nodes.addNode(
+      NODE_NAME,
+      anOrigin({
+        karpenterNodePool: 'gpu',
+        volumes: [{ deviceName: '/dev/xvda', sizeGiB: 600 }],
+      })
+    );
+
+    // Act
+    const emitted = await rollVolume(aRollRequest(), LIVE, env);
+
+    // Assess
+    expect(emitted[0]?.detail.nextSteps).toEqual([
+      'Set the volume in the EC2NodeClass of NodePool gpu: spec.blockDeviceMappings: [{deviceName: /dev/xvda, ebs: {volumeSize: 1000Gi, volumeType: gp3, encrypted: true}}]',
+      'Karpenter drifts the nodes to the new size by itself.',
+    ]);
+  });
+
+  it('asks for the maximum when a hands-off node is already at it', async () => {
+    // Prepare
+    env.nodes.addNode(
+      NODE_NAME,
+      anOrigin({
+        managedBy: 'terraform',
+        volumes: [{ deviceName: '/dev/xvda', sizeGiB: 1000 }],
+      })
+    );
+
+    // Act
+    const emitted = await rollVolume(aRollRequest(), LIVE, env);
+
+    // Assess
+    expect(emitted[0]?.detail.nextSteps).toEqual([
+      'In terraform, set block_device_mappings { device_name = "/dev/xvda" ebs { volume_size = 1000 volume_type = "gp3" } } on the node group\'s launch template, and apply.',
+    ]);
+    expectNoWrites();
+  });
+
+  it('escalates and writes nothing when the volume is already at the maximum', async () => {
+    // Prepare
+    env.launchTemplates.addVersion(
+      LAUNCH_TEMPLATE_ID,
+      3,
+      withSize(aLaunchTemplateData(), '/dev/xvda', 1000)
+    );
+
+    // Act
+    const emitted = await rollVolume(aRollRequest(), LIVE, env);
+
+    // Assess
+    expect(IncidentEscalatedDetail.parse(emitted[0]?.detail)).toEqual({
+      cluster: CLUSTER,
+      node: { name: NODE_NAME, instanceId: INSTANCE_ID },
+      dryRun: false,
+      incidentId: INCIDENT_ID,
+      reason:
+        'the volume cannot grow: /dev/xvda is already 1000 GiB; the configured maximum is 1000 GiB',
+      nextSteps: [
+        `Find what fills /dev/xvda on ${NODE_NAME} (sudo du -xsh /var/lib/containerd /var/log /var/lib/kubelet).`,
+        "Use smaller images, or raise the maximum volume size in pullmedic's policy.",
+      ],
+    });
+    expectNoWrites();
+  });
+
+  it('escalates and writes nothing when neither the template nor the instance knows the Bottlerocket data volume', async () => {
+    // Prepare
+    env.nodes.addNode(
+      NODE_NAME,
+      aBottlerocketOrigin({
+        volumes: [{ deviceName: '/dev/xvda', sizeGiB: 4 }],
+      })
+    );
+    env.launchTemplates.addVersion(LAUNCH_TEMPLATE_ID, 3, {
+      ImageId: 'ami-0123456789abcdef0',
+    });
+
+    // Act
+    const emitted = await rollVolume(aRollRequest(), LIVE, env);
+
+    // Assess
+    expect(emitted).toHaveLength(1);
+    expect(emitted[0]?.detail.reason).toBe(
+      'the volume cannot grow: neither the template nor the instance says how big /dev/xvdb is'
+    );
+    expectNoWrites();
+  });
+
+  it('emits nothing, writes nothing and notes the skip when another incident holds the group lock', async () => {
+    // Prepare
+    await rollVolume(aRollRequest(), LIVE, env);
+    const other = anIncident({
+      key: {
+        cluster: CLUSTER,
+        node: 'ip-10-0-2-7.ec2.internal',
+        scope: 'live',
+      },
+      incidentId: `${CLUSTER}/ip-10-0-2-7.ec2.internal/20261120T094200Z`,
+      node: {
+        name: 'ip-10-0-2-7.ec2.internal',
+        instanceId: 'i-0fedcba9876543210',
+      },
+    });
+    env.incidents.seed(other);
+    env.nodes.addNode(
+      'ip-10-0-2-7.ec2.internal',
+      anOrigin({ instanceId: 'i-0fedcba9876543210' })
+    );
+    env.clock.advance(60);
+
+    // Act
+    const emitted = await rollVolume(
+      aRollRequest({ incidentId: other.incidentId, node: other.node }),
+      LIVE,
+      env
+    );
+
+    // Assess
+    expect(emitted).toEqual([]);
+    expect(env.launchTemplates.callCount('createVersion')).toBe(1);
+    expect(env.rollouts.callCount('updateManagedNodegroup')).toBe(1);
+    const stored = env.incidents
+      .incidents()
+      .find((i) => i.incidentId === other.incidentId);
+    expect(stored?.timeline.at(-1)).toEqual({
+      at: '2026-11-20T09:44:00.000Z',
+      step: 'roll-skipped',
+      detail: `node group ${NODEGROUP} is already rolling for ${INCIDENT_ID}`,
+    });
+    expect(env.incidents.lock(`${CLUSTER}/${NODEGROUP}`)?.holder).toBe(
+      INCIDENT_ID
+    );
+  });
+
+  it('rolls for another incident once the cooldown has passed', async () => {
+    // Prepare
+    await rollVolume(aRollRequest(), LIVE, env);
+    env.clock.advance(env.policy.rollCooldownSeconds + 1);
+    const otherId = `${CLUSTER}/${NODE_NAME}/20261120T160000Z`;
+    // The node's next incident, after the first one was resolved.
+    env.incidents.seed(anIncident({ incidentId: otherId }));
+
+    // Act
+    const emitted = await rollVolume(
+      aRollRequest({ incidentId: otherId }),
+      LIVE,
+      env
+    );
+
+    // Assess
+    expect(emitted[0]?.detailType).toBe(DETAIL_TYPES.volumeRollStarted);
+    expect(env.launchTemplates.callCount('createVersion')).toBe(2);
+    expect(env.incidents.lock(`${CLUSTER}/${NODEGROUP}`)?.holder).toBe(otherId);
+  });
+
+  it('writes no version and starts no rollout when the run is dry-run', async () => {
+    // Act
+    const emitted = await rollVolume(aRollRequest(), DRY_RUN, env);
+
+    // Assess
+    expectNoWrites();
+    expect(env.incidents.callCount('acquire')).toBe(0);
+    expect(VolumeRollStartedDetail.parse(emitted[0]?.detail)).toMatchObject({
+      dryRun: true,
+      launchTemplate: {
+        id: LAUNCH_TEMPLATE_ID,
+        oldVersion: 3,
+        newVersion: null,
+      },
+      oldSizeGiB: 20,
+      newSizeGiB: 100,
+      rollout: { kind: 'eks-nodegroup-update', id: null },
+    });
+    expect(env.incidents.incidents()[0]?.timeline.at(-1)).toEqual({
+      at: NOW,
+      step: 'roll-started',
+      detail: `[dry-run] would create ${LAUNCH_TEMPLATE_ID} version (none): /dev/xvda 20 → 100 GiB; eks-nodegroup-update`,
+    });
+  });
+
+  it('writes nothing when the request itself was decided in dry-run', async () => {
+    // Act
+    const emitted = await rollVolume(aRollRequest({ dryRun: true }), LIVE, env);
+
+    // Assess
+    expectNoWrites();
+    expect(emitted[0]?.detail).toMatchObject({
+      dryRun: true,
+      launchTemplate: { newVersion: null },
+    });
+  });
+
+  it('escalates and reads nothing when the kill switch is on', async () => {
+    // Act
+    const emitted = await rollVolume(aRollRequest(), OFF, env);
+
+    // Assess
+    expect(IncidentEscalatedDetail.parse(emitted[0]?.detail)).toEqual({
+      cluster: CLUSTER,
+      node: { name: NODE_NAME, instanceId: INSTANCE_ID },
+      dryRun: true,
+      incidentId: INCIDENT_ID,
+      reason: 'the kill switch is on: the volume roll was not done',
+      nextSteps: [
+        `Grow the volume of ${NODE_NAME}'s node group to at least 100 GiB by hand.`,
+      ],
+    });
+    expect(env.nodes.callCount('origin')).toBe(0);
+    expectNoWrites();
+  });
+
+  it('escalates when the request names no instance', async () => {
+    // Act
+    const emitted = await rollVolume(
+      aRollRequest({ node: { name: NODE_NAME } }),
+      LIVE,
+      env
+    );
+
+    // Assess
+    expect(IncidentEscalatedDetail.parse(emitted[0]?.detail)).toEqual({
+      cluster: CLUSTER,
+      node: { name: NODE_NAME },
+      dryRun: false,
+      incidentId: INCIDENT_ID,
+      reason: 'the roll request names no instance',
+      nextSteps: [
+        `Find ${NODE_NAME}'s node group and grow its volume to 100 GiB.`,
+      ],
+    });
+    expect(env.nodes.callCount('origin')).toBe(0);
+    expectNoWrites();
+  });
+});
+
+describe('Function: rollPathOf', () => {
+  it('returns the managed path with the node group template when the node is in a managed node group', () => {
+    // Act
+    const path = rollPathOf(anOrigin(), 100);
+
+    // Assess
+    expect(path).toEqual({
+      kind: 'managed',
+      cluster: CLUSTER,
+      nodegroup: NODEGROUP,
+      launchTemplate: { id: LAUNCH_TEMPLATE_ID, name: 'gpu-nodes', version: 3 },
+    });
+  });
+
+  it('returns the self-managed path when the node is in an Auto Scaling group with a template', () => {
+    // Act
+    const path = rollPathOf(aSelfManagedOrigin(), 100);
+
+    // Assess
+    expect(path).toEqual({
+      kind: 'self-managed',
+      group: 'self-managed-gpu',
+      launchTemplate: { id: LAUNCH_TEMPLATE_ID, version: 7 },
+    });
+  });
+
+  it('returns hands-off for Karpenter before anything else', () => {
+    // Act
+    const path = rollPathOf(
+      aSelfManagedOrigin({
+        karpenterNodePool: 'default',
+        managedBy: 'terraform',
+      }),
+      100
+    );
+
+    // Assess
+    expect(path).toMatchObject({
+      kind: 'hands-off',
+      why: 'the node was launched by Karpenter (NodePool default)',
+    });
+  });
+});
