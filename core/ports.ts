@@ -41,6 +41,7 @@ export interface IncidentRecord {
   pruneRequestedAt?: string;
   pruneCommandId?: string;
   rollRequestedAt?: string;
+  rollStartedAt?: string;
   resolvedAt?: string;
   timeline: TimelineEntry[];
 }
@@ -66,6 +67,12 @@ export interface IncidentStore {
   ): Promise<boolean>;
   /** Claims the incident's one roll request; false when already claimed. */
   claimRoll(key: IncidentKey, incidentId: string, at: string): Promise<boolean>;
+  /** Claims the incident's one roll start (a template version and a rollout). */
+  claimRollStart(
+    key: IncidentKey,
+    incidentId: string,
+    at: string
+  ): Promise<boolean>;
   /** Records the prune command and a pointer from its id to the incident. */
   recordPruneCommand(
     key: IncidentKey,

@@ -9,7 +9,8 @@ import {
   incidentKey,
   type RunMode,
 } from './context.ts';
-import { planVolumeGrowth } from './launch-template.ts';
+import { assertIsError } from './errors.ts';
+import { planVolumeGrowth, type VolumePlan } from './launch-template.ts';
 import { type Policy, targetVolumeGiB } from './policy.ts';
 import type {
   Clock,
@@ -213,47 +214,36 @@ async function roll(
   const groupName = path.kind === 'managed' ? path.nodegroup : path.group;
   const now = deps.clock.now();
   if (!base.dryRun) {
-    const lock = await deps.locks.acquire(
-      `${request.cluster}/${groupName}`,
-      request.incidentId,
-      now,
-      deps.policy.rollCooldownSeconds
-    );
-    // A roll for this group is under way or just finished: a second
-    // incident on the group must not start another.
-    if (!lock.acquired) {
+    const refusal = await guard(groupName, request, key, deps, now);
+    if (refusal !== undefined) {
       await deps.incidents.appendTimeline(key, request.incidentId, {
         at: now.toISOString(),
         step: 'roll-skipped',
-        detail: `node group ${groupName} is already rolling for ${lock.heldBy}`,
+        detail: refusal,
       });
       return [];
     }
   }
-  const newVersion = base.dryRun
-    ? null
-    : await deps.launchTemplates.createVersion(
-        lt.id,
-        lt.version,
-        plan.data,
-        `pullmedic ${request.incidentId}: ${plan.deviceName} ${plan.oldSizeGiB} -> ${plan.newSizeGiB} GiB`.slice(
-          0,
-          255
-        )
-      );
-  const rolloutId =
-    newVersion === null
-      ? null
-      : path.kind === 'managed'
-        ? await deps.rollouts.updateManagedNodegroup(
-            path.cluster,
-            path.nodegroup,
-            { id: lt.id, version: newVersion }
-          )
-        : await deps.rollouts.refreshAutoScalingGroup(path.group, {
-            id: lt.id,
-            version: newVersion,
-          });
+  let applied: { newVersion: number | null; rolloutId: string | null };
+  try {
+    applied = await apply(path, plan, request, base.dryRun, deps);
+  } catch (err) {
+    // The roll is claimed and will not be retried (a retry could roll the
+    // group twice): a person finishes or undoes it.
+    assertIsError(err);
+    return [
+      escalation(
+        base,
+        request.incidentId,
+        `the volume roll of ${groupName} failed: ${err.message}`,
+        [
+          `Check the launch template ${lt.id} for a version pullmedic created (description "pullmedic ${request.incidentId}…") and the node group's updates.`,
+          `Finish by hand: point ${groupName} at a version with ${plan.deviceName} at ${plan.newSizeGiB} GiB and roll it, or leave it at version ${lt.version}.`,
+        ]
+      ),
+    ];
+  }
+  const { newVersion, rolloutId } = applied;
   const started: VolumeRollStartedDetail = {
     ...base,
     incidentId: request.incidentId,
@@ -286,4 +276,64 @@ async function roll(
       `${base.dryRun ? '[dry-run] would create' : 'created'} ${lt.id} version ${newVersion ?? '(none)'}: ${plan.deviceName} ${plan.oldSizeGiB} → ${plan.newSizeGiB} GiB; ${started.rollout.kind} ${rolloutId ?? ''}`.trim(),
   });
   return [{ detailType: DETAIL_TYPES.volumeRollStarted, detail: started }];
+}
+
+/**
+ * Why the roll must not start now, or undefined when it may: one roll per
+ * node group within the cooldown (a second incident on the group during
+ * its rollout), and one per incident (a redelivered request).
+ */
+async function guard(
+  groupName: string,
+  request: VolumeRollRequestedDetail,
+  key: ReturnType<typeof incidentKey>,
+  deps: RollVolumeDeps,
+  now: Date
+): Promise<string | undefined> {
+  const lock = await deps.locks.acquire(
+    `${request.cluster}/${groupName}`,
+    request.incidentId,
+    now,
+    deps.policy.rollCooldownSeconds
+  );
+  if (!lock.acquired) {
+    return `node group ${groupName} is already rolling for ${lock.heldBy}`;
+  }
+  const first = await deps.incidents.claimRollStart(
+    key,
+    request.incidentId,
+    now.toISOString()
+  );
+  return first ? undefined : 'this incident already started its roll';
+}
+
+/** Creates the template version and starts the rollout (not in dry-run). */
+async function apply(
+  path: Exclude<RollPath, { kind: 'hands-off' }>,
+  plan: Extract<VolumePlan, { kind: 'grow' }>,
+  request: VolumeRollRequestedDetail,
+  dryRun: boolean,
+  deps: RollVolumeDeps
+): Promise<{ newVersion: number | null; rolloutId: string | null }> {
+  if (dryRun) return { newVersion: null, rolloutId: null };
+  const lt = path.launchTemplate;
+  const newVersion = await deps.launchTemplates.createVersion(
+    lt.id,
+    lt.version,
+    plan.data,
+    `pullmedic ${request.incidentId}: ${plan.deviceName} ${plan.oldSizeGiB} -> ${plan.newSizeGiB} GiB`.slice(
+      0,
+      255
+    )
+  );
+  const target = { id: lt.id, version: newVersion };
+  const rolloutId =
+    path.kind === 'managed'
+      ? await deps.rollouts.updateManagedNodegroup(
+          path.cluster,
+          path.nodegroup,
+          target
+        )
+      : await deps.rollouts.refreshAutoScalingGroup(path.group, target);
+  return { newVersion, rolloutId };
 }

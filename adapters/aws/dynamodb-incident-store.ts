@@ -122,10 +122,14 @@ export class DynamoDbIncidentStore implements IncidentStore, RollLocks {
     return this.#claim(key, incidentId, 'rollRequestedAt', at);
   }
 
+  claimRollStart(key: IncidentKey, incidentId: string, at: string) {
+    return this.#claim(key, incidentId, 'rollStartedAt', at);
+  }
+
   async #claim(
     key: IncidentKey,
     incidentId: string,
-    field: 'pruneRequestedAt' | 'rollRequestedAt',
+    field: 'pruneRequestedAt' | 'rollRequestedAt' | 'rollStartedAt',
     at: string
   ): Promise<boolean> {
     try {

@@ -68,6 +68,7 @@ export class InMemoryIncidentStore implements IncidentStore, RollLocks {
     openOrJoin: [IncidentRecord, string][];
     claimPrune: [IncidentKey, string, string][];
     claimRoll: [IncidentKey, string, string][];
+    claimRollStart: [IncidentKey, string, string][];
     recordPruneCommand: [IncidentKey, string, string][];
     findByCommand: [string][];
     appendTimeline: [IncidentKey, string, TimelineEntry][];
@@ -81,6 +82,7 @@ export class InMemoryIncidentStore implements IncidentStore, RollLocks {
       openOrJoin: [],
       claimPrune: [],
       claimRoll: [],
+      claimRollStart: [],
       recordPruneCommand: [],
       findByCommand: [],
       appendTimeline: [],
@@ -192,6 +194,16 @@ export class InMemoryIncidentStore implements IncidentStore, RollLocks {
     return this.#claim(key, incidentId, 'rollRequestedAt', at);
   }
 
+  async claimRollStart(
+    key: IncidentKey,
+    incidentId: string,
+    at: string
+  ): Promise<boolean> {
+    this.calls.claimRollStart.push([key, incidentId, at]);
+    this.#throwIfFailing('claimRollStart');
+    return this.#claim(key, incidentId, 'rollStartedAt', at);
+  }
+
   async recordPruneCommand(
     key: IncidentKey,
     incidentId: string,
@@ -283,7 +295,7 @@ export class InMemoryIncidentStore implements IncidentStore, RollLocks {
   #claim(
     key: IncidentKey,
     incidentId: string,
-    field: 'pruneRequestedAt' | 'rollRequestedAt',
+    field: 'pruneRequestedAt' | 'rollRequestedAt' | 'rollStartedAt',
     at: string
   ): boolean {
     const item = this.#items.get(incidentPk(key));

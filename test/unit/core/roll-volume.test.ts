@@ -436,6 +436,46 @@ describe('Function: rollVolume', () => {
     );
   });
 
+  it('does not roll twice when the same request is delivered again', async () => {
+    // Prepare
+    await rollVolume(aRollRequest(), LIVE, env);
+
+    // Act
+    const again = await rollVolume(aRollRequest(), LIVE, env);
+
+    // Assess
+    expect(again).toEqual([]);
+    expect(env.launchTemplates.callCount('createVersion')).toBe(1);
+    expect(env.rollouts.callCount('updateManagedNodegroup')).toBe(1);
+    const stored = env.incidents
+      .incidents()
+      .find((i) => i.incidentId === INCIDENT_ID);
+    expect(stored?.timeline.at(-1)?.detail).toBe(
+      'this incident already started its roll'
+    );
+  });
+
+  it('escalates, and does not retry, when the rollout fails after the roll started', async () => {
+    // Prepare
+    env.rollouts.failWith(
+      new Error('ResourceInUseException: update in progress')
+    );
+
+    // Act
+    const emitted = await rollVolume(aRollRequest(), LIVE, env);
+    const retried = await rollVolume(aRollRequest(), LIVE, env);
+
+    // Assess
+    expect(emitted.map((e) => e.detailType)).toEqual([
+      DETAIL_TYPES.incidentEscalated,
+    ]);
+    expect(emitted[0]?.detail.reason).toBe(
+      `the volume roll of ${NODEGROUP} failed: ResourceInUseException: update in progress`
+    );
+    expect(retried).toEqual([]);
+    expect(env.launchTemplates.callCount('createVersion')).toBe(1);
+  });
+
   it('rolls for another incident once the cooldown has passed', async () => {
     // Prepare
     await rollVolume(aRollRequest(), LIVE, env);
