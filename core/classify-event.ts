@@ -108,6 +108,9 @@ export async function classifyKubernetesEvent(
     path: verdict.path,
     runtime: verdict.runtime,
     filesystem: verdict.filesystem,
+    pullContext: verdict.pullContext,
+    gcWantedBytes: verdict.gcWantedBytes,
+    gcFreedBytes: verdict.gcFreedBytes,
     kubernetesEvent: {
       reason: event.reason,
       type: event.type,

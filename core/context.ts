@@ -30,7 +30,13 @@ export async function runModeOf(
   const mode = await control.mode();
   const replayName = envelope['replay-name'];
   if (replayName === undefined) {
-    return { mode, dryRun: mode !== 'live', scope: 'live' };
+    // Dry-run keeps its own incidents, so switching to live later still
+    // prunes: a decision taken without acting must not use up the live one.
+    return {
+      mode,
+      dryRun: mode !== 'live',
+      scope: mode === 'live' ? 'live' : 'dry-run',
+    };
   }
   const live = replayName.includes(LIVE_REPLAY_MARKER) && mode === 'live';
   return {

@@ -92,7 +92,10 @@ const commandErrorOf = (
 ): string | undefined => {
   const fromReport = report?.errors.join('; ');
   const stderr = invocation.stderr.trim().split('\n').slice(-5).join('\n');
-  const text = fromReport || stderr || invocation.statusDetails;
+  // A Success's status details say nothing about what went wrong.
+  const details =
+    invocation.status === 'Success' ? undefined : invocation.statusDetails;
+  const text = fromReport || stderr || details;
   return text ? text.slice(0, 4096) : undefined;
 };
 

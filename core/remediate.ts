@@ -54,6 +54,7 @@ export async function remediate(
   run: RunMode,
   deps: RemediateDeps
 ): Promise<Emitted[]> {
+  if (!classified.causeKnown) return joinWithoutCause(classified, run, deps);
   const { cluster, node } = classified;
   const base = baseOf(classified, run);
   if (run.mode === 'off') {
@@ -105,7 +106,9 @@ export async function remediate(
   }
 
   // CRI-O stages blobs in /var/tmp: pruning images would not free it.
+  // Told once, when the incident opens; later events only join.
   if (classified.remedy !== 'prune') {
+    if (opening.outcome !== 'opened') return emitted;
     emitted.push(
       escalation(
         base,
@@ -180,6 +183,35 @@ export async function remediate(
     );
   }
   return emitted;
+}
+
+/**
+ * A BackOff or "Error: ErrImagePull" names no cause: it joins the open
+ * incident of its pod on its node, on the timeline, and never opens one.
+ */
+async function joinWithoutCause(
+  classified: ImagePullFailureClassifiedDetail,
+  run: RunMode,
+  deps: RemediateDeps
+): Promise<Emitted[]> {
+  const key = incidentKey(classified.cluster, classified.node.name, run);
+  const incident = await deps.incidents.get(key);
+  const samePod =
+    incident?.pod === undefined ||
+    (incident.pod.namespace === classified.pod?.namespace &&
+      incident.pod.name === classified.pod?.name);
+  if (incident?.status === 'open' && samePod) {
+    await deps.incidents.appendTimeline(key, incident.incidentId, {
+      at: classified.kubernetesEvent.time,
+      step: 'joined',
+      detail:
+        `${classified.kubernetesEvent.reason}: ${classified.kubernetesEvent.message}`.slice(
+          0,
+          300
+        ),
+    });
+  }
+  return [];
 }
 
 async function sendPrune(

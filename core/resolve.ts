@@ -5,17 +5,38 @@ import type {
 } from '../events/schemas.ts';
 import { eventTimeOf, nodeNameOf } from './classify-event.ts';
 import { decisionBase, incidentKey, type RunMode } from './context.ts';
-import type { Emitted, IncidentStore } from './ports.ts';
+import type { Emitted, IncidentRecord, IncidentStore } from './ports.ts';
 
 export interface ResolveDeps {
   incidents: IncidentStore;
 }
 
 /**
- * Closes the node's incident when a pull or a start succeeds on it after
- * the prune: the kubelet's own retry is the proof that the node healed.
- * Events from before the prune (the init container's pull in the seed, say)
- * prove nothing and change nothing.
+ * Whether a Pulled or Started event speaks for the incident: it is about
+ * the incident's pod, or it pulled the incident's image. Another pod
+ * starting on the node proves nothing about the one that was stuck.
+ */
+const provesRecovery = (
+  event: KubernetesEventDetail['event'],
+  incident: IncidentRecord
+): boolean => {
+  const pod = event.involvedObject;
+  const samePod =
+    pod.kind === 'Pod' &&
+    pod.namespace === incident.pod?.namespace &&
+    pod.name === incident.pod?.name;
+  const sameImage =
+    incident.image !== undefined &&
+    event.message.includes(`"${incident.image}"`);
+  return incident.pod === undefined || samePod || sameImage;
+};
+
+/**
+ * Closes the node's incident when, after the prune was sent, a pull or a
+ * start succeeds for the incident's pod or image: the kubelet's own retry
+ * is the proof that the node healed. Events from before the incident
+ * opened (the init container's pull in the seed, say), and events about
+ * other pods, prove nothing and change nothing.
  *
  * @example
  * ```ts
@@ -37,7 +58,10 @@ export async function resolveIncident(
     return [];
   }
   const at = eventTimeOf(event, envelopeTime);
+  // Compared with the opening in the events' own clock (the kubelet's), so
+  // a replay with the original times resolves as the incident did.
   if (Date.parse(at) < Date.parse(incident.openedAt)) return [];
+  if (!provesRecovery(event, incident)) return [];
 
   const entry = {
     at,

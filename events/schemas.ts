@@ -96,6 +96,11 @@ export const ImagePullFailureClassifiedDetail = Decision.extend({
   path: z.string().max(4096).optional(),
   runtime: z.enum(['containerd', 'cri-o', 'docker']).optional(),
   filesystem: z.string().max(32).optional(),
+  /** The image-pull phrase that made the ENOSPC count as a pull. */
+  pullContext: z.string().max(256).optional(),
+  /** image_gc_failed: what the kubelet wanted to free, and what it freed. */
+  gcWantedBytes: z.number().nonnegative().optional(),
+  gcFreedBytes: z.number().nonnegative().optional(),
   kubernetesEvent: z.object({
     reason: z.string(),
     type: z.enum(['Normal', 'Warning']),

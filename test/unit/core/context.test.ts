@@ -22,12 +22,12 @@ describe('Function: runModeOf', () => {
     expect(control.calls).toBe(1);
   });
 
-  it('returns a dry run in the live scope when the switch is dry-run', async () => {
+  it('returns a dry run in its own scope when the switch is dry-run', async () => {
     // Act
     const run = await runModeOf({}, new FakeControlSwitch('dry-run'));
 
-    // Assess
-    expect(run).toEqual({ mode: 'dry-run', dryRun: true, scope: 'live' });
+    // Assess: a later switch to live still finds no incident, and prunes.
+    expect(run).toEqual({ mode: 'dry-run', dryRun: true, scope: 'dry-run' });
   });
 
   it('returns off, not acting, when the kill switch is on', async () => {
@@ -35,7 +35,7 @@ describe('Function: runModeOf', () => {
     const run = await runModeOf({}, new FakeControlSwitch('off'));
 
     // Assess
-    expect(run).toEqual({ mode: 'off', dryRun: true, scope: 'live' });
+    expect(run).toEqual({ mode: 'off', dryRun: true, scope: 'dry-run' });
   });
 
   it('returns a dry run in the replay scope when a replay has no live marker', async () => {

@@ -512,3 +512,95 @@ describe('Function: escalation', () => {
     });
   });
 });
+
+describe('Function: remediate (events that name no cause)', () => {
+  const env = createFakeEnvironment();
+
+  beforeEach(() => {
+    env.reset();
+    env.clock.set(NOW);
+    env.nodes.addNode(NODE_NAME, anOrigin());
+  });
+
+  const causeless = (pod = SEED_POD) =>
+    aClassifiedDetail({
+      class: 'other',
+      evidence: null,
+      causeKnown: false,
+      remedy: 'none',
+      pod,
+      kubernetesEvent: {
+        reason: 'BackOff',
+        type: 'Normal',
+        time: '2026-11-20T09:41:00Z',
+        message: `Back-off pulling image "${SEED_IMAGE}"`,
+      },
+    });
+
+  it('joins the open incident of its pod on the timeline, and emits nothing', async () => {
+    // Prepare
+    await remediate(aClassifiedDetail(), LIVE, env);
+
+    // Act
+    const emitted = await remediate(causeless(), LIVE, env);
+
+    // Assess
+    expect(emitted).toEqual([]);
+    const [incident] = env.incidents.incidents();
+    expect(incident?.timeline.at(-1)).toMatchObject({
+      step: 'joined',
+      detail: `BackOff: Back-off pulling image "${SEED_IMAGE}"`,
+    });
+    expect(env.commands.calls.sendPrune).toHaveLength(1);
+  });
+
+  it('never opens an incident by itself', async () => {
+    // Act
+    const emitted = await remediate(causeless(), LIVE, env);
+
+    // Assess
+    expect(emitted).toEqual([]);
+    expect(env.incidents.incidents()).toEqual([]);
+    expect(env.commands.calls.sendPrune).toEqual([]);
+  });
+
+  it('does not join the incident of another pod', async () => {
+    // Prepare
+    await remediate(aClassifiedDetail(), LIVE, env);
+    const before = env.incidents.incidents()[0]?.timeline.length;
+
+    // Act
+    await remediate(
+      causeless({ namespace: 'inference', name: 'other-pod' }),
+      LIVE,
+      env
+    );
+
+    // Assess
+    expect(env.incidents.incidents()[0]?.timeline.length).toBe(before);
+  });
+});
+
+describe('Function: remediate (CRI-O /var/tmp)', () => {
+  const env = createFakeEnvironment();
+
+  beforeEach(() => {
+    env.reset();
+    env.clock.set(NOW);
+    env.nodes.addNode(NODE_NAME, anOrigin());
+  });
+
+  it('escalates once, when the incident opens, not on every later event', async () => {
+    // Act
+    const first = await remediate(aCrioTmpClassifiedDetail(), LIVE, env);
+    const second = await remediate(aCrioTmpClassifiedDetail(), LIVE, env);
+
+    // Assess
+    expect(typesOf(first)).toEqual([
+      DETAIL_TYPES.incidentOpened,
+      DETAIL_TYPES.incidentEscalated,
+    ]);
+    expect(second).toEqual([]);
+    expect(env.commands.calls.sendPrune).toEqual([]);
+  });
+});
