@@ -1,15 +1,19 @@
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbIncidentStore } from '../../../adapters/aws/dynamodb-incident-store.ts';
 import type { IncidentRecord } from '../../../core/ports.ts';
 import { startTestAws } from '../../helpers/moto.ts';
 
-const key = { cluster: 'prod', node: 'ip-10-0-1-149.ec2.internal', scope: 'live' };
-const candidate = (openedAt: string, id = `inc-${openedAt}`): IncidentRecord => ({
+const key = {
+  cluster: 'prod',
+  node: 'ip-10-0-1-149.ec2.internal',
+  scope: 'live',
+};
+const candidate = (
+  openedAt: string,
+  id = `inc-${openedAt}`
+): IncidentRecord => ({
   key,
   incidentId: id,
   status: 'open',
@@ -58,15 +62,32 @@ describe('Class: DynamoDbIncidentStore (against moto)', () => {
       await freshTable();
 
       // Act
-      const first = await store.openOrJoin(candidate('2026-11-20T09:40:59Z'), '2026-11-20T09:40:59Z');
-      const second = await store.openOrJoin(candidate('2026-11-20T09:41:30Z'), '2026-11-20T09:41:30Z');
-      await store.resolve(key, first.incident.incidentId, '2026-11-20T09:45:00Z', {
-        at: '2026-11-20T09:45:00Z',
-        step: 'resolved',
-        detail: 'Pulled',
-      });
-      const replayed = await store.openOrJoin(candidate('2026-11-20T09:40:59Z'), '2026-11-20T09:40:59Z');
-      const later = await store.openOrJoin(candidate('2026-11-21T08:00:00.000Z', 'inc-2'), '2026-11-21T08:00:00.000Z');
+      const first = await store.openOrJoin(
+        candidate('2026-11-20T09:40:59Z'),
+        '2026-11-20T09:40:59Z'
+      );
+      const second = await store.openOrJoin(
+        candidate('2026-11-20T09:41:30Z'),
+        '2026-11-20T09:41:30Z'
+      );
+      await store.resolve(
+        key,
+        first.incident.incidentId,
+        '2026-11-20T09:45:00Z',
+        {
+          at: '2026-11-20T09:45:00Z',
+          step: 'resolved',
+          detail: 'Pulled',
+        }
+      );
+      const replayed = await store.openOrJoin(
+        candidate('2026-11-20T09:40:59Z'),
+        '2026-11-20T09:40:59Z'
+      );
+      const later = await store.openOrJoin(
+        candidate('2026-11-21T08:00:00.000Z', 'inc-2'),
+        '2026-11-21T08:00:00.000Z'
+      );
 
       // Assess
       expect(first.outcome).toBe('opened');
@@ -82,7 +103,10 @@ describe('Class: DynamoDbIncidentStore (against moto)', () => {
     it('grants each claim once per incident', async () => {
       // Prepare
       await freshTable();
-      const { incident } = await store.openOrJoin(candidate('2026-11-20T09:40:59Z'), '2026-11-20T09:40:59Z');
+      const { incident } = await store.openOrJoin(
+        candidate('2026-11-20T09:40:59Z'),
+        '2026-11-20T09:40:59Z'
+      );
 
       // Act
       const prunes = [
@@ -93,7 +117,11 @@ describe('Class: DynamoDbIncidentStore (against moto)', () => {
         await store.claimRoll(key, incident.incidentId, now.toISOString()),
         await store.claimRoll(key, incident.incidentId, now.toISOString()),
       ];
-      const otherIncident = await store.claimPrune(key, 'not-this-one', now.toISOString());
+      const otherIncident = await store.claimPrune(
+        key,
+        'not-this-one',
+        now.toISOString()
+      );
 
       // Assess
       expect(prunes).toEqual([true, false]);
@@ -109,7 +137,10 @@ describe('Class: DynamoDbIncidentStore (against moto)', () => {
     it('finds the incident from its command id and keeps the timeline in order', async () => {
       // Prepare
       const table = await freshTable();
-      const { incident } = await store.openOrJoin(candidate('2026-11-20T09:40:59Z'), '2026-11-20T09:40:59Z');
+      const { incident } = await store.openOrJoin(
+        candidate('2026-11-20T09:40:59Z'),
+        '2026-11-20T09:40:59Z'
+      );
 
       // Act
       await store.recordPruneCommand(key, incident.incidentId, 'cmd-1');
@@ -120,14 +151,21 @@ describe('Class: DynamoDbIncidentStore (against moto)', () => {
       });
       const found = await store.findByCommand('cmd-1');
       const missing = await store.findByCommand('cmd-unknown');
-      const pointer = await documents.send(new GetCommand({ TableName: table, Key: { pk: 'COMMAND#cmd-1' } }));
+      const pointer = await documents.send(
+        new GetCommand({ TableName: table, Key: { pk: 'COMMAND#cmd-1' } })
+      );
 
       // Assess
       expect(found?.incidentId).toBe(incident.incidentId);
       expect(found?.pruneCommandId).toBe('cmd-1');
-      expect(found?.timeline.map((t) => t.step)).toEqual(['classified', 'prune-requested']);
+      expect(found?.timeline.map((t) => t.step)).toEqual([
+        'classified',
+        'prune-requested',
+      ]);
       expect(missing).toBeUndefined();
-      expect(pointer.Item?.expiresAt).toBe(Math.floor(now.getTime() / 1000) + 3600);
+      expect(pointer.Item?.expiresAt).toBe(
+        Math.floor(now.getTime() / 1000) + 3600
+      );
     });
   });
 
@@ -135,12 +173,29 @@ describe('Class: DynamoDbIncidentStore (against moto)', () => {
     it('resolves an open incident once', async () => {
       // Prepare
       await freshTable();
-      const { incident } = await store.openOrJoin(candidate('2026-11-20T09:40:59Z'), '2026-11-20T09:40:59Z');
-      const entry = { at: '2026-11-20T09:45:00Z', step: 'resolved', detail: 'Pulled' };
+      const { incident } = await store.openOrJoin(
+        candidate('2026-11-20T09:40:59Z'),
+        '2026-11-20T09:40:59Z'
+      );
+      const entry = {
+        at: '2026-11-20T09:45:00Z',
+        step: 'resolved',
+        detail: 'Pulled',
+      };
 
       // Act
-      const first = await store.resolve(key, incident.incidentId, entry.at, entry);
-      const second = await store.resolve(key, incident.incidentId, entry.at, entry);
+      const first = await store.resolve(
+        key,
+        incident.incidentId,
+        entry.at,
+        entry
+      );
+      const second = await store.resolve(
+        key,
+        incident.incidentId,
+        entry.at,
+        entry
+      );
 
       // Assess
       expect([first, second]).toEqual([true, false]);
@@ -159,8 +214,18 @@ describe('Class: DynamoDbIncidentStore (against moto)', () => {
       // Act
       const first = await store.acquire('prod/gpu', 'inc-a', now, 600);
       const again = await store.acquire('prod/gpu', 'inc-a', now, 600);
-      const other = await store.acquire('prod/gpu', 'inc-b', new Date(now.getTime() + 60_000), 600);
-      const afterCooldown = await store.acquire('prod/gpu', 'inc-b', new Date(now.getTime() + 601_000), 600);
+      const other = await store.acquire(
+        'prod/gpu',
+        'inc-b',
+        new Date(now.getTime() + 60_000),
+        600
+      );
+      const afterCooldown = await store.acquire(
+        'prod/gpu',
+        'inc-b',
+        new Date(now.getTime() + 601_000),
+        600
+      );
 
       // Assess
       expect(first).toEqual({ acquired: true });

@@ -29,14 +29,33 @@ describe('Class: EventBridgePublisher (against moto)', () => {
     aws = await startTestAws();
     const eventBridge = new EventBridgeClient(aws.clientConfig);
     sqs = new SQSClient(aws.clientConfig);
-    await eventBridge.send(new CreateEventBusCommand({ Name: 'pullmedic-test' }));
-    queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'all' }))).QueueUrl as string;
-    const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] })))
-      .Attributes?.QueueArn;
     await eventBridge.send(
-      new PutRuleCommand({ Name: 'all', EventBusName: 'pullmedic-test', EventPattern: JSON.stringify({ source: ['pullmedic'] }) })
+      new CreateEventBusCommand({ Name: 'pullmedic-test' })
     );
-    await eventBridge.send(new PutTargetsCommand({ Rule: 'all', EventBusName: 'pullmedic-test', Targets: [{ Id: 'q', Arn: arn }] }));
+    queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'all' })))
+      .QueueUrl as string;
+    const arn = (
+      await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queueUrl,
+          AttributeNames: ['QueueArn'],
+        })
+      )
+    ).Attributes?.QueueArn;
+    await eventBridge.send(
+      new PutRuleCommand({
+        Name: 'all',
+        EventBusName: 'pullmedic-test',
+        EventPattern: JSON.stringify({ source: ['pullmedic'] }),
+      })
+    );
+    await eventBridge.send(
+      new PutTargetsCommand({
+        Rule: 'all',
+        EventBusName: 'pullmedic-test',
+        Targets: [{ Id: 'q', Arn: arn }],
+      })
+    );
   });
   afterAll(async () => {
     await aws.stop();
@@ -45,7 +64,12 @@ describe('Class: EventBridgePublisher (against moto)', () => {
   describe('Method: publish', () => {
     it('puts every event on the bus, ten per call', async () => {
       // Prepare
-      const publisher = new EventBridgePublisher(new EventBridgeClient(aws.clientConfig), 'pullmedic-test', 3, noSleep);
+      const publisher = new EventBridgePublisher(
+        new EventBridgeClient(aws.clientConfig),
+        'pullmedic-test',
+        3,
+        noSleep
+      );
       const events = Array.from({ length: 23 }, (_, i) => ({
         detailType: DETAIL_TYPES.incidentOpened,
         detail: { n: i },
@@ -57,9 +81,15 @@ describe('Class: EventBridgePublisher (against moto)', () => {
       // Assess
       const received: number[] = [];
       for (;;) {
-        const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
+        const out = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: 10,
+          })
+        );
         if (!out.Messages?.length) break;
-        for (const m of out.Messages) received.push(JSON.parse(m.Body as string).detail.n);
+        for (const m of out.Messages)
+          received.push(JSON.parse(m.Body as string).detail.n);
       }
       expect(received.sort((a, b) => a - b)).toEqual(events.map((_, i) => i));
     });
@@ -75,18 +105,36 @@ describe('Class: EventBridgePublisher (partial failures, on aws-sdk-client-mock)
     eb.on(PutEventsCommand)
       .resolvesOnce({
         FailedEntryCount: 1,
-        Entries: [{ EventId: 'a' }, { ErrorCode: 'InternalFailure', ErrorMessage: 'x' }, { EventId: 'c' }],
+        Entries: [
+          { EventId: 'a' },
+          { ErrorCode: 'InternalFailure', ErrorMessage: 'x' },
+          { EventId: 'c' },
+        ],
       })
       .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'b' }] });
-    const publisher = new EventBridgePublisher(new EventBridgeClient({}), 'bus', 3, noSleep);
+    const publisher = new EventBridgePublisher(
+      new EventBridgeClient({}),
+      'bus',
+      3,
+      noSleep
+    );
 
     // Act
-    await publisher.publish([0, 1, 2].map((n) => ({ detailType: DETAIL_TYPES.incidentOpened, detail: { n } })));
+    await publisher.publish(
+      [0, 1, 2].map((n) => ({
+        detailType: DETAIL_TYPES.incidentOpened,
+        detail: { n },
+      }))
+    );
 
     // Assess
     const calls = eb.commandCalls(PutEventsCommand);
     expect(calls).toHaveLength(2);
-    expect(calls[1]?.args[0].input.Entries?.map((e) => JSON.parse(e.Detail as string).n)).toEqual([1]);
+    expect(
+      calls[1]?.args[0].input.Entries?.map(
+        (e) => JSON.parse(e.Detail as string).n
+      )
+    ).toEqual([1]);
     eb.restore();
   });
 
@@ -95,16 +143,27 @@ describe('Class: EventBridgePublisher (partial failures, on aws-sdk-client-mock)
     const eb = mockClient(EventBridgeClient);
     eb.on(PutEventsCommand).resolves({
       FailedEntryCount: 1,
-      Entries: [{ ErrorCode: 'ThrottlingException', ErrorMessage: 'slow down' }],
+      Entries: [
+        { ErrorCode: 'ThrottlingException', ErrorMessage: 'slow down' },
+      ],
     });
-    const publisher = new EventBridgePublisher(new EventBridgeClient({}), 'bus', 3, noSleep);
+    const publisher = new EventBridgePublisher(
+      new EventBridgeClient({}),
+      'bus',
+      3,
+      noSleep
+    );
 
     // Act
-    const publishing = publisher.publish([{ detailType: DETAIL_TYPES.incidentOpened, detail: {} }]);
+    const publishing = publisher.publish([
+      { detailType: DETAIL_TYPES.incidentOpened, detail: {} },
+    ]);
 
     // Assess
     await expect(publishing).rejects.toThrow(AwsCallError);
-    await expect(publishing).rejects.toThrow(/1 entries still failing \(ThrottlingException\)/);
+    await expect(publishing).rejects.toThrow(
+      /1 entries still failing \(ThrottlingException\)/
+    );
     expect(eb.commandCalls(PutEventsCommand)).toHaveLength(3);
     eb.restore();
   });

@@ -23,10 +23,31 @@ const AMIS = new URL('../../../cli/local/amis.json', import.meta.url).pathname;
 const fleet = FleetFile.parse({
   cluster: 'gpu-inference',
   nodes: [
-    { name: 'ip-10-0-1-149.ec2.internal', amiFamily: 'al2023', rootVolumeGiB: 20, nodegroup: { kind: 'managed', name: 'gpu' } },
-    { name: 'ip-10-0-2-17.ec2.internal', amiFamily: 'bottlerocket', rootVolumeGiB: 4, dataVolumeGiB: 20, nodegroup: { kind: 'managed', name: 'gpu-br' } },
-    { name: 'ip-10-0-3-8.ec2.internal', amiFamily: 'al2', rootVolumeGiB: 50, nodegroup: { kind: 'self-managed', name: 'cpu-asg' } },
-    { name: 'ip-10-0-4-9.ec2.internal', amiFamily: 'al2023', rootVolumeGiB: 20, nodegroup: { kind: 'karpenter', name: 'default' } },
+    {
+      name: 'ip-10-0-1-149.ec2.internal',
+      amiFamily: 'al2023',
+      rootVolumeGiB: 20,
+      nodegroup: { kind: 'managed', name: 'gpu' },
+    },
+    {
+      name: 'ip-10-0-2-17.ec2.internal',
+      amiFamily: 'bottlerocket',
+      rootVolumeGiB: 4,
+      dataVolumeGiB: 20,
+      nodegroup: { kind: 'managed', name: 'gpu-br' },
+    },
+    {
+      name: 'ip-10-0-3-8.ec2.internal',
+      amiFamily: 'al2',
+      rootVolumeGiB: 50,
+      nodegroup: { kind: 'self-managed', name: 'cpu-asg' },
+    },
+    {
+      name: 'ip-10-0-4-9.ec2.internal',
+      amiFamily: 'al2023',
+      rootVolumeGiB: 20,
+      nodegroup: { kind: 'karpenter', name: 'default' },
+    },
   ],
 });
 
@@ -40,20 +61,27 @@ describe('Class: Ec2NodeDirectory and Ec2LaunchTemplates (against moto)', () => 
     aws = await startTestAws({ amisPath: AMIS });
     ec2 = new EC2Client(aws.clientConfig);
     const eks = new EKSClient(aws.clientConfig);
-    nodes = await provisionFleet(fleet, { ec2, eks, autoscaling: new AutoScalingClient(aws.clientConfig) });
+    nodes = await provisionFleet(fleet, {
+      ec2,
+      eks,
+      autoscaling: new AutoScalingClient(aws.clientConfig),
+    });
     directory = new Ec2NodeDirectory(ec2, eks);
   });
   afterAll(async () => {
     await aws.stop();
   });
 
-  const node = (name: string) => nodes.find((n) => n.spec.name === name) as ProvisionedNode;
+  const node = (name: string) =>
+    nodes.find((n) => n.spec.name === name) as ProvisionedNode;
 
   describe('Method: instanceIdOf', () => {
     it('finds an instance by its private DNS name, and reads resource names directly', async () => {
       // Act
       const byDns = await directory.instanceIdOf('ip-10-0-1-149.ec2.internal');
-      const byResourceName = await directory.instanceIdOf('i-0123456789abcdef0.us-east-1.compute.internal');
+      const byResourceName = await directory.instanceIdOf(
+        'i-0123456789abcdef0.us-east-1.compute.internal'
+      );
       const unknown = await directory.instanceIdOf('ip-10-9-9-9.ec2.internal');
 
       // Assess
@@ -66,24 +94,35 @@ describe('Class: Ec2NodeDirectory and Ec2LaunchTemplates (against moto)', () => 
   describe('Method: origin', () => {
     it('tells a managed AL2023 node: template, group, node group, root volume', async () => {
       // Act
-      const origin = await directory.origin(node('ip-10-0-1-149.ec2.internal').instanceId);
+      const origin = await directory.origin(
+        node('ip-10-0-1-149.ec2.internal').instanceId
+      );
 
       // Assess
       expect(origin.amiFamily).toBe('al2023');
       expect(origin.rootDeviceName).toBe('/dev/xvda');
-      expect(origin.volumes).toEqual([{ deviceName: '/dev/xvda', sizeGiB: 20 }]);
+      expect(origin.volumes).toEqual([
+        { deviceName: '/dev/xvda', sizeGiB: 20 },
+      ]);
       expect(origin.eksNodegroup).toMatchObject({
         cluster: 'gpu-inference',
         name: 'gpu',
-        launchTemplate: { id: node('ip-10-0-1-149.ec2.internal').launchTemplateId, version: 1 },
+        launchTemplate: {
+          id: node('ip-10-0-1-149.ec2.internal').launchTemplateId,
+          version: 1,
+        },
       });
-      expect(origin.autoScalingGroup).toBe(node('ip-10-0-1-149.ec2.internal').autoScalingGroup);
+      expect(origin.autoScalingGroup).toBe(
+        node('ip-10-0-1-149.ec2.internal').autoScalingGroup
+      );
       expect(origin.karpenterNodePool).toBeUndefined();
     });
 
     it('tells a Bottlerocket node, whose containerd lives on /dev/xvdb', async () => {
       // Act
-      const origin = await directory.origin(node('ip-10-0-2-17.ec2.internal').instanceId);
+      const origin = await directory.origin(
+        node('ip-10-0-2-17.ec2.internal').instanceId
+      );
 
       // Assess
       expect(origin.amiFamily).toBe('bottlerocket');
@@ -98,8 +137,12 @@ describe('Class: Ec2NodeDirectory and Ec2LaunchTemplates (against moto)', () => 
 
     it('tells a self-managed Auto Scaling node and a Karpenter node', async () => {
       // Act
-      const asg = await directory.origin(node('ip-10-0-3-8.ec2.internal').instanceId);
-      const karpenter = await directory.origin(node('ip-10-0-4-9.ec2.internal').instanceId);
+      const asg = await directory.origin(
+        node('ip-10-0-3-8.ec2.internal').instanceId
+      );
+      const karpenter = await directory.origin(
+        node('ip-10-0-4-9.ec2.internal').instanceId
+      );
 
       // Assess
       expect(asg.amiFamily).toBe('al2');
@@ -117,15 +160,28 @@ describe('Class: Ec2NodeDirectory and Ec2LaunchTemplates (against moto)', () => 
       const templates = new Ec2LaunchTemplates(ec2);
       const br = node('ip-10-0-2-17.ec2.internal');
       const before = await templates.getVersion(br.launchTemplateId, 1);
-      const plan = planVolumeGrowth(before, '/dev/xvdb', undefined, DEFAULT_POLICY);
+      const plan = planVolumeGrowth(
+        before,
+        '/dev/xvdb',
+        undefined,
+        DEFAULT_POLICY
+      );
       if (plan.kind !== 'grow') throw new Error('expected growth');
 
       // Act
-      const version = await templates.createVersion(br.launchTemplateId, 1, plan.data, 'grow xvdb');
+      const version = await templates.createVersion(
+        br.launchTemplateId,
+        1,
+        plan.data,
+        'grow xvdb'
+      );
 
       // Assess: read back from EC2, not from the plan.
       const out = await ec2.send(
-        new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: br.launchTemplateId, Versions: [String(version)] })
+        new DescribeLaunchTemplateVersionsCommand({
+          LaunchTemplateId: br.launchTemplateId,
+          Versions: [String(version)],
+        })
       );
       const data = out.LaunchTemplateVersions?.[0]?.LaunchTemplateData;
       const [root, dataVolume] = blockDevicesOf(br.spec);

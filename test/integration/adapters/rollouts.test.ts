@@ -27,15 +27,25 @@ describe('Class: AwsRollouts (calls moto lacks, on aws-sdk-client-mock)', () => 
   describe('Method: updateManagedNodegroup', () => {
     it('pins the new template version and returns the update id', async () => {
       // Prepare
-      eks.on(UpdateNodegroupVersionCommand).resolves({ update: { id: 'upd-1', status: 'InProgress' } });
-      const rollouts = new AwsRollouts(new EKSClient({}), new AutoScalingClient({}), 90);
+      eks
+        .on(UpdateNodegroupVersionCommand)
+        .resolves({ update: { id: 'upd-1', status: 'InProgress' } });
+      const rollouts = new AwsRollouts(
+        new EKSClient({}),
+        new AutoScalingClient({}),
+        90
+      );
 
       // Act
-      const id = await rollouts.updateManagedNodegroup('prod', 'gpu', { id: 'lt-0abc', version: 7 });
+      const id = await rollouts.updateManagedNodegroup('prod', 'gpu', {
+        id: 'lt-0abc',
+        version: 7,
+      });
 
       // Assess
       expect(id).toBe('upd-1');
-      const input = eks.commandCalls(UpdateNodegroupVersionCommand)[0]?.args[0].input;
+      const input = eks.commandCalls(UpdateNodegroupVersionCommand)[0]?.args[0]
+        .input;
       expect(input).toEqual({
         clusterName: 'prod',
         nodegroupName: 'gpu',
@@ -47,38 +57,67 @@ describe('Class: AwsRollouts (calls moto lacks, on aws-sdk-client-mock)', () => 
     it('wraps a refusal with the node group it was for', async () => {
       // Prepare
       eks.on(UpdateNodegroupVersionCommand).rejects(
-        Object.assign(new Error('update in progress'), { name: 'ResourceInUseException' })
+        Object.assign(new Error('update in progress'), {
+          name: 'ResourceInUseException',
+        })
       );
-      const rollouts = new AwsRollouts(new EKSClient({}), new AutoScalingClient({}), 90);
+      const rollouts = new AwsRollouts(
+        new EKSClient({}),
+        new AutoScalingClient({}),
+        90
+      );
 
       // Act
-      const updating = rollouts.updateManagedNodegroup('prod', 'gpu', { id: 'lt-0abc', version: 7 });
+      const updating = rollouts.updateManagedNodegroup('prod', 'gpu', {
+        id: 'lt-0abc',
+        version: 7,
+      });
 
       // Assess
       await expect(updating).rejects.toThrow(AwsCallError);
-      await expect(updating).rejects.toThrow(/updating node group gpu failed: ResourceInUseException/);
+      await expect(updating).rejects.toThrow(
+        /updating node group gpu failed: ResourceInUseException/
+      );
     });
   });
 
   describe('Method: refreshAutoScalingGroup', () => {
     it('starts a rolling refresh to a pinned version that skips matching instances', async () => {
       // Prepare
-      autoscaling.on(StartInstanceRefreshCommand).resolves({ InstanceRefreshId: 'ir-1' });
-      const rollouts = new AwsRollouts(new EKSClient({}), new AutoScalingClient({}), 90);
+      autoscaling
+        .on(StartInstanceRefreshCommand)
+        .resolves({ InstanceRefreshId: 'ir-1' });
+      const rollouts = new AwsRollouts(
+        new EKSClient({}),
+        new AutoScalingClient({}),
+        90
+      );
 
       // Act
-      const id = await rollouts.refreshAutoScalingGroup('cpu-asg', { id: 'lt-0def', version: 3 });
+      const id = await rollouts.refreshAutoScalingGroup('cpu-asg', {
+        id: 'lt-0def',
+        version: 3,
+      });
 
       // Assess
       expect(id).toBe('ir-1');
-      const input = autoscaling.commandCalls(StartInstanceRefreshCommand)[0]?.args[0].input;
+      const input = autoscaling.commandCalls(StartInstanceRefreshCommand)[0]
+        ?.args[0].input;
       expect(input).toEqual({
         AutoScalingGroupName: 'cpu-asg',
         Strategy: 'Rolling',
-        DesiredConfiguration: { LaunchTemplate: { LaunchTemplateId: 'lt-0def', Version: '3' } },
-        Preferences: { MinHealthyPercentage: 90, SkipMatching: true, AutoRollback: true },
+        DesiredConfiguration: {
+          LaunchTemplate: { LaunchTemplateId: 'lt-0def', Version: '3' },
+        },
+        Preferences: {
+          MinHealthyPercentage: 90,
+          SkipMatching: true,
+          AutoRollback: true,
+        },
       });
-      expect(input?.DesiredConfiguration?.LaunchTemplate?.Version).not.toMatch(/\$/);
+      expect(input?.DesiredConfiguration?.LaunchTemplate?.Version).not.toMatch(
+        /\$/
+      );
     });
   });
 });

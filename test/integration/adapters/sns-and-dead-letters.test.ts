@@ -1,4 +1,8 @@
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  CreateTopicCommand,
+  SNSClient,
+  SubscribeCommand,
+} from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
@@ -25,18 +29,33 @@ describe('Class: SnsNotifier and SqsDeadLetters (against moto)', () => {
   });
 
   const queue = async (name: string) => {
-    const url = (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl as string;
-    const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] })))
-      .Attributes?.QueueArn as string;
+    const url = (await sqs.send(new CreateQueueCommand({ QueueName: name })))
+      .QueueUrl as string;
+    const arn = (
+      await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: url,
+          AttributeNames: ['QueueArn'],
+        })
+      )
+    ).Attributes?.QueueArn as string;
     return { url, arn };
   };
 
   it('delivers the Chatbot notification as the default body, with filterable attributes', async () => {
     // Prepare
     const sns = new SNSClient(aws.clientConfig);
-    const topicArn = (await sns.send(new CreateTopicCommand({ Name: 'oncall' }))).TopicArn as string;
+    const topicArn = (
+      await sns.send(new CreateTopicCommand({ Name: 'oncall' }))
+    ).TopicArn as string;
     const copy = await queue('oncall-copy');
-    await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: copy.arn }));
+    await sns.send(
+      new SubscribeCommand({
+        TopicArn: topicArn,
+        Protocol: 'sqs',
+        Endpoint: copy.arn,
+      })
+    );
     const notification = renderNotification(DETAIL_TYPES.incidentEscalated, {
       cluster: 'prod',
       node: { name: 'ip-10-0-1-149.ec2.internal' },
@@ -50,13 +69,20 @@ describe('Class: SnsNotifier and SqsDeadLetters (against moto)', () => {
     await new SnsNotifier(sns, topicArn).publish(notification);
 
     // Assess
-    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: copy.url }));
+    const out = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: copy.url })
+    );
     const envelope = JSON.parse(out.Messages?.[0]?.Body as string);
     const chatbot = JSON.parse(envelope.Message);
     expect(chatbot.version).toBe('1.0');
     expect(chatbot.source).toBe('custom');
-    expect(chatbot.metadata.threadId).toBe('prod/ip-10-0-1-149.ec2.internal/20261120T094059Z');
-    expect(envelope.MessageAttributes.severity).toEqual({ Type: 'String', Value: 'critical' });
+    expect(chatbot.metadata.threadId).toBe(
+      'prod/ip-10-0-1-149.ec2.internal/20261120T094059Z'
+    );
+    expect(envelope.MessageAttributes.severity).toEqual({
+      Type: 'String',
+      Value: 'critical',
+    });
     expect(envelope.MessageAttributes.cluster.Value).toBe('prod');
     expect(envelope.Subject).toBe(notification.subject);
   });
@@ -67,13 +93,24 @@ describe('Class: SnsNotifier and SqsDeadLetters (against moto)', () => {
     const body = '{"detail": {"node": "ip-10-0-1-149; rm -rf /"}}';
 
     // Act
-    await new SqsDeadLetters(sqs, dlq.url).send(body, 'detail.node.name: not a DNS subdomain', 'classify');
+    await new SqsDeadLetters(sqs, dlq.url).send(
+      body,
+      'detail.node.name: not a DNS subdomain',
+      'classify'
+    );
 
     // Assess
-    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq.url, MessageAttributeNames: ['All'] }));
+    const out = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: dlq.url,
+        MessageAttributeNames: ['All'],
+      })
+    );
     const message = out.Messages?.[0];
     expect(message?.Body).toBe(body);
-    expect(message?.MessageAttributes?.reason?.StringValue).toBe('detail.node.name: not a DNS subdomain');
+    expect(message?.MessageAttributes?.reason?.StringValue).toBe(
+      'detail.node.name: not a DNS subdomain'
+    );
     expect(message?.MessageAttributes?.origin?.StringValue).toBe('classify');
   });
 });

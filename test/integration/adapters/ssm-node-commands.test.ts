@@ -52,7 +52,11 @@ describe('Class: SsmNodeCommands (against moto)', () => {
       const commands = new SsmNodeCommands(ssm, 'pullmedic-test-prune', 600);
 
       // Act
-      const id = await commands.sendPrune('i-0123456789abcdef0', { DryRun: ['false'] }, 'incident x');
+      const id = await commands.sendPrune(
+        'i-0123456789abcdef0',
+        { DryRun: ['false'] },
+        'incident x'
+      );
 
       // Assess
       const listed = await ssm.send(new ListCommandsCommand({ CommandId: id }));
@@ -68,10 +72,17 @@ describe('Class: SsmNodeCommands (against moto)', () => {
     it('reads the invocation SSM keeps for the command and instance', async () => {
       // Prepare
       const commands = new SsmNodeCommands(ssm, 'pullmedic-test-prune', 600);
-      const id = await commands.sendPrune('i-0123456789abcdef1', { DryRun: ['true'] }, 'x');
+      const id = await commands.sendPrune(
+        'i-0123456789abcdef1',
+        { DryRun: ['true'] },
+        'x'
+      );
 
       // Act
-      const invocation = await commands.getInvocation(id, 'i-0123456789abcdef1');
+      const invocation = await commands.getInvocation(
+        id,
+        'i-0123456789abcdef1'
+      );
 
       // Assess: moto runs nothing and reports Success with empty output.
       expect(invocation.status).toBe('Success');
@@ -81,7 +92,11 @@ describe('Class: SsmNodeCommands (against moto)', () => {
     it('wraps the SDK error with the action when the invocation does not exist', async () => {
       // Prepare
       const commands = new SsmNodeCommands(ssm, 'pullmedic-test-prune', 600);
-      const id = await commands.sendPrune('i-0123456789abcdef2', { DryRun: ['true'] }, 'x');
+      const id = await commands.sendPrune(
+        'i-0123456789abcdef2',
+        { DryRun: ['true'] },
+        'x'
+      );
 
       // Act
       const reading = commands.getInvocation(id, 'i-0ffffffffffffffff');
@@ -108,7 +123,13 @@ describe('Class: SsmControlSwitch (against moto)', () => {
   describe('Method: mode', () => {
     it('uses the default while the parameter does not exist', async () => {
       // Prepare
-      const control = new SsmControlSwitch(ssm, '/pullmedic/test/absent', 'live', 30, () => new Date());
+      const control = new SsmControlSwitch(
+        ssm,
+        '/pullmedic/test/absent',
+        'live',
+        30,
+        () => new Date()
+      );
 
       // Act
       const mode = await control.mode();
@@ -119,13 +140,32 @@ describe('Class: SsmControlSwitch (against moto)', () => {
 
     it('reads off, and caches it for the cache period', async () => {
       // Prepare
-      await ssm.send(new PutParameterCommand({ Name: '/pullmedic/test/mode', Value: 'off', Type: 'String' }));
+      await ssm.send(
+        new PutParameterCommand({
+          Name: '/pullmedic/test/mode',
+          Value: 'off',
+          Type: 'String',
+        })
+      );
       let now = new Date('2026-11-20T10:00:00Z');
-      const control = new SsmControlSwitch(ssm, '/pullmedic/test/mode', 'live', 30, () => now);
+      const control = new SsmControlSwitch(
+        ssm,
+        '/pullmedic/test/mode',
+        'live',
+        30,
+        () => now
+      );
 
       // Act
       const first = await control.mode();
-      await ssm.send(new PutParameterCommand({ Name: '/pullmedic/test/mode', Value: 'live', Type: 'String', Overwrite: true }));
+      await ssm.send(
+        new PutParameterCommand({
+          Name: '/pullmedic/test/mode',
+          Value: 'live',
+          Type: 'String',
+          Overwrite: true,
+        })
+      );
       const cached = await control.mode();
       now = new Date('2026-11-20T10:00:31Z');
       const fresh = await control.mode();
@@ -136,8 +176,20 @@ describe('Class: SsmControlSwitch (against moto)', () => {
 
     it('falls back to dry-run on a value it does not know', async () => {
       // Prepare
-      await ssm.send(new PutParameterCommand({ Name: '/pullmedic/test/bad', Value: 'yolo', Type: 'String' }));
-      const control = new SsmControlSwitch(ssm, '/pullmedic/test/bad', 'live', 30, () => new Date());
+      await ssm.send(
+        new PutParameterCommand({
+          Name: '/pullmedic/test/bad',
+          Value: 'yolo',
+          Type: 'String',
+        })
+      );
+      const control = new SsmControlSwitch(
+        ssm,
+        '/pullmedic/test/bad',
+        'live',
+        30,
+        () => new Date()
+      );
 
       // Act
       const mode = await control.mode();
