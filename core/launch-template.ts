@@ -54,7 +54,13 @@ export function planVolumeGrowth(
   }
   const grown: BlockDeviceMapping[] = existing
     ? mappings.map((m) =>
-        m === existing ? { ...m, Ebs: { ...m.Ebs, VolumeSize: target } } : m
+        m === existing
+          ? {
+              ...m,
+              // gp3 where the template did not say: the EBS default is gp2.
+              Ebs: { VolumeType: 'gp3', ...m.Ebs, VolumeSize: target },
+            }
+          : m
       )
     : [
         ...mappings,

@@ -6,6 +6,8 @@ import type {
   IncidentResolvedDetail,
   NodePruneCompletedDetail,
   NodePruneRequestedDetail,
+  VolumeRollCompletedDetail,
+  VolumeRollProposedDetail,
   VolumeRollStartedDetail,
 } from '../events/schemas.ts';
 import type { FailureClass } from './classification/types.ts';
@@ -62,6 +64,7 @@ export const NEXT_STEP_BY_CLASS: Record<FailureClass, string> = {
 
 const SEVERITY: Record<string, string> = {
   [DETAIL_TYPES.incidentEscalated]: 'critical',
+  [DETAIL_TYPES.volumeRollProposed]: 'warning',
   [DETAIL_TYPES.incidentOpened]: 'warning',
   [DETAIL_TYPES.imagePullFailureClassified]: 'warning',
 };
@@ -267,6 +270,42 @@ const RENDERERS: Record<string, Renderer> = {
       nextSteps: [
         'Nodes are replaced one at a time, respecting PodDisruptionBudgets.',
       ],
+      threadId: d.incidentId,
+    };
+  },
+  [DETAIL_TYPES.volumeRollProposed]: (detail) => {
+    const d = detail as unknown as VolumeRollProposedDetail;
+    return {
+      title: `Approve? Roll node group ${d.nodegroup.name} to ${d.newSizeGiB} GiB volumes`,
+      lines: [
+        nodeLine(d),
+        `*Node group:* ${e(d.nodegroup.name)} (${d.nodegroup.kind})`,
+        `*Would change:* ${e(d.deviceName)} ${d.oldSizeGiB} GiB → ${d.newSizeGiB} GiB in a new version of ${e(d.launchTemplate.id)} (from version ${d.launchTemplate.version}), then roll every node of the group`,
+        'pullmedic runs in approval mode: nothing changes until someone approves.',
+      ],
+      nextSteps: [
+        `To approve, put your name in and run: ${slackEscape(d.approve, 1500)}`,
+        'To decline, do nothing.',
+      ],
+      threadId: d.incidentId,
+    };
+  },
+  [DETAIL_TYPES.volumeRollCompleted]: (detail) => {
+    const d = detail as unknown as VolumeRollCompletedDetail;
+    return {
+      title: d.succeeded
+        ? `Node group ${d.nodegroup.name} rolled to its new volumes`
+        : `Roll of node group ${d.nodegroup.name} ended ${d.status}`,
+      lines: [
+        nodeLine(d),
+        `*Rollout:* ${d.rollout.kind} ${e(d.rollout.id)}: ${e(d.status)}`,
+        ...d.errors.map((x) => `*Error:* ${e(x)}`),
+      ],
+      nextSteps: d.succeeded
+        ? []
+        : [
+            `Look at the ${d.rollout.kind === 'eks-nodegroup-update' ? 'node group update (aws eks describe-update)' : 'instance refresh (aws autoscaling describe-instance-refreshes)'} and the nodes that did not come up.`,
+          ],
       threadId: d.incidentId,
     };
   },

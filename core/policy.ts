@@ -20,6 +20,15 @@ export interface Policy {
   rollCooldownSeconds: number;
   /** Incident records expire this long after their last change. */
   incidentTtlSeconds: number;
+  /**
+   * Node groups pullmedic may roll: `group`, `cluster/group`, with `*`
+   * wildcards. Others get the change to make instead.
+   */
+  nodegroupAllowlist: string[];
+  /** Fleet-wide: at most this many rolls start in one clock hour. */
+  maxRollsPerHour: number;
+  /** `auto` rolls at once; `approval` proposes and waits for an approval event. */
+  rollApproval: 'auto' | 'approval';
 }
 
 export const DEFAULT_POLICY: Policy = {
@@ -29,7 +38,36 @@ export const DEFAULT_POLICY: Policy = {
   growthFactor: 2,
   rollCooldownSeconds: 6 * 3600,
   incidentTtlSeconds: 30 * 24 * 3600,
+  nodegroupAllowlist: ['*'],
+  maxRollsPerHour: 3,
+  rollApproval: 'auto',
 };
+
+const wildcard = (pattern: string): RegExp =>
+  new RegExp(
+    `^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`
+  );
+
+/**
+ * Whether the allowlist lets pullmedic roll this node group.
+ *
+ * @example
+ * ```ts
+ * isRollAllowed('prod', 'gpu-a10g', ['gpu-*']); // true
+ * isRollAllowed('prod', 'cpu', ['staging/*']); // false
+ * ```
+ */
+export function isRollAllowed(
+  cluster: string,
+  group: string,
+  allowlist: readonly string[]
+): boolean {
+  return allowlist.some((pattern) =>
+    wildcard(pattern).test(
+      pattern.includes('/') ? `${cluster}/${group}` : group
+    )
+  );
+}
 
 /**
  * The size a volume rolls to: the group minimum when below it, else the

@@ -94,7 +94,10 @@ export interface IncidentStore {
   ): Promise<boolean>;
 }
 
-/** Guardrail: one volume roll per node group within the cooldown. */
+/**
+ * Guardrails on rolls: one per node group within the cooldown, and a
+ * fleet-wide budget per clock hour.
+ */
 export interface RollLocks {
   acquire(
     groupKey: string,
@@ -102,6 +105,11 @@ export interface RollLocks {
     now: Date,
     cooldownSeconds: number
   ): Promise<{ acquired: true } | { acquired: false; heldBy: string }>;
+  /** Counts one roll in `now`'s hour; refused when `limit` were already counted. */
+  countRoll(
+    now: Date,
+    limit: number
+  ): Promise<{ allowed: true } | { allowed: false; count: number }>;
 }
 
 /** One command invocation on one instance, as SSM reports it. */

@@ -1,5 +1,6 @@
-import { DETAIL_TYPES } from '../events/detail-types.ts';
+import { DETAIL_TYPES, SOURCES } from '../events/detail-types.ts';
 import type {
+  VolumeRollProposedDetail,
   VolumeRollRequestedDetail,
   VolumeRollStartedDetail,
 } from '../events/schemas.ts';
@@ -11,7 +12,7 @@ import {
 } from './context.ts';
 import { assertIsError } from './errors.ts';
 import { planVolumeGrowth, type VolumePlan } from './launch-template.ts';
-import { type Policy, targetVolumeGiB } from './policy.ts';
+import { isRollAllowed, type Policy, targetVolumeGiB } from './policy.ts';
 import type {
   Clock,
   Emitted,
@@ -27,6 +28,8 @@ import { escalation } from './remediate.ts';
 import { containerdDeviceOf, containerdVolumeOf } from './volumes.ts';
 
 export interface RollVolumeDeps {
+  /** The bus the approval command puts its event on. */
+  busName?: string;
   incidents: IncidentStore;
   nodes: NodeDirectory;
   launchTemplates: LaunchTemplates;
@@ -212,6 +215,8 @@ async function roll(
     ];
   }
   const groupName = path.kind === 'managed' ? path.nodegroup : path.group;
+  const refused = refuse(groupName, path, plan, request, base, deps);
+  if (refused !== undefined) return [refused];
   const now = deps.clock.now();
   if (!base.dryRun) {
     const refusal = await guard(groupName, request, key, deps, now);
@@ -304,7 +309,94 @@ async function guard(
     request.incidentId,
     now.toISOString()
   );
-  return first ? undefined : 'this incident already started its roll';
+  if (!first) return 'this incident already started its roll';
+  const budget = await deps.locks.countRoll(now, deps.policy.maxRollsPerHour);
+  return budget.allowed
+    ? undefined
+    : `the fleet-wide limit of ${deps.policy.maxRollsPerHour} rolls an hour is reached`;
+}
+
+/**
+ * An escalation or a proposal instead of the roll: the node group is not
+ * on the allowlist, or rolls wait for a person's approval.
+ */
+function refuse(
+  groupName: string,
+  path: Exclude<RollPath, { kind: 'hands-off' }>,
+  plan: Extract<VolumePlan, { kind: 'grow' }>,
+  request: VolumeRollRequestedDetail,
+  base: DecisionBase,
+  deps: RollVolumeDeps
+): Emitted | undefined {
+  const lt = path.launchTemplate;
+  if (
+    !isRollAllowed(request.cluster, groupName, deps.policy.nodegroupAllowlist)
+  ) {
+    return escalation(
+      base,
+      request.incidentId,
+      `node group ${groupName} is not on pullmedic's allowlist (${deps.policy.nodegroupAllowlist.join(', ')})`,
+      [
+        `Grow it by hand: a new version of ${lt.id} from version ${lt.version} with ${plan.deviceName} at ${plan.newSizeGiB} GiB (now ${plan.oldSizeGiB} GiB), then roll ${groupName} to that version.`,
+        'Or add the group to PULLMEDIC_NODEGROUP_ALLOWLIST.',
+      ]
+    );
+  }
+  if (
+    deps.policy.rollApproval !== 'approval' ||
+    request.approvedBy ||
+    base.dryRun
+  ) {
+    return undefined;
+  }
+  const proposed: VolumeRollProposedDetail = {
+    ...base,
+    incidentId: request.incidentId,
+    nodegroup: { kind: path.kind, name: groupName },
+    launchTemplate: { id: lt.id, version: lt.version },
+    deviceName: plan.deviceName,
+    oldSizeGiB: plan.oldSizeGiB,
+    newSizeGiB: plan.newSizeGiB,
+    approve: approvalCommand(request, deps.busName ?? 'pullmedic'),
+  };
+  return { detailType: DETAIL_TYPES.volumeRollProposed, detail: proposed };
+}
+
+/**
+ * The AWS CLI line that approves a proposed roll: it puts the request back
+ * on the bus as `Volume Roll Approved` from pullmedic.operator. Only names
+ * Kubernetes and AWS allow go into it, and single quotes are JSON-escaped,
+ * so it pastes safely into a shell.
+ *
+ * @example
+ * ```ts
+ * approvalCommand(request, 'pullmedic-prod');
+ * // "aws events put-events --entries '[{…}]'"
+ * ```
+ */
+export function approvalCommand(
+  request: VolumeRollRequestedDetail,
+  busName: string
+): string {
+  const detail = {
+    cluster: request.cluster,
+    node: request.node,
+    dryRun: false,
+    incidentId: request.incidentId,
+    reason: 'approved by on-call',
+    currentSizeGiB: request.currentSizeGiB,
+    minimumSizeGiB: request.minimumSizeGiB,
+    approvedBy: 'REPLACE-WITH-YOUR-NAME',
+  };
+  const entries = JSON.stringify([
+    {
+      EventBusName: busName,
+      Source: SOURCES.operator,
+      DetailType: DETAIL_TYPES.volumeRollApproved,
+      Detail: JSON.stringify(detail),
+    },
+  ]).replace(/'/g, '\\u0027');
+  return `aws events put-events --entries '${entries}'`;
 }
 
 /** Creates the template version and starts the rollout (not in dry-run). */

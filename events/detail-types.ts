@@ -15,6 +15,8 @@ export const SOURCES = {
   pipeline: 'pullmedic',
   /** AWS Systems Manager, forwarded from the default bus. */
   ssm: 'aws.ssm',
+  /** A person: approvals of proposed rolls. */
+  operator: 'pullmedic.operator',
 } as const;
 
 export const DETAIL_TYPES = {
@@ -24,7 +26,10 @@ export const DETAIL_TYPES = {
   nodePruneRequested: 'Node Prune Requested',
   nodePruneCompleted: 'Node Prune Completed',
   volumeRollRequested: 'Volume Roll Requested',
+  volumeRollProposed: 'Volume Roll Proposed',
+  volumeRollApproved: 'Volume Roll Approved',
   volumeRollStarted: 'Volume Roll Started',
+  volumeRollCompleted: 'Volume Roll Completed',
   incidentResolved: 'Incident Resolved',
   incidentEscalated: 'Incident Escalated',
   ssmCommandInvocationStatusChange:
@@ -40,7 +45,9 @@ export const PIPELINE_DETAIL_TYPES = [
   DETAIL_TYPES.nodePruneRequested,
   DETAIL_TYPES.nodePruneCompleted,
   DETAIL_TYPES.volumeRollRequested,
+  DETAIL_TYPES.volumeRollProposed,
   DETAIL_TYPES.volumeRollStarted,
+  DETAIL_TYPES.volumeRollCompleted,
   DETAIL_TYPES.incidentResolved,
   DETAIL_TYPES.incidentEscalated,
 ] as const;

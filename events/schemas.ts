@@ -172,6 +172,8 @@ export const VolumeRollRequestedDetail = Decision.extend({
   reason: z.string(),
   currentSizeGiB: z.number().positive().optional(),
   minimumSizeGiB: z.number().positive(),
+  /** Set by the person who approved a proposed roll (approval mode). */
+  approvedBy: z.string().min(1).max(128).optional(),
 });
 export type VolumeRollRequestedDetail = z.infer<
   typeof VolumeRollRequestedDetail
@@ -199,6 +201,45 @@ export const VolumeRollStartedDetail = Decision.extend({
   undo: z.string(),
 });
 export type VolumeRollStartedDetail = z.infer<typeof VolumeRollStartedDetail>;
+
+/** The planned change of a node group's volume, in approval mode. */
+export const VolumeRollProposedDetail = Decision.extend({
+  incidentId: z.string(),
+  nodegroup: z.object({
+    kind: z.enum(['managed', 'self-managed']),
+    name: z.string(),
+  }),
+  launchTemplate: z.object({
+    id: z.string(),
+    version: z.number().int().positive(),
+  }),
+  deviceName: z.string(),
+  oldSizeGiB: z.number().positive(),
+  newSizeGiB: z.number().positive(),
+  /** The exact command that approves it. */
+  approve: z.string(),
+});
+export type VolumeRollProposedDetail = z.infer<typeof VolumeRollProposedDetail>;
+
+/** How a started rollout ended, as EKS or Auto Scaling reported it. */
+export const VolumeRollCompletedDetail = Decision.extend({
+  incidentId: z.string(),
+  nodegroup: z.object({
+    kind: z.enum(['managed', 'self-managed']),
+    name: z.string(),
+  }),
+  rollout: z.object({
+    kind: z.enum(['eks-nodegroup-update', 'asg-instance-refresh']),
+    id: z.string(),
+  }),
+  status: z.string(),
+  succeeded: z.boolean(),
+  errors: z.array(z.string()).default([]),
+  checks: z.number().int().nonnegative(),
+});
+export type VolumeRollCompletedDetail = z.infer<
+  typeof VolumeRollCompletedDetail
+>;
 
 export const TimelineEntry = z.object({
   at: isoTime,

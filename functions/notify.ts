@@ -10,6 +10,8 @@ import {
   IncidentResolvedDetail,
   NodePruneCompletedDetail,
   NodePruneRequestedDetail,
+  VolumeRollCompletedDetail,
+  VolumeRollProposedDetail,
   VolumeRollStartedDetail,
 } from '../events/schemas.ts';
 import {
@@ -24,7 +26,9 @@ const NOTIFIED: Record<string, z.ZodType> = {
   [DETAIL_TYPES.incidentOpened]: IncidentOpenedDetail,
   [DETAIL_TYPES.nodePruneRequested]: NodePruneRequestedDetail,
   [DETAIL_TYPES.nodePruneCompleted]: NodePruneCompletedDetail,
+  [DETAIL_TYPES.volumeRollProposed]: VolumeRollProposedDetail,
   [DETAIL_TYPES.volumeRollStarted]: VolumeRollStartedDetail,
+  [DETAIL_TYPES.volumeRollCompleted]: VolumeRollCompletedDetail,
   [DETAIL_TYPES.incidentResolved]: IncidentResolvedDetail,
   [DETAIL_TYPES.incidentEscalated]: IncidentEscalatedDetail,
 };

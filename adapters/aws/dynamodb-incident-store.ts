@@ -301,6 +301,32 @@ export class DynamoDbIncidentStore implements IncidentStore, RollLocks {
     }
   }
 
+  async countRoll(
+    now: Date,
+    limit: number
+  ): Promise<{ allowed: true } | { allowed: false; count: number }> {
+    const hour = now.toISOString().slice(0, 13);
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: `ROLLS#${hour}` },
+          UpdateExpression: 'ADD rolls :one SET expiresAt = :exp',
+          ConditionExpression: 'attribute_not_exists(rolls) OR rolls < :limit',
+          ExpressionAttributeValues: {
+            ':one': 1,
+            ':limit': limit,
+            ':exp': Math.floor(now.getTime() / 1000) + 2 * 86400,
+          },
+        })
+      );
+      return { allowed: true };
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return { allowed: false, count: limit };
+      throw new AwsCallError('counting the roll', { cause: err });
+    }
+  }
+
   async #update(
     key: IncidentKey,
     incidentId: string,

@@ -24,6 +24,25 @@ const number = (env: NodeJS.ProcessEnv, name: string, fallback: number) => {
   return value;
 };
 
+/** A comma-separated list, or undefined when unset or empty. */
+const list = (raw: string | undefined): string[] | undefined => {
+  const items = (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return items.length ? items : undefined;
+};
+
+const approval = (raw: string | undefined): Policy['rollApproval'] => {
+  const value = raw ?? DEFAULT_POLICY.rollApproval;
+  if (value !== 'auto' && value !== 'approval') {
+    throw new Error(
+      `PULLMEDIC_ROLL_APPROVAL must be auto or approval, got "${value}"`
+    );
+  }
+  return value;
+};
+
 /**
  * Reads and validates the configuration. Names are optional here because a
  * function only needs some of them; `require` checks the ones it uses.
@@ -71,6 +90,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       'PULLMEDIC_INCIDENT_TTL_SECONDS',
       DEFAULT_POLICY.incidentTtlSeconds
     ),
+    nodegroupAllowlist:
+      list(env.PULLMEDIC_NODEGROUP_ALLOWLIST) ??
+      DEFAULT_POLICY.nodegroupAllowlist,
+    maxRollsPerHour: number(
+      env,
+      'PULLMEDIC_MAX_ROLLS_PER_HOUR',
+      DEFAULT_POLICY.maxRollsPerHour
+    ),
+    rollApproval: approval(env.PULLMEDIC_ROLL_APPROVAL),
   };
   if (policy.maxVolumeGiB < policy.minVolumeGiB) {
     throw new Error(

@@ -106,6 +106,7 @@ function build(config: Config) {
   );
   return {
     config,
+    busName: config.busName,
     clock,
     policy: config.policy,
     get incidents() {

@@ -39,7 +39,7 @@ export interface LockItem {
   lockedUntil: number;
 }
 
-type Method = keyof IncidentStore | 'acquire';
+type Method = keyof IncidentStore | 'acquire' | 'countRoll';
 
 /**
  * A hand-written, in-memory IncidentStore and RollLocks with the semantics
@@ -60,6 +60,7 @@ export class InMemoryIncidentStore implements IncidentStore, RollLocks {
     { incidentPk: string; incidentId: string }
   >();
   readonly #locks = new Map<string, LockItem>();
+  readonly #rollsByHour = new Map<string, number>();
   readonly #errors = new Map<Method, Error>();
 
   /** Every call's arguments, by method. */
@@ -69,6 +70,7 @@ export class InMemoryIncidentStore implements IncidentStore, RollLocks {
     claimPrune: [IncidentKey, string, string][];
     claimRoll: [IncidentKey, string, string][];
     claimRollStart: [IncidentKey, string, string][];
+    countRoll: [Date, number][];
     recordPruneCommand: [IncidentKey, string, string][];
     findByCommand: [string][];
     appendTimeline: [IncidentKey, string, TimelineEntry][];
@@ -83,6 +85,7 @@ export class InMemoryIncidentStore implements IncidentStore, RollLocks {
       claimPrune: [],
       claimRoll: [],
       claimRollStart: [],
+      countRoll: [],
       recordPruneCommand: [],
       findByCommand: [],
       appendTimeline: [],
@@ -106,6 +109,7 @@ export class InMemoryIncidentStore implements IncidentStore, RollLocks {
     this.#items.clear();
     this.#commands.clear();
     this.#locks.clear();
+    this.#rollsByHour.clear();
     this.#errors.clear();
     this.calls = InMemoryIncidentStore.#noCalls();
   }
@@ -285,6 +289,20 @@ export class InMemoryIncidentStore implements IncidentStore, RollLocks {
       return { acquired: true };
     }
     return { acquired: false, heldBy: lock.holder };
+  }
+
+  async countRoll(
+    now: Date,
+    limit: number
+  ): Promise<{ allowed: true } | { allowed: false; count: number }> {
+    this.calls.countRoll.push([now, limit]);
+    this.#throwIfFailing('countRoll');
+    // ADD rolls :one, on condition attribute_not_exists(rolls) OR rolls < :limit
+    const hour = now.toISOString().slice(0, 13);
+    const count = this.#rollsByHour.get(hour) ?? 0;
+    if (count >= limit) return { allowed: false, count };
+    this.#rollsByHour.set(hour, count + 1);
+    return { allowed: true };
   }
 
   #read(key: IncidentKey): IncidentRecord | undefined {

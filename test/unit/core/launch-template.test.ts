@@ -41,6 +41,31 @@ describe('Function: planVolumeGrowth', () => {
     expect(plan.data.MetadataOptions).not.toBe(data.MetadataOptions);
   });
 
+  it('sets gp3 on the grown volume when the template did not say its type', () => {
+    // Prepare
+    const data = {
+      BlockDeviceMappings: [
+        { DeviceName: '/dev/xvda', Ebs: { VolumeSize: 20, Encrypted: true } },
+      ],
+    };
+
+    // Act
+    const plan = planVolumeGrowth(data, '/dev/xvda', undefined, DEFAULT_POLICY);
+
+    // Assess
+    expect(plan).toMatchObject({
+      kind: 'grow',
+      data: {
+        BlockDeviceMappings: [
+          {
+            DeviceName: '/dev/xvda',
+            Ebs: { VolumeSize: 100, VolumeType: 'gp3', Encrypted: true },
+          },
+        ],
+      },
+    });
+  });
+
   it('returns a grow plan that appends a gp3 mapping when the template does not map the device', () => {
     // Prepare
     const data = aLaunchTemplateData();

@@ -332,6 +332,64 @@ describe('Function: renderNotification', () => {
     expect(n.text).toContain('Rollout: asg-instance-refresh (none)');
   });
 
+  it('says what would change and how to approve when a roll is proposed', () => {
+    // Act
+    const n = render(DETAIL_TYPES.volumeRollProposed, {
+      cluster: CLUSTER,
+      node: NODE,
+      dryRun: false,
+      incidentId: INCIDENT_ID,
+      nodegroup: { kind: 'managed', name: NODEGROUP },
+      launchTemplate: { id: LAUNCH_TEMPLATE_ID, version: 3 },
+      deviceName: '/dev/xvda',
+      oldSizeGiB: 20,
+      newSizeGiB: 100,
+      approve: "aws events put-events --entries '[]'",
+    });
+
+    // Assess
+    expect(n.subject).toBe(
+      `Approve? Roll node group ${NODEGROUP} to 100 GiB volumes`
+    );
+    expect(n.attributes.severity).toBe('warning');
+    expect(n.text).toContain('/dev/xvda 20 GiB → 100 GiB');
+    expect(n.text).toContain("aws events put-events --entries '[]'");
+    expect(n.chatbot.metadata).toMatchObject({ threadId: INCIDENT_ID });
+  });
+
+  it('tells how a rollout ended, and what to look at when it failed', () => {
+    // Prepare
+    const completed = (succeeded: boolean) => ({
+      cluster: CLUSTER,
+      node: NODE,
+      dryRun: false,
+      incidentId: INCIDENT_ID,
+      nodegroup: { kind: 'self-managed', name: NODEGROUP },
+      rollout: { kind: 'asg-instance-refresh', id: 'ir-1' },
+      status: succeeded ? 'Successful' : 'Failed',
+      succeeded,
+      errors: succeeded ? [] : ['instance i-1 failed health checks'],
+      checks: 3,
+    });
+
+    // Act
+    const ok = render(DETAIL_TYPES.volumeRollCompleted, completed(true));
+    const failed = render(DETAIL_TYPES.volumeRollCompleted, completed(false));
+    const eks = render(DETAIL_TYPES.volumeRollCompleted, {
+      ...completed(false),
+      rollout: { kind: 'eks-nodegroup-update', id: 'u-1' },
+    });
+
+    // Assess
+    expect(ok.subject).toBe(
+      `Node group ${NODEGROUP} rolled to its new volumes`
+    );
+    expect(failed.subject).toBe(`Roll of node group ${NODEGROUP} ended Failed`);
+    expect(failed.text).toContain('Error: instance i-1 failed health checks');
+    expect(failed.text).toContain('describe-instance-refreshes');
+    expect(eks.text).toContain('aws eks describe-update');
+  });
+
   it('reports the disk, the removed images and the roll next when a prune succeeded on a small volume', () => {
     // Act
     const n = render(DETAIL_TYPES.nodePruneCompleted, pruneCompleted());

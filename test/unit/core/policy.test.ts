@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_POLICY, targetVolumeGiB } from '#core/policy.ts';
+import {
+  DEFAULT_POLICY,
+  isRollAllowed,
+  targetVolumeGiB,
+} from '#core/policy.ts';
 
 describe('Constant: DEFAULT_POLICY', () => {
   it('holds the seed lesson: a 100 GiB minimum, a 1000 GiB maximum', () => {
@@ -11,7 +15,38 @@ describe('Constant: DEFAULT_POLICY', () => {
       growthFactor: 2,
       rollCooldownSeconds: 21_600,
       incidentTtlSeconds: 2_592_000,
+      nodegroupAllowlist: ['*'],
+      maxRollsPerHour: 3,
+      rollApproval: 'auto',
     });
+  });
+});
+
+describe('Function: isRollAllowed', () => {
+  it('matches group names, cluster/group pairs and wildcards, and nothing else', () => {
+    // Act
+    const answers = [
+      isRollAllowed('prod', 'gpu-a10g', ['gpu-*']),
+      isRollAllowed('prod', 'cpu', ['gpu-*']),
+      isRollAllowed('prod', 'cpu', ['prod/*']),
+      isRollAllowed('prod', 'cpu', ['staging/*']),
+      isRollAllowed('prod', 'a.b', ['a?b']),
+      isRollAllowed('prod', 'axb', ['a.b']),
+      isRollAllowed('prod', 'anything', ['*']),
+      isRollAllowed('prod', 'anything', []),
+    ];
+
+    // Assess: regex characters in patterns are literal; only * is a wildcard.
+    expect(answers).toEqual([
+      true,
+      false,
+      true,
+      false,
+      false,
+      false,
+      true,
+      false,
+    ]);
   });
 });
 

@@ -1,9 +1,11 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { LaunchTemplateData, NodeOrigin } from '#core/ports.ts';
-import { rollPathOf, rollVolume } from '#core/roll-volume.ts';
+import { approvalCommand, rollPathOf, rollVolume } from '#core/roll-volume.ts';
 import { DETAIL_TYPES } from '#events/detail-types.ts';
 import {
   IncidentEscalatedDetail,
+  VolumeRollProposedDetail,
+  VolumeRollRequestedDetail,
   VolumeRollStartedDetail,
 } from '#events/schemas.ts';
 import { createFakeEnvironment } from '#test/fakes/environment.ts';
@@ -474,6 +476,133 @@ describe('Function: rollVolume', () => {
     );
     expect(retried).toEqual([]);
     expect(env.launchTemplates.callCount('createVersion')).toBe(1);
+  });
+
+  it('escalates with the change to make, and writes nothing, when the group is not on the allowlist', async () => {
+    // Prepare
+    const deps = {
+      ...env,
+      policy: { ...env.policy, nodegroupAllowlist: ['cpu-*'] },
+    };
+
+    // Act
+    const emitted = await rollVolume(aRollRequest(), LIVE, deps);
+
+    // Assess
+    expect(emitted.map((e) => e.detailType)).toEqual([
+      DETAIL_TYPES.incidentEscalated,
+    ]);
+    const detail = IncidentEscalatedDetail.parse(emitted[0]?.detail);
+    expect(detail.reason).toBe(
+      `node group ${NODEGROUP} is not on pullmedic's allowlist (cpu-*)`
+    );
+    expect(detail.nextSteps[0]).toContain(
+      `${LAUNCH_TEMPLATE_ID} from version 3`
+    );
+    expectNoWrites();
+  });
+
+  it('proposes the roll with the approval command, and writes nothing, in approval mode', async () => {
+    // Prepare
+    const deps = {
+      ...env,
+      busName: 'pullmedic-prod',
+      policy: { ...env.policy, rollApproval: 'approval' as const },
+    };
+
+    // Act
+    const emitted = await rollVolume(aRollRequest(), LIVE, deps);
+
+    // Assess
+    expect(emitted.map((e) => e.detailType)).toEqual([
+      DETAIL_TYPES.volumeRollProposed,
+    ]);
+    const proposed = VolumeRollProposedDetail.parse(emitted[0]?.detail);
+    expect(proposed).toMatchObject({
+      nodegroup: { kind: 'managed', name: NODEGROUP },
+      launchTemplate: { id: LAUNCH_TEMPLATE_ID, version: 3 },
+      oldSizeGiB: 20,
+      newSizeGiB: 100,
+    });
+    const entries = JSON.parse(
+      proposed.approve.match(/--entries '(.*)'$/)?.[1] ?? '[]'
+    );
+    expect(entries[0]).toMatchObject({
+      EventBusName: 'pullmedic-prod',
+      Source: 'pullmedic.operator',
+      DetailType: DETAIL_TYPES.volumeRollApproved,
+    });
+    const approval = VolumeRollRequestedDetail.parse(
+      JSON.parse(entries[0].Detail)
+    );
+    expect(approval.incidentId).toBe(INCIDENT_ID);
+    expectNoWrites();
+  });
+
+  it('names the default bus in the approval command when none is configured', async () => {
+    // Prepare
+    const deps = {
+      ...env,
+      policy: { ...env.policy, rollApproval: 'approval' as const },
+    };
+
+    // Act
+    const emitted = await rollVolume(aRollRequest(), LIVE, deps);
+
+    // Assess
+    expect(String(emitted[0]?.detail.approve)).toContain(
+      '"EventBusName":"pullmedic"'
+    );
+  });
+
+  it('rolls once the request carries an approval, in approval mode', async () => {
+    // Prepare
+    const deps = {
+      ...env,
+      policy: { ...env.policy, rollApproval: 'approval' as const },
+    };
+
+    // Act
+    const emitted = await rollVolume(
+      aRollRequest({ approvedBy: 'alice' }),
+      LIVE,
+      deps
+    );
+
+    // Assess
+    expect(emitted.map((e) => e.detailType)).toEqual([
+      DETAIL_TYPES.volumeRollStarted,
+    ]);
+    expect(env.launchTemplates.callCount('createVersion')).toBe(1);
+  });
+
+  it('stops at the fleet-wide limit of rolls an hour', async () => {
+    // Prepare
+    const deps = { ...env, policy: { ...env.policy, maxRollsPerHour: 0 } };
+
+    // Act
+    const emitted = await rollVolume(aRollRequest(), LIVE, deps);
+
+    // Assess
+    expect(emitted).toEqual([]);
+    expect(env.launchTemplates.callCount('createVersion')).toBe(0);
+    const stored = env.incidents
+      .incidents()
+      .find((i) => i.incidentId === INCIDENT_ID);
+    expect(stored?.timeline.at(-1)?.detail).toBe(
+      'the fleet-wide limit of 0 rolls an hour is reached'
+    );
+  });
+
+  it('approves with a command whose single quotes cannot end the shell string', () => {
+    // Act
+    const command = approvalCommand(
+      aRollRequest({ reason: "it's full" }),
+      'bus'
+    );
+
+    // Assess
+    expect(command.match(/'/g)).toHaveLength(2);
   });
 
   it('rolls for another incident once the cooldown has passed', async () => {
