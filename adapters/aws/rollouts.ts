@@ -1,6 +1,10 @@
 import {
   type AutoScalingClient,
+  DescribeAutoScalingGroupsCommand,
+  type DesiredConfiguration,
+  type MixedInstancesPolicy,
   StartInstanceRefreshCommand,
+  UpdateAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
 import {
   type EKSClient,
@@ -67,18 +71,14 @@ export class AwsRollouts implements Rollouts {
     launchTemplate: { id: string; version: number }
   ): Promise<string> {
     try {
+      const desired = await this.#pointGroupAt(group, launchTemplate);
       const out = await this.#autoscaling.send(
         new StartInstanceRefreshCommand({
           AutoScalingGroupName: group,
           Strategy: 'Rolling',
-          // The group adopts the desired configuration when the refresh
-          // succeeds, and keeps its old one if it fails or rolls back.
-          DesiredConfiguration: {
-            LaunchTemplate: {
-              LaunchTemplateId: launchTemplate.id,
-              Version: String(launchTemplate.version),
-            },
-          },
+          // The same configuration the group now has: SkipMatching then
+          // replaces exactly the instances launched from older versions.
+          DesiredConfiguration: desired,
           Preferences: {
             MinHealthyPercentage: this.#minHealthyPercentage,
             SkipMatching: true,
@@ -92,5 +92,49 @@ export class AwsRollouts implements Rollouts {
         cause: err,
       });
     }
+  }
+
+  /**
+   * Points the group at the pinned version, in its launch template or, for
+   * a mixed-instances group, in its MixedInstancesPolicy (kept whole: an
+   * update without it would drop it). Returns the configuration to refresh to.
+   */
+  async #pointGroupAt(
+    group: string,
+    launchTemplate: { id: string; version: number }
+  ): Promise<DesiredConfiguration> {
+    const spec = {
+      LaunchTemplateId: launchTemplate.id,
+      Version: String(launchTemplate.version),
+    };
+    const out = await this.#autoscaling.send(
+      new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group] })
+    );
+    const asg = out.AutoScalingGroups?.[0];
+    if (!asg) throw new Error(`no Auto Scaling group named ${group}`);
+    const mixed = asg.MixedInstancesPolicy;
+    if (mixed?.LaunchTemplate) {
+      const policy: MixedInstancesPolicy = {
+        ...mixed,
+        LaunchTemplate: {
+          ...mixed.LaunchTemplate,
+          LaunchTemplateSpecification: spec,
+        },
+      };
+      await this.#autoscaling.send(
+        new UpdateAutoScalingGroupCommand({
+          AutoScalingGroupName: group,
+          MixedInstancesPolicy: policy,
+        })
+      );
+      return { MixedInstancesPolicy: policy };
+    }
+    await this.#autoscaling.send(
+      new UpdateAutoScalingGroupCommand({
+        AutoScalingGroupName: group,
+        LaunchTemplate: spec,
+      })
+    );
+    return { LaunchTemplate: spec };
   }
 }

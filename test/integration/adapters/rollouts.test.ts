@@ -80,44 +80,4 @@ describe('Class: AwsRollouts (calls moto lacks, on aws-sdk-client-mock)', () => 
       );
     });
   });
-
-  describe('Method: refreshAutoScalingGroup', () => {
-    it('starts a rolling refresh to a pinned version that skips matching instances', async () => {
-      // Prepare
-      autoscaling
-        .on(StartInstanceRefreshCommand)
-        .resolves({ InstanceRefreshId: 'ir-1' });
-      const rollouts = new AwsRollouts(
-        new EKSClient({}),
-        new AutoScalingClient({}),
-        90
-      );
-
-      // Act
-      const id = await rollouts.refreshAutoScalingGroup('cpu-asg', {
-        id: 'lt-0def',
-        version: 3,
-      });
-
-      // Assess
-      expect(id).toBe('ir-1');
-      const input = autoscaling.commandCalls(StartInstanceRefreshCommand)[0]
-        ?.args[0].input;
-      expect(input).toEqual({
-        AutoScalingGroupName: 'cpu-asg',
-        Strategy: 'Rolling',
-        DesiredConfiguration: {
-          LaunchTemplate: { LaunchTemplateId: 'lt-0def', Version: '3' },
-        },
-        Preferences: {
-          MinHealthyPercentage: 90,
-          SkipMatching: true,
-          AutoRollback: true,
-        },
-      });
-      expect(input?.DesiredConfiguration?.LaunchTemplate?.Version).not.toMatch(
-        /\$/
-      );
-    });
-  });
 });

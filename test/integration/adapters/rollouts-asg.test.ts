@@ -1,0 +1,205 @@
+import {
+  AutoScalingClient,
+  CreateAutoScalingGroupCommand,
+  DescribeAutoScalingGroupsCommand,
+  type StartInstanceRefreshCommandInput,
+} from '@aws-sdk/client-auto-scaling';
+import {
+  CreateLaunchTemplateCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
+import { EKSClient } from '@aws-sdk/client-eks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AwsRollouts } from '../../../adapters/aws/rollouts.ts';
+import { startTestAws } from '../../helpers/moto.ts';
+
+/**
+ * A hand-written fake of the one call moto lacks (StartInstanceRefresh
+ * answers HTTP 500 there): a middleware that records the request and
+ * answers it, while every other call goes to moto.
+ */
+function fakeStartInstanceRefresh(client: AutoScalingClient) {
+  const requests: StartInstanceRefreshCommandInput[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== 'StartInstanceRefreshCommand')
+        return next(args);
+      requests.push(args.input as StartInstanceRefreshCommandInput);
+      return {
+        response: {},
+        output: { $metadata: {}, InstanceRefreshId: `ir-${requests.length}` },
+      } as never;
+    },
+    { step: 'initialize', name: 'fakeStartInstanceRefresh' }
+  );
+  return requests;
+}
+
+describe('Class: AwsRollouts, self-managed groups (moto; StartInstanceRefresh faked)', () => {
+  let aws: Awaited<ReturnType<typeof startTestAws>>;
+  let autoscaling: AutoScalingClient;
+  let refreshes: StartInstanceRefreshCommandInput[];
+  let templateId: string;
+  let subnetId: string;
+
+  beforeAll(async () => {
+    aws = await startTestAws();
+    const ec2 = new EC2Client(aws.clientConfig);
+    autoscaling = new AutoScalingClient(aws.clientConfig);
+    refreshes = fakeStartInstanceRefresh(autoscaling);
+    const vpc = await ec2.send(
+      new CreateVpcCommand({ CidrBlock: '10.1.0.0/16' })
+    );
+    subnetId = (
+      await ec2.send(
+        new CreateSubnetCommand({
+          VpcId: vpc.Vpc?.VpcId,
+          CidrBlock: '10.1.1.0/24',
+        })
+      )
+    ).Subnet?.SubnetId as string;
+    templateId = (
+      await ec2.send(
+        new CreateLaunchTemplateCommand({
+          LaunchTemplateName: 'cpu',
+          LaunchTemplateData: {
+            ImageId: 'ami-12345678',
+            InstanceType: 'm5.large',
+          },
+        })
+      )
+    ).LaunchTemplate?.LaunchTemplateId as string;
+  });
+  afterAll(async () => {
+    await aws.stop();
+  });
+
+  it('points a launch-template group at the pinned version and refreshes to it', async () => {
+    // Prepare
+    await autoscaling.send(
+      new CreateAutoScalingGroupCommand({
+        AutoScalingGroupName: 'cpu-asg',
+        LaunchTemplate: { LaunchTemplateId: templateId, Version: '1' },
+        MinSize: 0,
+        MaxSize: 3,
+        DesiredCapacity: 1,
+        VPCZoneIdentifier: subnetId,
+      })
+    );
+    const rollouts = new AwsRollouts(
+      new EKSClient(aws.clientConfig),
+      autoscaling,
+      90
+    );
+
+    // Act
+    const id = await rollouts.refreshAutoScalingGroup('cpu-asg', {
+      id: templateId,
+      version: 2,
+    });
+
+    // Assess
+    const group = (
+      await autoscaling.send(
+        new DescribeAutoScalingGroupsCommand({
+          AutoScalingGroupNames: ['cpu-asg'],
+        })
+      )
+    ).AutoScalingGroups?.[0];
+    expect(group?.LaunchTemplate).toMatchObject({
+      LaunchTemplateId: templateId,
+      Version: '2',
+    });
+    expect(id).toBe('ir-1');
+    expect(refreshes.at(-1)).toEqual({
+      AutoScalingGroupName: 'cpu-asg',
+      Strategy: 'Rolling',
+      DesiredConfiguration: {
+        LaunchTemplate: { LaunchTemplateId: templateId, Version: '2' },
+      },
+      Preferences: {
+        MinHealthyPercentage: 90,
+        SkipMatching: true,
+        AutoRollback: true,
+      },
+    });
+  });
+
+  it('keeps a mixed-instances policy whole, overrides and distribution included', async () => {
+    // Prepare
+    await autoscaling.send(
+      new CreateAutoScalingGroupCommand({
+        AutoScalingGroupName: 'mixed-asg',
+        MixedInstancesPolicy: {
+          LaunchTemplate: {
+            LaunchTemplateSpecification: {
+              LaunchTemplateId: templateId,
+              Version: '1',
+            },
+            Overrides: [
+              { InstanceType: 'm5.large' },
+              { InstanceType: 'm6i.large' },
+            ],
+          },
+          InstancesDistribution: {
+            OnDemandBaseCapacity: 1,
+            OnDemandPercentageAboveBaseCapacity: 50,
+          },
+        },
+        MinSize: 0,
+        MaxSize: 3,
+        DesiredCapacity: 1,
+        VPCZoneIdentifier: subnetId,
+      })
+    );
+    const rollouts = new AwsRollouts(
+      new EKSClient(aws.clientConfig),
+      autoscaling,
+      90
+    );
+
+    // Act
+    await rollouts.refreshAutoScalingGroup('mixed-asg', {
+      id: templateId,
+      version: 2,
+    });
+
+    // Assess
+    const group = (
+      await autoscaling.send(
+        new DescribeAutoScalingGroupsCommand({
+          AutoScalingGroupNames: ['mixed-asg'],
+        })
+      )
+    ).AutoScalingGroups?.[0];
+    const policy = group?.MixedInstancesPolicy;
+    expect(policy?.LaunchTemplate?.LaunchTemplateSpecification).toMatchObject({
+      LaunchTemplateId: templateId,
+      Version: '2',
+    });
+    expect(
+      policy?.LaunchTemplate?.Overrides?.map((o) => o.InstanceType)
+    ).toEqual(['m5.large', 'm6i.large']);
+    expect(policy?.InstancesDistribution).toMatchObject({
+      OnDemandBaseCapacity: 1,
+      OnDemandPercentageAboveBaseCapacity: 50,
+    });
+    expect(group?.LaunchTemplate).toBeUndefined();
+    // The refresh asks for the same policy (moto adds the template's name
+    // to what it describes).
+    const desired =
+      refreshes.at(-1)?.DesiredConfiguration?.MixedInstancesPolicy;
+    expect(desired?.LaunchTemplate?.LaunchTemplateSpecification).toEqual({
+      LaunchTemplateId: templateId,
+      Version: '2',
+    });
+    expect(desired?.LaunchTemplate?.Overrides).toEqual(
+      policy?.LaunchTemplate?.Overrides
+    );
+    expect(desired?.InstancesDistribution).toEqual(
+      policy?.InstancesDistribution
+    );
+  });
+});
