@@ -5,7 +5,8 @@ import { readEvents } from '../local/input.ts';
 import { renderJson, renderTimeline } from '../local/output.ts';
 import { runLocal } from '../local/runner.ts';
 
-export const LOCAL_HELP = `pullmedic local --events FILE [--fleet FILE] [--json] [--repeat N] [--keep-times] [--verbose]
+export const LOCAL_HELP = `pullmedic local --events FILE [--fleet FILE] [--json] [--repeat N] [--keep-times]
+                [--node auto|lab|simulated] [--verbose]
 
 Runs the whole pipeline on a local AWS (moto, started on a free loopback
 port) with the real handlers: the events go through the forwarder's
@@ -23,6 +24,10 @@ the gap in-process and says so in its output.
                   line: {"time","source","detail-type","detail"}.
   --repeat N      feed the events N times (each once the pipeline is quiet).
   --keep-times    keep the events' times (default: replay them as if now).
+  --node KIND     where the prune runs: lab (the containerd lab: a real
+                  containerd on a small tmpfs; needs root and
+                  test/lab/install.sh), simulated, or auto (default: the lab
+                  when it can run here, else simulated, and says why).
   --verbose       show the functions' logs.
 `;
 
@@ -37,6 +42,7 @@ export async function localCommand(argv: string[]): Promise<number> {
       repeat: { type: 'string', default: '1' },
       'keep-times': { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
+      node: { type: 'string', default: 'auto' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -48,6 +54,13 @@ export async function localCommand(argv: string[]): Promise<number> {
   if (!values.events) {
     process.stderr.write(
       `pullmedic local: --events FILE is required\n\n${LOCAL_HELP}`
+    );
+    return 2;
+  }
+  const node = values.node;
+  if (node !== 'auto' && node !== 'lab' && node !== 'simulated') {
+    process.stderr.write(
+      'pullmedic local: --node must be auto, lab or simulated\n'
     );
     return 2;
   }
@@ -80,6 +93,7 @@ export async function localCommand(argv: string[]): Promise<number> {
     repeat,
     keepTimes: values['keep-times'],
     verbose: values.verbose,
+    node,
     onProgress: progress,
   });
   if (values.json) {

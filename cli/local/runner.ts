@@ -37,6 +37,7 @@ import {
 import { LocalGaps, type Note, nextOrder } from './gaps.ts';
 import { type InputItem, latestTime, shiftTimes } from './input.ts';
 import { KubeletStandIn } from './kubelet.ts';
+import { LabNode, labUnavailable } from './lab-node.ts';
 import { type MotoServer, startMoto } from './moto.ts';
 import { type LocalNode, SimulatedNode } from './simulated-node.ts';
 
@@ -77,8 +78,11 @@ export interface LocalRunOptions {
   /** Leave moto running (tests inspect its state); the caller stops it. */
   keepMoto?: boolean;
   verbose?: boolean;
-  /** Build the node the commands run on; default: simulated. */
-  makeNode?: (node: ProvisionedNode) => Promise<LocalNode>;
+  /**
+   * Where the prune runs: `lab` (a real containerd, root only), `simulated`,
+   * or `auto` (the lab for the first node when it can run here). Default auto.
+   */
+  node?: 'auto' | 'lab' | 'simulated';
   onProgress?: (text: string) => void;
 }
 
@@ -128,18 +132,62 @@ export async function runLocal(
   const progress = options.onProgress ?? (() => {});
   progress('starting moto (local AWS) …');
   const moto = await startMoto({ amisPath: resolve(here, 'amis.json') });
+  const stops: (() => Promise<void>)[] = [];
   try {
-    return await run(options, fleet, moto, progress);
+    return await run(options, fleet, moto, progress, stops);
   } finally {
+    for (const stop of stops) await stop();
     if (!options.keepMoto) await moto.stop();
   }
+}
+
+/**
+ * The nodes commands run on: the lab for the first node when asked or when
+ * it can run here (auto), simulated nodes otherwise, each choice noted.
+ */
+async function makeNodes(
+  nodes: ProvisionedNode[],
+  choice: 'auto' | 'lab' | 'simulated',
+  notes: Note[],
+  progress: (text: string) => void
+): Promise<LocalNode[]> {
+  const why =
+    choice === 'simulated' ? 'asked for a simulated node' : labUnavailable();
+  if (why !== undefined && choice === 'lab')
+    throw new Error(`cannot use the lab: ${why}`);
+  return Promise.all(
+    nodes.map(async (n, i) => {
+      if (i > 0 || why !== undefined) {
+        if (i === 0)
+          notes.push({
+            at: new Date(),
+            order: nextOrder(),
+            who: 'simulated',
+            text: `${n.spec.name} is a simulated node: ${why}`,
+          });
+        return new SimulatedNode(n.spec);
+      }
+      progress(
+        'starting the containerd lab (a real containerd on a small tmpfs) …'
+      );
+      const lab = await LabNode.start(n.spec.name);
+      notes.push({
+        at: new Date(),
+        order: nextOrder(),
+        who: 'lab',
+        text: `${n.spec.name} is the containerd lab: a real containerd whose root is a small tmpfs; the seed's pull failed there for real: ${lab.reproduced}`,
+      });
+      return lab;
+    })
+  );
 }
 
 async function run(
   options: LocalRunOptions,
   fleet: FleetFile,
   moto: MotoServer,
-  progress: (text: string) => void
+  progress: (text: string) => void,
+  stops: (() => Promise<void>)[]
 ): Promise<LocalRunResult> {
   const region = fleet.region;
   Object.assign(process.env, {
@@ -187,19 +235,19 @@ async function run(
     eks: new EKSClient(config),
     autoscaling: new AutoScalingClient(config),
   });
-  const localNodes = await Promise.all(
-    nodes.map((n) =>
-      options.makeNode
-        ? options.makeNode(n)
-        : Promise.resolve(new SimulatedNode(n.spec))
-    )
+  const notes: Note[] = [];
+  const localNodes = await makeNodes(
+    nodes,
+    options.node ?? 'auto',
+    notes,
+    progress
   );
+  stops.push(...localNodes.map((n) => () => n.stop?.() ?? Promise.resolve()));
   const byInstance = new Map(
     nodes.map((n, i) => [n.instanceId, localNodes[i] as LocalNode])
   );
   const byName = new Map(localNodes.map((n) => [n.name, n]));
 
-  const notes: Note[] = [];
   const gaps = new LocalGaps(byInstance, eventBridge, notes);
   // Imported only now: Powertools reads its environment when it loads.
   const wiring = await import('../../functions/_shared/wiring.ts');

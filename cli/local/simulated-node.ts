@@ -19,6 +19,8 @@ export interface LocalNode {
   prune(dryRun: boolean): Promise<Execution>;
   /** The kubelet retries a pull: true when it now succeeds. */
   pull(image: string): Promise<{ ok: true } | { ok: false; message: string }>;
+  /** Releases what the node holds (the lab's containerd, tmpfs, registry). */
+  stop?(): Promise<void>;
 }
 
 /**

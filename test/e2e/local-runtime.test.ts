@@ -44,7 +44,7 @@ describe('Feature: the local runtime replays the seed incident end to end', () =
 
   beforeAll(async () => {
     const items = parseEvents(await readFile(SEED, 'utf8'));
-    result = await runLocal({ items, keepMoto: true });
+    result = await runLocal({ items, keepMoto: true, node: 'simulated' });
   });
   afterAll(async () => {
     await result.moto?.stop();
@@ -205,7 +205,12 @@ describe('Feature: the same seed events three times prune once and roll once', (
     const items = parseEvents(await readFile(SEED, 'utf8'));
 
     // Act
-    const result = await runLocal({ items, repeat: 3, keepMoto: true });
+    const result = await runLocal({
+      items,
+      repeat: 3,
+      keepMoto: true,
+      node: 'simulated',
+    });
 
     // Assess
     try {
@@ -249,7 +254,10 @@ describe('Feature: malformed events are dead-lettered with the reason; the rest 
     ].join('\n');
 
     // Act
-    const result = await runLocal({ items: parseEvents(input) });
+    const result = await runLocal({
+      items: parseEvents(input),
+      node: 'simulated',
+    });
 
     // Assess
     const reasons = result.deadLetters.map((d) => `${d.queue}: ${d.reason}`);
