@@ -207,7 +207,23 @@ export interface LaunchTemplates {
   ): Promise<number>;
 }
 
+/** Where a rollout stands, as EKS or Auto Scaling reports it. */
+export interface RolloutStatus {
+  status: string;
+  done: boolean;
+  succeeded: boolean;
+  errors: string[];
+}
+
 export interface Rollouts {
+  /** DescribeUpdate (EKS) or DescribeInstanceRefreshes (Auto Scaling). */
+  describeRollout(
+    rollout: {
+      kind: 'eks-nodegroup-update' | 'asg-instance-refresh';
+      id: string;
+    },
+    where: { cluster: string; group: string }
+  ): Promise<RolloutStatus>;
   /** UpdateNodegroupVersion to a pinned template version; returns the update id. */
   updateManagedNodegroup(
     cluster: string,

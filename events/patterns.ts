@@ -21,6 +21,7 @@ export const FUNCTION_RULES = {
   remediate: 'remediate',
   'prune-result': 'pruneResult',
   'roll-volume': 'rollVolume',
+  'watch-rollout': 'watchRollout',
   resolve: 'resolve',
   notify: 'notify',
 } as const satisfies Record<string, RuleName>;

@@ -322,7 +322,8 @@ export class DynamoDbIncidentStore implements IncidentStore, RollLocks {
       );
       return { allowed: true };
     } catch (err) {
-      if (isConditionalCheckFailed(err)) return { allowed: false, count: limit };
+      if (isConditionalCheckFailed(err))
+        return { allowed: false, count: limit };
       throw new AwsCallError('counting the roll', { cause: err });
     }
   }

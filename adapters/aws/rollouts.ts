@@ -1,17 +1,28 @@
 import {
   type AutoScalingClient,
   DescribeAutoScalingGroupsCommand,
+  DescribeInstanceRefreshesCommand,
   type DesiredConfiguration,
   type MixedInstancesPolicy,
   StartInstanceRefreshCommand,
   UpdateAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
 import {
+  DescribeUpdateCommand,
   type EKSClient,
   UpdateNodegroupVersionCommand,
 } from '@aws-sdk/client-eks';
 import { AwsCallError } from '../../core/errors.ts';
-import type { Rollouts } from '../../core/ports.ts';
+import type { RolloutStatus, Rollouts } from '../../core/ports.ts';
+
+/** Instance refresh states that end it (Baking and Rollback*InProgress do not). */
+const ASG_DONE = new Set([
+  'Successful',
+  'Failed',
+  'Cancelled',
+  'RollbackFailed',
+  'RollbackSuccessful',
+]);
 
 /**
  * Starts node group rollouts: EKS UpdateNodegroupVersion for managed node
@@ -61,6 +72,56 @@ export class AwsRollouts implements Rollouts {
       return out.update?.id ?? 'unknown';
     } catch (err) {
       throw new AwsCallError(`updating node group ${nodegroup}`, {
+        cause: err,
+      });
+    }
+  }
+
+  async describeRollout(
+    rollout: {
+      kind: 'eks-nodegroup-update' | 'asg-instance-refresh';
+      id: string;
+    },
+    where: { cluster: string; group: string }
+  ): Promise<RolloutStatus> {
+    try {
+      if (rollout.kind === 'eks-nodegroup-update') {
+        const out = await this.#eks.send(
+          new DescribeUpdateCommand({
+            name: where.cluster,
+            nodegroupName: where.group,
+            updateId: rollout.id,
+          })
+        );
+        const status = out.update?.status ?? 'Unknown';
+        return {
+          status,
+          done: status !== 'InProgress',
+          succeeded: status === 'Successful',
+          errors: (out.update?.errors ?? []).map((e) =>
+            `${e.errorCode ?? 'Error'}: ${e.errorMessage ?? ''}`.trim()
+          ),
+        };
+      }
+      const out = await this.#autoscaling.send(
+        new DescribeInstanceRefreshesCommand({
+          AutoScalingGroupName: where.group,
+          InstanceRefreshIds: [rollout.id],
+        })
+      );
+      const refresh = out.InstanceRefreshes?.[0];
+      const status = refresh?.Status ?? 'Unknown';
+      return {
+        status,
+        done: ASG_DONE.has(status),
+        succeeded: status === 'Successful',
+        errors:
+          refresh?.StatusReason && status !== 'Successful'
+            ? [refresh.StatusReason]
+            : [],
+      };
+    } catch (err) {
+      throw new AwsCallError(`reading ${rollout.kind} ${rollout.id}`, {
         cause: err,
       });
     }

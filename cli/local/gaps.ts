@@ -164,6 +164,9 @@ export class LocalGaps {
             output: { $metadata: {}, InstanceRefreshId: id },
           } as never;
         }
+        case 'DescribeUpdateCommand':
+        case 'DescribeInstanceRefreshesCommand':
+          return this.#describeRollout(context.commandName, input) as never;
         default:
           return next(args);
       }
@@ -172,6 +175,47 @@ export class LocalGaps {
       step: 'initialize',
       name: 'pullmedicLocalGaps',
     });
+  }
+
+  readonly #looks = new Map<string, number>();
+
+  /**
+   * The rollouts moto cannot run: the first look says InProgress, the next
+   * Successful, so the watch is seen to wait and then to end.
+   */
+  #describeRollout(command: string, input: Record<string, unknown>) {
+    const id = String(
+      input.updateId ?? (input.InstanceRefreshIds as string[] | undefined)?.[0]
+    );
+    const looks = (this.#looks.get(id) ?? 0) + 1;
+    this.#looks.set(id, looks);
+    const done = looks > 1;
+    this.#note(
+      'local',
+      `${command.replace('Command', '')} ${id} answered in-process (moto has no such API): ${done ? 'Successful' : 'InProgress'}`
+    );
+    const output =
+      command === 'DescribeUpdateCommand'
+        ? {
+            update: {
+              id,
+              status: done ? 'Successful' : 'InProgress',
+              type: 'VersionUpdate',
+              errors: [],
+            },
+          }
+        : {
+            InstanceRefreshes: [
+              {
+                InstanceRefreshId: id,
+                Status: done ? 'Successful' : 'InProgress',
+              },
+            ],
+          };
+    return {
+      response: { statusCode: 200, headers: {} },
+      output: { $metadata: {}, ...output },
+    };
   }
 
   /** True while commands wait for the agent stand-in. */

@@ -9,6 +9,8 @@ import type {
   KubernetesEventDetail,
   NodePruneCompletedDetail,
   NodePruneRequestedDetail,
+  VolumeRollCompletedDetail,
+  VolumeRollProposedDetail,
   VolumeRollRequestedDetail,
   VolumeRollStartedDetail,
 } from '../../events/schemas.ts';
@@ -87,6 +89,20 @@ export function describeBusEvent(e: BusEvent): [string, string] {
       return [
         'roll',
         `${dry}launch template ${v.launchTemplate.id} version ${v.launchTemplate.oldVersion} → ${v.launchTemplate.newVersion ?? '(none, dry-run)'}: ${v.deviceName} ${v.oldSizeGiB} GiB → ${v.newSizeGiB} GiB; ${v.rollout.kind} of ${v.nodegroup.kind} node group ${v.nodegroup.name} started (${v.rollout.id ?? 'not started'})`,
+      ];
+    }
+    case DETAIL_TYPES.volumeRollProposed: {
+      const v = d as unknown as VolumeRollProposedDetail;
+      return [
+        'roll',
+        `proposed, waiting for approval: ${v.nodegroup.name} ${v.deviceName} ${v.oldSizeGiB} GiB → ${v.newSizeGiB} GiB`,
+      ];
+    }
+    case DETAIL_TYPES.volumeRollCompleted: {
+      const v = d as unknown as VolumeRollCompletedDetail;
+      return [
+        'roll',
+        `${v.rollout.kind} ${v.rollout.id} of ${v.nodegroup.name} ended ${v.status} after ${v.checks} looks`,
       ];
     }
     case DETAIL_TYPES.incidentResolved: {

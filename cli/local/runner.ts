@@ -111,6 +111,7 @@ const ORDER: FunctionName[] = [
   'remediate',
   'prune-result',
   'roll-volume',
+  'watch-rollout',
   'resolve',
   'notify',
 ];
@@ -226,9 +227,13 @@ async function run(
   const env = await createLocalEnvironment(clients);
   process.env.PULLMEDIC_TOPIC_ARN = env.topicArn;
   for (const fn of ORDER) {
-    process.env[`PULLMEDIC_DLQ_URL_${fn.toUpperCase().replace(/-/g, '_')}`] =
-      env.queues[fn].dlqUrl;
+    const suffix = fn.toUpperCase().replace(/-/g, '_');
+    process.env[`PULLMEDIC_DLQ_URL_${suffix}`] = env.queues[fn].dlqUrl;
+    process.env[`PULLMEDIC_QUEUE_URL_${suffix}`] = env.queues[fn].url;
   }
+  // EKS and Auto Scaling take minutes between looks at a rollout; the
+  // local stand-ins answer at once.
+  process.env.PULLMEDIC_WATCH_DELAY_SECONDS = '0';
   progress('creating the fleet …');
   const nodes = await provisionFleet(fleet, {
     ec2: new EC2Client(config),
@@ -345,7 +350,29 @@ async function run(
     const event: SQSEvent = {
       Records: messages.map((m) => toRecord(m, arn, region)),
     };
-    const result = await (handlers[fn] as Handler)(event, fakeContext(fn));
+    let result: Awaited<ReturnType<Handler>>;
+    try {
+      result = await (handlers[fn] as Handler)(event, fakeContext(fn));
+    } catch (err) {
+      // Powertools throws when every record failed; Lambda then retries the
+      // whole batch, as the runtime does here.
+      const errors = (err as { recordErrors?: Error[] }).recordErrors ?? [
+        err as Error,
+      ];
+      for (const e of errors) {
+        notes.push({
+          at: new Date(),
+          order: nextOrder(),
+          who: 'local',
+          text: `${fn} failed: ${e.message}`,
+        });
+      }
+      result = {
+        batchItemFailures: messages.map((m) => ({
+          itemIdentifier: m.MessageId as string,
+        })),
+      };
+    }
     const failed = new Set(
       result?.batchItemFailures?.map((f) => f.itemIdentifier) ?? []
     );
@@ -462,20 +489,29 @@ async function run(
 }
 
 async function loadHandlers(): Promise<Record<FunctionName, Handler>> {
-  const [classify, remediate, pruneResult, rollVolume, resolveFn, notify] =
-    await Promise.all([
-      import('../../functions/classify.ts'),
-      import('../../functions/remediate.ts'),
-      import('../../functions/prune-result.ts'),
-      import('../../functions/roll-volume.ts'),
-      import('../../functions/resolve.ts'),
-      import('../../functions/notify.ts'),
-    ]);
+  const [
+    classify,
+    remediate,
+    pruneResult,
+    rollVolume,
+    watch,
+    resolveFn,
+    notify,
+  ] = await Promise.all([
+    import('../../functions/classify.ts'),
+    import('../../functions/remediate.ts'),
+    import('../../functions/prune-result.ts'),
+    import('../../functions/roll-volume.ts'),
+    import('../../functions/watch-rollout.ts'),
+    import('../../functions/resolve.ts'),
+    import('../../functions/notify.ts'),
+  ]);
   return {
     classify: classify.handler as unknown as Handler,
     remediate: remediate.handler as unknown as Handler,
     'prune-result': pruneResult.handler as unknown as Handler,
     'roll-volume': rollVolume.handler as unknown as Handler,
+    'watch-rollout': watch.handler as unknown as Handler,
     resolve: resolveFn.handler as unknown as Handler,
     notify: notify.handler as unknown as Handler,
   };
@@ -552,7 +588,17 @@ function toRecord(m: Message, arn: string, region: string): SQSRecord {
       ApproximateFirstReceiveTimestamp:
         attrs.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
     },
-    messageAttributes: {},
+    messageAttributes: Object.fromEntries(
+      Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [
+        k,
+        {
+          dataType: v.DataType ?? 'String',
+          ...(v.StringValue !== undefined
+            ? { stringValue: v.StringValue }
+            : {}),
+        },
+      ])
+    ),
     md5OfBody: m.MD5OfBody ?? '',
     eventSource: 'aws:sqs',
     eventSourceARN: arn,

@@ -22,11 +22,21 @@ import { dependencies } from './wiring.ts';
 export type Dependencies = ReturnType<typeof dependencies>;
 
 /** What a function does with one valid event: call the core, return what to emit. */
+/**
+ * What a use case returns: the events to emit, or also a request to look
+ * at the same event again later (a rollout being followed).
+ */
+export type Outcome =
+  | Emitted[]
+  | { emitted: Emitted[]; lookAgainInSeconds?: number };
+
 export type UseCase<T> = (
   event: Envelope & { detail: T },
   run: RunMode,
-  deps: Dependencies
-) => Promise<Emitted[]>;
+  deps: Dependencies,
+  /** How many times this event was looked at before (requeued). */
+  looks: number
+) => Promise<Outcome>;
 
 /**
  * Explains a zod failure in one line: each issue's path and message.
@@ -128,8 +138,16 @@ export function eventBridgeQueueHandler<T extends z.ZodType>(
     }
     logger.appendKeys({ eventId: event.id, detailType: event['detail-type'] });
     const run = await runModeOf(event, deps.control);
-    const emitted = await useCase(event, run, deps);
+    const looks = Number(record.messageAttributes?.looks?.stringValue ?? 0);
+    const outcome = await useCase(event, run, deps, looks);
+    const emitted = Array.isArray(outcome) ? outcome : outcome.emitted;
     if (emitted.length) await deps.publisher.publish(emitted);
+    if (!Array.isArray(outcome) && outcome.lookAgainInSeconds !== undefined) {
+      // SQS holds the same event back for the delay: no scheduler needed.
+      await deps
+        .requeue(functionName)
+        .send(record.body, outcome.lookAgainInSeconds, looks + 1);
+    }
     for (const e of emitted) {
       metrics.addMetric(e.detailType.replace(/\s+/g, ''), MetricUnit.Count, 1);
     }

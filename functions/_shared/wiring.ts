@@ -14,6 +14,7 @@ import { EventBridgePublisher } from '../../adapters/aws/eventbridge-publisher.t
 import { AwsRollouts } from '../../adapters/aws/rollouts.ts';
 import { SnsNotifier } from '../../adapters/aws/sns-notifier.ts';
 import { SqsDeadLetters } from '../../adapters/aws/sqs-dead-letters.ts';
+import { SqsRequeue } from '../../adapters/aws/sqs-requeue.ts';
 import {
   SsmControlSwitch,
   SsmNodeCommands,
@@ -140,15 +141,33 @@ function build(config: Config) {
     get notifier() {
       return notifier();
     },
+    /** The function's own queue, for events it looks at again later. */
+    requeue(functionName: string) {
+      return new SqsRequeue(
+        sqs,
+        required(urlFor('QUEUE', functionName), 'PULLMEDIC_QUEUE_URL')
+      );
+    },
     deadLetters(functionName: string) {
-      const url =
-        process.env[
-          `PULLMEDIC_DLQ_URL_${functionName.toUpperCase().replace(/-/g, '_')}`
-        ] ?? process.env.PULLMEDIC_DLQ_URL;
-      return new SqsDeadLetters(sqs, required(url ?? '', 'PULLMEDIC_DLQ_URL'));
+      return new SqsDeadLetters(
+        sqs,
+        required(urlFor('DLQ', functionName), 'PULLMEDIC_DLQ_URL')
+      );
     },
   };
 }
+
+/**
+ * A queue URL: PULLMEDIC_<KIND>_URL in Lambda (one function per process);
+ * the local runtime, which runs every function in one process, sets
+ * PULLMEDIC_<KIND>_URL_<FUNCTION> for each.
+ */
+const urlFor = (kind: 'QUEUE' | 'DLQ', functionName: string): string =>
+  process.env[
+    `PULLMEDIC_${kind}_URL_${functionName.toUpperCase().replace(/-/g, '_')}`
+  ] ??
+  process.env[`PULLMEDIC_${kind}_URL`] ??
+  '';
 
 const once = <T>(make: () => T): (() => T) => {
   let value: T | undefined;

@@ -75,6 +75,7 @@ describe('Feature: the local runtime replays the seed incident end to end', () =
       DETAIL_TYPES.nodePruneCompleted,
       DETAIL_TYPES.volumeRollRequested,
       DETAIL_TYPES.volumeRollStarted,
+      DETAIL_TYPES.volumeRollCompleted,
       DETAIL_TYPES.incidentResolved,
     ];
     const seen = types(result).filter((t) => (order as string[]).includes(t));
@@ -154,6 +155,7 @@ describe('Feature: the local runtime replays the seed incident end to end', () =
       'prune-requested',
       'prune-completed',
       'roll-started',
+      'roll-completed',
       'resolved',
     ]);
     // The causeless Error: ErrImagePull / BackOff events joined the incident.
@@ -165,6 +167,7 @@ describe('Feature: the local runtime replays the seed incident end to end', () =
         DETAIL_TYPES.nodePruneRequested,
         DETAIL_TYPES.nodePruneCompleted,
         DETAIL_TYPES.volumeRollStarted,
+        DETAIL_TYPES.volumeRollCompleted,
         DETAIL_TYPES.incidentResolved,
       ].sort()
     );

@@ -1,4 +1,4 @@
-import type { Rollouts } from '#core/ports.ts';
+import type { RolloutStatus, Rollouts } from '#core/ports.ts';
 
 /**
  * A hand-written Rollouts: records each node group update and instance
@@ -13,6 +13,8 @@ import type { Rollouts } from '#core/ports.ts';
 export class FakeRollouts implements Rollouts {
   updateId = 'update-0001';
   refreshId = 'refresh-0001';
+  /** What describeRollout answers, one status per call; the last repeats. */
+  statuses: RolloutStatus[] = [];
   #error: Error | undefined;
 
   calls: {
@@ -25,7 +27,17 @@ export class FakeRollouts implements Rollouts {
       group: string;
       launchTemplate: { id: string; version: number };
     }[];
-  } = { updateManagedNodegroup: [], refreshAutoScalingGroup: [] };
+    describeRollout: {
+      kind: string;
+      id: string;
+      cluster: string;
+      group: string;
+    }[];
+  } = {
+    updateManagedNodegroup: [],
+    refreshAutoScalingGroup: [],
+    describeRollout: [],
+  };
 
   failWith(error: Error): void {
     this.#error = error;
@@ -39,7 +51,12 @@ export class FakeRollouts implements Rollouts {
     this.updateId = 'update-0001';
     this.refreshId = 'refresh-0001';
     this.#error = undefined;
-    this.calls = { updateManagedNodegroup: [], refreshAutoScalingGroup: [] };
+    this.statuses = [];
+    this.calls = {
+      updateManagedNodegroup: [],
+      refreshAutoScalingGroup: [],
+      describeRollout: [],
+    };
   }
 
   async updateManagedNodegroup(
@@ -63,5 +80,21 @@ export class FakeRollouts implements Rollouts {
     this.calls.refreshAutoScalingGroup.push({ group, launchTemplate });
     if (this.#error) throw this.#error;
     return this.refreshId;
+  }
+
+  async describeRollout(
+    rollout: {
+      kind: 'eks-nodegroup-update' | 'asg-instance-refresh';
+      id: string;
+    },
+    where: { cluster: string; group: string }
+  ): Promise<RolloutStatus> {
+    this.calls.describeRollout.push({ ...rollout, ...where });
+    if (this.#error) throw this.#error;
+    const index =
+      Math.min(this.calls.describeRollout.length, this.statuses.length) - 1;
+    const status = this.statuses[index];
+    if (!status) throw new Error('FakeRollouts: no status configured');
+    return status;
   }
 }

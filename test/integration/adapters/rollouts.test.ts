@@ -1,8 +1,12 @@
 import {
   AutoScalingClient,
-  StartInstanceRefreshCommand,
+  DescribeInstanceRefreshesCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { EKSClient, UpdateNodegroupVersionCommand } from '@aws-sdk/client-eks';
+import {
+  DescribeUpdateCommand,
+  EKSClient,
+  UpdateNodegroupVersionCommand,
+} from '@aws-sdk/client-eks';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AwsRollouts } from '../../../adapters/aws/rollouts.ts';
@@ -16,9 +20,12 @@ import { AwsCallError } from '../../../core/errors.ts';
 // Auto Scaling StartInstanceRefresh (AutoScalingGroupName, Strategy
 // Rolling, DesiredConfiguration.LaunchTemplate, Preferences; SkipMatching
 // and AutoRollback both require a DesiredConfiguration).
+// One mock per client class for the whole file: aws-sdk-client-mock
+// patches the class, so two mocks of it would fight.
+const eks = mockClient(EKSClient);
+const autoscaling = mockClient(AutoScalingClient);
+
 describe('Class: AwsRollouts (calls moto lacks, on aws-sdk-client-mock)', () => {
-  const eks = mockClient(EKSClient);
-  const autoscaling = mockClient(AutoScalingClient);
   afterEach(() => {
     eks.reset();
     autoscaling.reset();
@@ -78,6 +85,119 @@ describe('Class: AwsRollouts (calls moto lacks, on aws-sdk-client-mock)', () => 
       await expect(updating).rejects.toThrow(
         /updating node group gpu failed: ResourceInUseException/
       );
+    });
+  });
+});
+
+// moto has neither DescribeUpdate nor DescribeInstanceRefreshes: on
+// aws-sdk-client-mock, with the response shapes of the API references.
+describe('Class: AwsRollouts, following a rollout (on aws-sdk-client-mock)', () => {
+  afterEach(() => {
+    eks.reset();
+    autoscaling.reset();
+  });
+
+  it('reads an EKS update: in progress, then failed with its errors', async () => {
+    // Prepare
+    eks
+      .on(DescribeUpdateCommand)
+      .resolvesOnce({ update: { id: 'u-1', status: 'InProgress' } })
+      .resolves({
+        update: {
+          id: 'u-1',
+          status: 'Failed',
+          errors: [
+            {
+              errorCode: 'PodEvictionFailure',
+              errorMessage: 'Reached max retries',
+            },
+          ],
+        },
+      });
+    const rollouts = new AwsRollouts(
+      new EKSClient({}),
+      new AutoScalingClient({}),
+      90
+    );
+    const where = { cluster: 'prod', group: 'gpu' };
+
+    // Act
+    const first = await rollouts.describeRollout(
+      { kind: 'eks-nodegroup-update', id: 'u-1' },
+      where
+    );
+    const second = await rollouts.describeRollout(
+      { kind: 'eks-nodegroup-update', id: 'u-1' },
+      where
+    );
+
+    // Assess
+    expect(first).toEqual({
+      status: 'InProgress',
+      done: false,
+      succeeded: false,
+      errors: [],
+    });
+    expect(second).toEqual({
+      status: 'Failed',
+      done: true,
+      succeeded: false,
+      errors: ['PodEvictionFailure: Reached max retries'],
+    });
+    expect(eks.commandCalls(DescribeUpdateCommand)[0]?.args[0].input).toEqual({
+      name: 'prod',
+      nodegroupName: 'gpu',
+      updateId: 'u-1',
+    });
+  });
+
+  it('reads an instance refresh: baking is not done, successful is', async () => {
+    // Prepare
+    autoscaling
+      .on(DescribeInstanceRefreshesCommand)
+      .resolvesOnce({
+        InstanceRefreshes: [{ InstanceRefreshId: 'ir-1', Status: 'Baking' }],
+      })
+      .resolves({
+        InstanceRefreshes: [
+          {
+            InstanceRefreshId: 'ir-1',
+            Status: 'Successful',
+            StatusReason: 'done',
+          },
+        ],
+      });
+    const rollouts = new AwsRollouts(
+      new EKSClient({}),
+      new AutoScalingClient({}),
+      90
+    );
+    const where = { cluster: 'prod', group: 'cpu-asg' };
+
+    // Act
+    const baking = await rollouts.describeRollout(
+      { kind: 'asg-instance-refresh', id: 'ir-1' },
+      where
+    );
+    const done = await rollouts.describeRollout(
+      { kind: 'asg-instance-refresh', id: 'ir-1' },
+      where
+    );
+
+    // Assess
+    expect(baking.done).toBe(false);
+    expect(done).toEqual({
+      status: 'Successful',
+      done: true,
+      succeeded: true,
+      errors: [],
+    });
+    expect(
+      autoscaling.commandCalls(DescribeInstanceRefreshesCommand)[0]?.args[0]
+        .input
+    ).toEqual({
+      AutoScalingGroupName: 'cpu-asg',
+      InstanceRefreshIds: ['ir-1'],
     });
   });
 });

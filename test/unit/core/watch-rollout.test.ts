@@ -1,0 +1,157 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { watchRollout } from '#core/watch-rollout.ts';
+import { DETAIL_TYPES } from '#events/detail-types.ts';
+import {
+  IncidentEscalatedDetail,
+  VolumeRollCompletedDetail,
+  type VolumeRollStartedDetail,
+} from '#events/schemas.ts';
+import { createFakeEnvironment } from '#test/fakes/environment.ts';
+import {
+  anIncident,
+  CLUSTER,
+  INSTANCE_ID,
+  LAUNCH_TEMPLATE_ID,
+  LIVE,
+  NODE_NAME,
+  NODEGROUP,
+} from '#test/helpers/fixtures.ts';
+
+const NOW = '2026-11-20T10:00:00.000Z';
+const INCIDENT_ID = anIncident().incidentId;
+
+const started = (
+  overrides: Partial<VolumeRollStartedDetail> = {}
+): VolumeRollStartedDetail => ({
+  cluster: CLUSTER,
+  node: { name: NODE_NAME, instanceId: INSTANCE_ID },
+  dryRun: false,
+  incidentId: INCIDENT_ID,
+  nodegroup: { kind: 'managed', name: NODEGROUP },
+  launchTemplate: { id: LAUNCH_TEMPLATE_ID, oldVersion: 3, newVersion: 4 },
+  deviceName: '/dev/xvda',
+  oldSizeGiB: 20,
+  newSizeGiB: 100,
+  rollout: { kind: 'eks-nodegroup-update', id: 'update-0001' },
+  undo: 'aws eks update-nodegroup-version …',
+  ...overrides,
+});
+
+describe('Function: watchRollout', () => {
+  const env = createFakeEnvironment();
+
+  beforeEach(() => {
+    env.reset();
+    env.clock.set(NOW);
+    env.incidents.seed(anIncident());
+  });
+
+  it('asks to look again while the rollout is in progress', async () => {
+    // Prepare
+    env.rollouts.statuses = [
+      { status: 'InProgress', done: false, succeeded: false, errors: [] },
+    ];
+
+    // Act
+    const result = await watchRollout(started(), 0, 72, LIVE, env);
+
+    // Assess
+    expect(result).toEqual({ kind: 'again' });
+    expect(env.rollouts.calls.describeRollout).toEqual([
+      {
+        kind: 'eks-nodegroup-update',
+        id: 'update-0001',
+        cluster: CLUSTER,
+        group: NODEGROUP,
+      },
+    ]);
+  });
+
+  it('emits how the rollout ended and notes it on the timeline', async () => {
+    // Prepare
+    env.rollouts.statuses = [
+      {
+        status: 'Failed',
+        done: true,
+        succeeded: false,
+        errors: ['NodeCreationFailure: x'],
+      },
+    ];
+
+    // Act
+    const result = await watchRollout(
+      started({ rollout: { kind: 'asg-instance-refresh', id: 'ir-1' } }),
+      4,
+      72,
+      LIVE,
+      env
+    );
+
+    // Assess
+    if (result.kind !== 'done') throw new Error('expected done');
+    expect(result.emitted.map((e) => e.detailType)).toEqual([
+      DETAIL_TYPES.volumeRollCompleted,
+    ]);
+    expect(
+      VolumeRollCompletedDetail.parse(result.emitted[0]?.detail)
+    ).toMatchObject({
+      status: 'Failed',
+      succeeded: false,
+      errors: ['NodeCreationFailure: x'],
+      checks: 5,
+      rollout: { kind: 'asg-instance-refresh', id: 'ir-1' },
+    });
+    expect(env.incidents.incidents()[0]?.timeline.at(-1)).toEqual({
+      at: NOW,
+      step: 'roll-completed',
+      detail: 'asg-instance-refresh ir-1: Failed',
+    });
+  });
+
+  it('tells a person when the rollout is still running after the last look', async () => {
+    // Prepare
+    env.rollouts.statuses = [
+      { status: 'InProgress', done: false, succeeded: false, errors: [] },
+    ];
+
+    // Act
+    const eks = await watchRollout(started(), 71, 72, LIVE, env);
+    const asg = await watchRollout(
+      started({ rollout: { kind: 'asg-instance-refresh', id: 'ir-9' } }),
+      71,
+      72,
+      LIVE,
+      env
+    );
+
+    // Assess
+    if (eks.kind !== 'done' || asg.kind !== 'done')
+      throw new Error('expected done');
+    const detail = IncidentEscalatedDetail.parse(eks.emitted[0]?.detail);
+    expect(detail.reason).toBe(
+      `the eks-nodegroup-update update-0001 of ${NODEGROUP} is still InProgress after 72 checks`
+    );
+    expect(detail.nextSteps[0]).toContain('aws eks describe-update');
+    expect(
+      IncidentEscalatedDetail.parse(asg.emitted[0]?.detail).nextSteps[0]
+    ).toContain('describe-instance-refreshes');
+  });
+
+  it('follows nothing when the roll was a dry run', async () => {
+    // Act
+    const result = await watchRollout(
+      started({
+        dryRun: true,
+        rollout: { kind: 'eks-nodegroup-update', id: null },
+      }),
+      0,
+      72,
+      LIVE,
+      env
+    );
+
+    // Assess
+    expect(result).toEqual({ kind: 'done', emitted: [] });
+    expect(env.rollouts.calls.describeRollout).toEqual([]);
+  });
+});
