@@ -1,4 +1,4 @@
-import { type Policy, targetVolumeGiB } from './policy.ts';
+import { type Policy, type RollCause, targetVolumeGiB } from './policy.ts';
 import type { BlockDeviceMapping, LaunchTemplateData } from './ports.ts';
 
 export type VolumePlan =
@@ -30,7 +30,8 @@ export function planVolumeGrowth(
   data: LaunchTemplateData,
   deviceName: string,
   fallbackSizeGiB: number | undefined,
-  policy: Policy
+  policy: Policy,
+  cause: RollCause = 'too-little-freed'
 ): VolumePlan {
   const mappings = data.BlockDeviceMappings ?? [];
   const existing = mappings.find((m) => m.DeviceName === deviceName);
@@ -43,13 +44,16 @@ export function planVolumeGrowth(
       reason: `neither the template nor the instance says how big ${deviceName} is`,
     };
   }
-  const target = targetVolumeGiB(currentGiB, policy);
+  const target = targetVolumeGiB(currentGiB, policy, cause);
   if (target === null) {
     return {
       kind: 'no-change',
       deviceName,
       sizeGiB: currentGiB,
-      reason: `${deviceName} is already ${currentGiB} GiB; the configured maximum is ${policy.maxVolumeGiB} GiB`,
+      reason:
+        cause === 'below-minimum' && currentGiB < policy.maxVolumeGiB
+          ? `the template already gives ${deviceName} ${currentGiB} GiB, at or above the group minimum of ${policy.minVolumeGiB} GiB`
+          : `${deviceName} is already ${currentGiB} GiB; the configured maximum is ${policy.maxVolumeGiB} GiB`,
     };
   }
   const grown: BlockDeviceMapping[] = existing

@@ -70,20 +70,34 @@ export function isRollAllowed(
 }
 
 /**
- * The size a volume rolls to: the group minimum when below it, else the
- * current size grown by the factor; never smaller than now, never above the
- * maximum. Returns null when no growth is possible.
+ * Why a volume roll was asked for: the volume is below the group minimum
+ * (the prune itself may have worked), or the prune freed too little, or it
+ * failed.
+ */
+export type RollCause = 'below-minimum' | 'too-little-freed' | 'prune-failed';
+
+/**
+ * The size a volume rolls to: the group minimum when below it; when the
+ * prune was not enough, the current size grown by the factor. Never
+ * smaller than now, never above the maximum. Null when there is nothing to
+ * grow: at the maximum already, or, for a below-minimum roll, at or above
+ * the minimum already.
  *
  * @example
  * ```ts
  * targetVolumeGiB(20, DEFAULT_POLICY); // 100
+ * targetVolumeGiB(200, DEFAULT_POLICY, 'below-minimum'); // null
  * targetVolumeGiB(1000, DEFAULT_POLICY); // null: already at the maximum
  * ```
  */
 export function targetVolumeGiB(
   currentGiB: number,
-  policy: Policy
+  policy: Policy,
+  cause: RollCause = 'too-little-freed'
 ): number | null {
+  if (cause === 'below-minimum' && currentGiB >= policy.minVolumeGiB) {
+    return null;
+  }
   const wanted =
     currentGiB < policy.minVolumeGiB
       ? policy.minVolumeGiB

@@ -159,8 +159,13 @@ export interface NodeOrigin {
     diskSizeGiB?: number;
   };
   karpenterNodePool?: string;
-  /** The value of the `pullmedic.io/managed-by` tag (e.g. terraform). */
+  /** The `pullmedic.io/managed-by` tag of the template or instance (e.g. terraform). */
   managedBy?: string;
+  /**
+   * The template carries `pullmedic.io/allow-roll=true`: its owner opted in
+   * (the IAM policy of roll-volume requires the same tag).
+   */
+  rollOptIn?: boolean;
 }
 
 export interface NodeDirectory {

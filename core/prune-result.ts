@@ -6,7 +6,7 @@ import type {
   VolumeRollRequestedDetail,
 } from '../events/schemas.ts';
 import { type DecisionBase, decisionBase, type RunMode } from './context.ts';
-import type { Policy } from './policy.ts';
+import type { Policy, RollCause } from './policy.ts';
 import type {
   Clock,
   CommandInvocation,
@@ -29,11 +29,15 @@ export interface PruneResultDeps {
 }
 
 /** What the prune result means for the incident. */
-export interface PruneVerdict {
-  outcome: NodePruneCompletedDetail['outcome'];
-  reason: string;
-  commandError?: string;
-}
+export type PruneVerdict =
+  | { outcome: 'recovering'; reason: string }
+  | {
+      outcome: 'roll';
+      /** Why the roll is needed. */
+      cause: RollCause;
+      reason: string;
+      commandError?: string;
+    };
 
 /**
  * Decides from one prune invocation: enough space and a big enough volume
@@ -60,6 +64,7 @@ export function decidePrune(
     const commandError = commandErrorOf(invocation, report);
     return {
       outcome: 'roll',
+      cause: 'prune-failed',
       reason: why,
       ...(commandError ? { commandError } : {}),
     };
@@ -71,12 +76,14 @@ export function decidePrune(
   if (freePercent < policy.minFreePercentAfterPrune) {
     return {
       outcome: 'roll',
+      cause: 'too-little-freed',
       reason: `the prune freed ${formatBytes(report.bytesFreed)} but only ${freePercent.toFixed(0)}% is free (floor ${policy.minFreePercentAfterPrune}%)`,
     };
   }
   if (volumeSizeGiB !== undefined && volumeSizeGiB < policy.minVolumeGiB) {
     return {
       outcome: 'roll',
+      cause: 'below-minimum',
       reason: `the prune freed ${formatBytes(report.bytesFreed)} (${freePercent.toFixed(0)}% free), but the volume is ${volumeSizeGiB} GiB, below the group minimum of ${policy.minVolumeGiB} GiB`,
     };
   }
@@ -143,7 +150,7 @@ export async function handlePruneResult(
     report: report ?? null,
     outcome: verdict.outcome,
     reason: verdict.reason,
-    ...(verdict.commandError ? { commandError: verdict.commandError } : {}),
+    commandError: verdict.outcome === 'roll' ? verdict.commandError : undefined,
     ...(volume ? { volumeSizeGiB: volume.sizeGiB } : {}),
   };
   const now = deps.clock.now().toISOString();
@@ -206,7 +213,7 @@ async function invocationOf(
 
 async function rollRequest(
   incident: IncidentRecord,
-  verdict: PruneVerdict,
+  verdict: Extract<PruneVerdict, { outcome: 'roll' }>,
   currentSizeGiB: number | undefined,
   base: DecisionBase,
   deps: PruneResultDeps,
@@ -223,6 +230,7 @@ async function rollRequest(
     reason: verdict.reason,
     ...(currentSizeGiB !== undefined ? { currentSizeGiB } : {}),
     minimumSizeGiB: deps.policy.minVolumeGiB,
+    cause: verdict.cause,
   };
   return { detailType: DETAIL_TYPES.volumeRollRequested, detail: request };
 }

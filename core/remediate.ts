@@ -266,6 +266,7 @@ async function dryRunRollDecision(
     reason: `volume ${volume.deviceName} is ${volume.sizeGiB} GiB, below the group minimum of ${deps.policy.minVolumeGiB} GiB`,
     currentSizeGiB: volume.sizeGiB,
     minimumSizeGiB: deps.policy.minVolumeGiB,
+    cause: 'below-minimum',
   };
   return [{ detailType: DETAIL_TYPES.volumeRollRequested, detail: request }];
 }

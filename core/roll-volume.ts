@@ -83,6 +83,17 @@ export function rollPathOf(origin: NodeOrigin, targetGiB: number): RollPath {
       ],
     };
   }
+  const template = origin.eksNodegroup?.launchTemplate ?? origin.launchTemplate;
+  if (template !== undefined && origin.rollOptIn === false) {
+    return {
+      kind: 'hands-off',
+      why: `its launch template ${template.id} has not opted in (tag pullmedic.io/allow-roll=true)`,
+      nextSteps: [
+        `To let pullmedic roll it: aws ec2 create-tags --resources ${template.id} --tags Key=pullmedic.io/allow-roll,Value=true (and the same tag on a self-managed Auto Scaling group).`,
+        `Or by hand: a new version of ${template.id} with ${device} at ${targetGiB} GiB, then roll the group to it.`,
+      ],
+    };
+  }
   const ng = origin.eksNodegroup;
   if (ng !== undefined) {
     if (ng.launchTemplate === undefined) {
@@ -168,7 +179,7 @@ export async function rollVolume(
   // a whole number of GiB, never above the policy's maximum.
   const path = rollPathOf(
     origin,
-    targetVolumeGiB(volume?.sizeGiB ?? 0, deps.policy) ??
+    targetVolumeGiB(volume?.sizeGiB ?? 0, deps.policy, request.cause) ??
       deps.policy.maxVolumeGiB
   );
   if (path.kind === 'hands-off') {
@@ -199,7 +210,8 @@ async function roll(
     data,
     containerdDeviceOf(origin),
     containerdVolumeOf(origin)?.sizeGiB,
-    deps.policy
+    deps.policy,
+    request.cause
   );
   if (plan.kind === 'no-change') {
     return [
@@ -386,6 +398,7 @@ export function approvalCommand(
     reason: 'approved by on-call',
     currentSizeGiB: request.currentSizeGiB,
     minimumSizeGiB: request.minimumSizeGiB,
+    cause: request.cause,
     approvedBy: 'REPLACE-WITH-YOUR-NAME',
   };
   const entries = JSON.stringify([

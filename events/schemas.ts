@@ -172,6 +172,10 @@ export const VolumeRollRequestedDetail = Decision.extend({
   reason: z.string(),
   currentSizeGiB: z.number().positive().optional(),
   minimumSizeGiB: z.number().positive(),
+  /** Below the minimum (grow to it), or the prune was not enough (grow more). */
+  cause: z
+    .enum(['below-minimum', 'too-little-freed', 'prune-failed'])
+    .default('too-little-freed'),
   /** Set by the person who approved a proposed roll (approval mode). */
   approvedBy: z.string().min(1).max(128).optional(),
 });

@@ -1,6 +1,7 @@
 import {
   DescribeImagesCommand,
   DescribeInstancesCommand,
+  DescribeLaunchTemplatesCommand,
   DescribeVolumesCommand,
   type EC2Client,
   type Instance,
@@ -23,6 +24,7 @@ export const ORIGIN_TAGS = {
   eksCluster: 'eks:cluster-name',
   karpenterNodePool: 'karpenter.sh/nodepool',
   managedBy: 'pullmedic.io/managed-by',
+  allowRoll: 'pullmedic.io/allow-roll',
 } as const;
 
 /** Node names of the resource-name kind: `i-0abc….ec2.internal`. */
@@ -86,6 +88,13 @@ export class Ec2NodeDirectory implements NodeDirectory {
     const cluster = tags[ORIGIN_TAGS.eksCluster];
     const nodegroup =
       ngName && cluster ? await this.#nodegroup(cluster, ngName) : undefined;
+    // The template's own tags say who owns it and whether pullmedic may
+    // roll it; the node group's template wins over the instance's tag.
+    const templateId =
+      nodegroup?.origin.launchTemplate?.id ?? launchTemplate?.id;
+    const templateTags = templateId ? await this.#templateTags(templateId) : {};
+    const managedBy =
+      templateTags[ORIGIN_TAGS.managedBy] ?? tags[ORIGIN_TAGS.managedBy];
     return {
       instanceId,
       amiFamily: nodegroup?.amiFamily ?? familyOfImage(imageName),
@@ -99,10 +108,23 @@ export class Ec2NodeDirectory implements NodeDirectory {
       ...(tags[ORIGIN_TAGS.karpenterNodePool]
         ? { karpenterNodePool: tags[ORIGIN_TAGS.karpenterNodePool] }
         : {}),
-      ...(tags[ORIGIN_TAGS.managedBy]
-        ? { managedBy: tags[ORIGIN_TAGS.managedBy] }
-        : {}),
+      ...(managedBy ? { managedBy } : {}),
+      rollOptIn: templateTags[ORIGIN_TAGS.allowRoll] === 'true',
     };
+  }
+
+  async #templateTags(id: string): Promise<Record<string, string>> {
+    const out = await this.#call(`describing launch template ${id}`, () =>
+      this.#ec2.send(
+        new DescribeLaunchTemplatesCommand({ LaunchTemplateIds: [id] })
+      )
+    );
+    return Object.fromEntries(
+      (out.LaunchTemplates?.[0]?.Tags ?? []).map((t) => [
+        t.Key ?? '',
+        t.Value ?? '',
+      ])
+    );
   }
 
   async #volumes(instance: Instance): Promise<NodeOrigin['volumes']> {

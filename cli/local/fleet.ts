@@ -59,6 +59,10 @@ export const FleetFile = z.object({
           diskSize: z.number().int().positive().optional(),
           /** Tag the template as owned by infrastructure code (terraform…). */
           managedBy: z.string().optional(),
+          /** Self-managed: a mixed-instances group over these instance types. */
+          mixedInstanceTypes: z.array(z.string()).min(1).optional(),
+          /** Tag the template and group pullmedic.io/allow-roll=true (IAM opt-in). */
+          allowRoll: z.boolean().default(true),
         }),
         simulation: z
           .object({
@@ -310,6 +314,9 @@ async function createGroup(
             ...(ng.managedBy
               ? [{ Key: 'pullmedic.io/managed-by', Value: ng.managedBy }]
               : []),
+            ...(ng.allowRoll
+              ? [{ Key: 'pullmedic.io/allow-roll', Value: 'true' }]
+              : []),
           ],
         },
       ],
@@ -337,15 +344,41 @@ async function createGroup(
       })
     );
   }
+  const spec = { LaunchTemplateId: launchTemplateId, Version: '1' };
   await clients.autoscaling.send(
     new CreateAutoScalingGroupCommand({
       AutoScalingGroupName: asg,
-      LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: '1' },
+      ...(ng.mixedInstanceTypes
+        ? {
+            MixedInstancesPolicy: {
+              LaunchTemplate: {
+                LaunchTemplateSpecification: spec,
+                Overrides: ng.mixedInstanceTypes.map((t) => ({
+                  InstanceType: t,
+                })),
+              },
+              InstancesDistribution: {
+                OnDemandBaseCapacity: 1,
+                OnDemandPercentageAboveBaseCapacity: 0,
+                SpotAllocationStrategy: 'price-capacity-optimized',
+              },
+            },
+          }
+        : { LaunchTemplate: spec }),
       MinSize: 0,
       MaxSize: 10,
       DesiredCapacity: 0,
       VPCZoneIdentifier: subnetId,
       Tags: [
+        ...(ng.allowRoll
+          ? [
+              {
+                Key: 'pullmedic.io/allow-roll',
+                Value: 'true',
+                PropagateAtLaunch: false,
+              },
+            ]
+          : []),
         {
           Key: `kubernetes.io/cluster/${fleet.cluster}`,
           Value: 'owned',

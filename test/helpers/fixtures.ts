@@ -341,5 +341,6 @@ export const aRollRequest = (
     'the prune freed 16.0 GiB (82% free), but the volume is 20 GiB, below the group minimum of 100 GiB',
   currentSizeGiB: 20,
   minimumSizeGiB: 100,
+  cause: 'below-minimum',
   ...overrides,
 });

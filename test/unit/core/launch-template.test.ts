@@ -158,6 +158,31 @@ describe('Function: planVolumeGrowth', () => {
     });
   });
 
+  it('returns no-change when a below-minimum roll finds the template at or above the minimum', () => {
+    // Prepare: the template was grown already; the node predates it.
+    const data = aLaunchTemplateData();
+    const root = data.BlockDeviceMappings?.[0];
+    if (root?.Ebs) root.Ebs.VolumeSize = 200;
+
+    // Act
+    const plan = planVolumeGrowth(
+      data,
+      '/dev/xvda',
+      20,
+      DEFAULT_POLICY,
+      'below-minimum'
+    );
+
+    // Assess
+    expect(plan).toEqual({
+      kind: 'no-change',
+      deviceName: '/dev/xvda',
+      sizeGiB: 200,
+      reason:
+        'the template already gives /dev/xvda 200 GiB, at or above the group minimum of 100 GiB',
+    });
+  });
+
   it('returns no-change when the volume is already at the maximum', () => {
     // Prepare
     const data: LaunchTemplateData = {

@@ -69,6 +69,7 @@ describe('Function: decidePrune', () => {
     // Assess
     expect(verdict).toEqual({
       outcome: 'roll',
+      cause: 'too-little-freed',
       reason: 'the prune freed 512.0 MiB but only 10% is free (floor 20%)',
     });
   });
@@ -85,6 +86,7 @@ describe('Function: decidePrune', () => {
     // Assess
     expect(verdict).toEqual({
       outcome: 'roll',
+      cause: 'too-little-freed',
       reason: 'the prune freed 16.0 GiB but only 0% is free (floor 20%)',
     });
   });
@@ -99,6 +101,7 @@ describe('Function: decidePrune', () => {
     // Assess
     expect(verdict).toEqual({
       outcome: 'roll',
+      cause: 'below-minimum',
       reason:
         'the prune freed 16.0 GiB (80% free), but the volume is 20 GiB, below the group minimum of 100 GiB',
     });
@@ -129,6 +132,7 @@ describe('Function: decidePrune', () => {
     // Assess
     expect(verdict).toEqual({
       outcome: 'roll',
+      cause: 'prune-failed',
       reason: 'the prune command ended Failed',
       commandError:
         'line 2\nline 3\nline 4\nline 5\ncrictl: error: rpc error: code = Unavailable',
@@ -150,6 +154,7 @@ describe('Function: decidePrune', () => {
     // Assess
     expect(verdict).toEqual({
       outcome: 'roll',
+      cause: 'prune-failed',
       reason: 'the prune command ended TimedOut (ExecutionTimedOut)',
       commandError: 'ExecutionTimedOut',
     });
@@ -169,6 +174,7 @@ describe('Function: decidePrune', () => {
     // Assess
     expect(verdict).toEqual({
       outcome: 'roll',
+      cause: 'prune-failed',
       reason: 'the prune command ended Cancelled',
     });
   });
@@ -184,7 +190,9 @@ describe('Function: decidePrune', () => {
     const verdict = decidePrune(invocation, report, 20, DEFAULT_POLICY);
 
     // Assess
-    expect(verdict.commandError).toBe('crictl rmi failed; ctr not found');
+    expect(verdict).toMatchObject({
+      commandError: 'crictl rmi failed; ctr not found',
+    });
   });
 
   it('returns roll with at most 4096 characters of command error', () => {
@@ -198,7 +206,9 @@ describe('Function: decidePrune', () => {
     const verdict = decidePrune(invocation, undefined, 20, DEFAULT_POLICY);
 
     // Assess
-    expect(verdict.commandError).toHaveLength(4096);
+    expect(verdict.outcome === 'roll' && verdict.commandError).toHaveLength(
+      4096
+    );
   });
 
   it('returns roll when a successful command printed no result line', () => {
@@ -214,6 +224,7 @@ describe('Function: decidePrune', () => {
     // Assess
     expect(verdict).toEqual({
       outcome: 'roll',
+      cause: 'prune-failed',
       reason: 'the prune printed no result line',
       commandError: 'jq: command not found',
     });
@@ -319,6 +330,7 @@ describe('Function: handlePruneResult', () => {
         'the prune freed 16.0 GiB (83% free), but the volume is 20 GiB, below the group minimum of 100 GiB',
       currentSizeGiB: 20,
       minimumSizeGiB: 100,
+      cause: 'below-minimum',
     });
     expect(env.incidents.incidents()[0]?.rollRequestedAt).toBe(NOW);
   });

@@ -393,6 +393,7 @@ describe('Function: remediate', () => {
       reason: 'volume /dev/xvda is 20 GiB, below the group minimum of 100 GiB',
       currentSizeGiB: 20,
       minimumSizeGiB: 100,
+      cause: 'below-minimum',
     });
     expect(env.incidents.incidents()[0]?.timeline[1]).toEqual({
       at: NOW,

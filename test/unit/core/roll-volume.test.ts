@@ -732,6 +732,19 @@ describe('Function: rollPathOf', () => {
     });
   });
 
+  it('returns hands-off with the tag to add when the template has not opted in', () => {
+    // Act
+    const path = rollPathOf(anOrigin({ rollOptIn: false }), 100);
+
+    // Assess
+    expect(path.kind).toBe('hands-off');
+    if (path.kind !== 'hands-off') return;
+    expect(path.why).toContain(
+      'has not opted in (tag pullmedic.io/allow-roll=true)'
+    );
+    expect(path.nextSteps[0]).toContain('aws ec2 create-tags');
+  });
+
   it('returns hands-off for Karpenter before anything else', () => {
     // Act
     const path = rollPathOf(
