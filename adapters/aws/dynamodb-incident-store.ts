@@ -215,8 +215,15 @@ export class DynamoDbIncidentStore implements IncidentStore, RollLocks {
     entry: TimelineEntry
   ): Promise<void> {
     const incident = await this.get(key);
-    // Bounded: a node that fails for days must not grow an item past 400 KB.
-    if (!incident || incident.timeline.length >= MAX_TIMELINE) return;
+    // A late step of an incident a newer one replaced stays in the logs
+    // only; and bounded: a node that fails for days must not grow an item
+    // past 400 KB.
+    if (
+      incident?.incidentId !== incidentId ||
+      incident.timeline.length >= MAX_TIMELINE
+    ) {
+      return;
+    }
     await this.#update(
       key,
       incidentId,

@@ -238,9 +238,14 @@ export class InMemoryIncidentStore implements IncidentStore, RollLocks {
   ): Promise<void> {
     this.calls.appendTimeline.push([key, incidentId, entry]);
     this.#throwIfFailing('appendTimeline');
-    const incident = this.#items.get(incidentPk(key))?.record;
-    if (!incident || incident.timeline.length >= MAX_TIMELINE) return;
-    const item = this.#matching(key, incidentId, 'updating the incident');
+    const item = this.#items.get(incidentPk(key));
+    // Like the adapter: a superseded incident's step is dropped; bounded.
+    if (
+      item?.record.incidentId !== incidentId ||
+      item.record.timeline.length >= MAX_TIMELINE
+    ) {
+      return;
+    }
     item.record.timeline.push({ ...entry, at: iso(entry.at) });
   }
 
