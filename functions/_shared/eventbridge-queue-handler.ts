@@ -16,6 +16,7 @@ import { type RunMode, runModeOf } from '../../core/context.ts';
 import { MalformedEventError } from '../../core/errors.ts';
 import type { Emitted } from '../../core/ports.ts';
 import { type Envelope, envelopeOf } from '../../events/schemas.ts';
+import { recordDecisions } from './metrics.ts';
 import { logger, metrics, tracer } from './powertools.ts';
 import { dependencies } from './wiring.ts';
 
@@ -148,9 +149,7 @@ export function eventBridgeQueueHandler<T extends z.ZodType>(
         .requeue(functionName)
         .send(record.body, outcome.lookAgainInSeconds, looks + 1);
     }
-    for (const e of emitted) {
-      metrics.addMetric(e.detailType.replace(/\s+/g, ''), MetricUnit.Count, 1);
-    }
+    recordDecisions(emitted);
     logger.info('processed', {
       mode: run.mode,
       dryRun: run.dryRun,

@@ -1,0 +1,59 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Emitted } from '../../core/ports.ts';
+import { DETAIL_TYPES } from '../../events/detail-types.ts';
+import { metrics } from './powertools.ts';
+
+/**
+ * Counts what a function decided, as the dashboard reads it (namespace
+ * pullmedic, dimension service): incidents by class, prunes and bytes
+ * freed, rolls started, completed and failed, escalations, resolutions
+ * and the time to recovery.
+ *
+ * @example
+ * ```ts
+ * recordDecisions(emitted);
+ * ```
+ */
+export function recordDecisions(emitted: readonly Emitted[]): void {
+  for (const { detailType, detail } of emitted) {
+    switch (detailType) {
+      case DETAIL_TYPES.incidentOpened: {
+        // One metric with its own class dimension, so the dashboard can
+        // split incidents by class without multiplying the others.
+        const single = metrics.singleMetric();
+        single.addDimension('class', String(detail.class));
+        single.addMetric('IncidentsOpened', MetricUnit.Count, 1);
+        break;
+      }
+      case DETAIL_TYPES.nodePruneCompleted: {
+        metrics.addMetric('NodePruneCompleted', MetricUnit.Count, 1);
+        const report = detail.report as { bytesFreed?: number } | null;
+        if (typeof report?.bytesFreed === 'number') {
+          metrics.addMetric(
+            'BytesFreed',
+            MetricUnit.Bytes,
+            Math.max(0, report.bytesFreed)
+          );
+        }
+        break;
+      }
+      case DETAIL_TYPES.volumeRollCompleted:
+        metrics.addMetric(
+          detail.succeeded ? 'VolumeRollCompleted' : 'VolumeRollFailed',
+          MetricUnit.Count,
+          1
+        );
+        break;
+      case DETAIL_TYPES.incidentResolved:
+        metrics.addMetric('IncidentResolved', MetricUnit.Count, 1);
+        metrics.addMetric(
+          'TimeToRecovery',
+          MetricUnit.Seconds,
+          Number(detail.mttrSeconds)
+        );
+        break;
+      default:
+        metrics.addMetric(detailType.replace(/\s+/g, ''), MetricUnit.Count, 1);
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { DETAIL_TYPES } from '../../../events/detail-types.ts';
+import { recordDecisions } from '../../../functions/_shared/metrics.ts';
+import { metrics } from '../../../functions/_shared/powertools.ts';
+
+describe('Function: recordDecisions', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('emits the metrics the dashboard reads, with incidents split by class', () => {
+    // Prepare: the metric calls are observed, the metrics object is real.
+    const added = vi.spyOn(metrics, 'addMetric');
+    const single = { addDimension: vi.fn(), addMetric: vi.fn() };
+    vi.spyOn(metrics, 'singleMetric').mockReturnValue(single as never);
+
+    // Act
+    recordDecisions([
+      {
+        detailType: DETAIL_TYPES.incidentOpened,
+        detail: { class: 'disk_full' },
+      },
+      {
+        detailType: DETAIL_TYPES.nodePruneCompleted,
+        detail: { report: { bytesFreed: 1024 } },
+      },
+      { detailType: DETAIL_TYPES.nodePruneCompleted, detail: { report: null } },
+      {
+        detailType: DETAIL_TYPES.volumeRollCompleted,
+        detail: { succeeded: false },
+      },
+      {
+        detailType: DETAIL_TYPES.volumeRollCompleted,
+        detail: { succeeded: true },
+      },
+      {
+        detailType: DETAIL_TYPES.incidentResolved,
+        detail: { mttrSeconds: 95 },
+      },
+      { detailType: DETAIL_TYPES.volumeRollStarted, detail: {} },
+    ]);
+
+    // Assess
+    expect(single.addDimension).toHaveBeenCalledWith('class', 'disk_full');
+    expect(single.addMetric).toHaveBeenCalledWith(
+      'IncidentsOpened',
+      'Count',
+      1
+    );
+    expect(added.mock.calls).toEqual([
+      ['NodePruneCompleted', 'Count', 1],
+      ['BytesFreed', 'Bytes', 1024],
+      ['NodePruneCompleted', 'Count', 1],
+      ['VolumeRollFailed', 'Count', 1],
+      ['VolumeRollCompleted', 'Count', 1],
+      ['IncidentResolved', 'Count', 1],
+      ['TimeToRecovery', 'Seconds', 95],
+      ['VolumeRollStarted', 'Count', 1],
+    ]);
+  });
+});
