@@ -1,14 +1,21 @@
-import type { Envelope, NodeRef } from '../events/schemas.ts';
+import type { NodeRef } from '../events/schemas.ts';
 import type { ControlMode, ControlSwitch, IncidentKey } from './ports.ts';
 
 /**
- * How a decision runs: acting, or deciding without acting. Replayed events
- * (they carry `replay-name`) never act unless the replay was started live;
- * the operator's control parameter can turn everything to dry-run or off.
+ * How a decision runs: acting, or deciding without acting.
+ *
+ * - Replayed events carry `replay-name`; they never act unless the replay
+ *   was started live. The decisions they lead to carry the replay's name
+ *   in their detail (`replayName`), and the next function runs them as the
+ *   same replay: EventBridge puts `replay-name` only on the replayed events
+ *   themselves, not on what functions emit from them.
+ * - A decision taken in dry-run (`dryRun: true` in its detail) stays
+ *   dry-run downstream, whatever the switch says by then.
+ * - The operator's control parameter turns everything to dry-run or off.
  *
  * @example
  * ```ts
- * const run = await runModeOf(envelope, control, false);
+ * const run = await runModeOf(envelope, control);
  * if (run.mode === 'off') return [];
  * ```
  */
@@ -16,7 +23,7 @@ export interface RunMode {
   mode: ControlMode;
   dryRun: boolean;
   replayName?: string;
-  /** Incident scope: live state, or the replay's own. */
+  /** Incident scope: live state, dry-run's own, or the replay's own. */
   scope: string;
 }
 
@@ -24,21 +31,30 @@ export interface RunMode {
 export const LIVE_REPLAY_MARKER = '-live-';
 
 export async function runModeOf(
-  envelope: Pick<Envelope, 'replay-name'>,
+  envelope: { 'replay-name'?: string; detail?: unknown },
   control: ControlSwitch
 ): Promise<RunMode> {
   const mode = await control.mode();
-  const replayName = envelope['replay-name'];
+  const upstream = (envelope.detail ?? {}) as {
+    dryRun?: unknown;
+    replayName?: unknown;
+  };
+  const replayName =
+    envelope['replay-name'] ??
+    (typeof upstream.replayName === 'string' ? upstream.replayName : undefined);
+  const decidedDry = upstream.dryRun === true;
   if (replayName === undefined) {
     // Dry-run keeps its own incidents, so switching to live later still
     // prunes: a decision taken without acting must not use up the live one.
+    const dryRun = mode !== 'live' || decidedDry;
     return {
-      mode,
-      dryRun: mode !== 'live',
-      scope: mode === 'live' ? 'live' : 'dry-run',
+      mode: mode === 'off' ? 'off' : dryRun ? 'dry-run' : 'live',
+      dryRun,
+      scope: dryRun ? 'dry-run' : 'live',
     };
   }
-  const live = replayName.includes(LIVE_REPLAY_MARKER) && mode === 'live';
+  const live =
+    replayName.includes(LIVE_REPLAY_MARKER) && mode === 'live' && !decidedDry;
   return {
     mode: mode === 'off' ? 'off' : live ? 'live' : 'dry-run',
     dryRun: !live,

@@ -10,6 +10,44 @@ import { FakeControlSwitch } from '#test/fakes/fake-control-switch.ts';
 import { CLUSTER, NODE_NAME } from '#test/helpers/fixtures.ts';
 
 describe('Function: runModeOf', () => {
+  it('runs a decision that came from a replay as that replay, in dry-run', async () => {
+    // Act: EventBridge put no replay-name on what a function emitted.
+    const run = await runModeOf(
+      { detail: { dryRun: true, replayName: 'postmortem-1' } },
+      new FakeControlSwitch('live')
+    );
+
+    // Assess
+    expect(run).toEqual({
+      mode: 'dry-run',
+      dryRun: true,
+      replayName: 'postmortem-1',
+      scope: 'replay:postmortem-1',
+    });
+  });
+
+  it('keeps a decision taken in dry-run in dry-run, though the switch is live now', async () => {
+    // Act
+    const run = await runModeOf(
+      { detail: { dryRun: true } },
+      new FakeControlSwitch('live')
+    );
+
+    // Assess
+    expect(run).toEqual({ mode: 'dry-run', dryRun: true, scope: 'dry-run' });
+  });
+
+  it('does not act on a live replay whose decision was taken in dry-run', async () => {
+    // Act
+    const run = await runModeOf(
+      { detail: { dryRun: true, replayName: 'pullmedic-live-1' } },
+      new FakeControlSwitch('live')
+    );
+
+    // Assess
+    expect(run.dryRun).toBe(true);
+  });
+
   it('returns a live run in the live scope when the switch is live and the event is not replayed', async () => {
     // Prepare
     const control = new FakeControlSwitch('live');
