@@ -1,5 +1,6 @@
 import { CLASSIFY_HELP, classifyCommand } from './commands/classify.ts';
 import { LOCAL_HELP, localCommand } from './commands/local.ts';
+import { REPLAY_HELP, replayCommand } from './commands/replay.ts';
 
 const HELP = `pullmedic: heals Kubernetes nodes whose image pulls fail because the disk is full
 
@@ -8,6 +9,7 @@ Usage: pullmedic <command> [options]
 Commands:
   local      run the whole pipeline on a local AWS (moto) over a file of events
   classify   classify image-pull failure messages (JSON Lines in, JSON Lines out)
+  replay     replay an incident in dry-run: from the bus archive, or locally
   help       show this help, or a command's: pullmedic help local
 
 Examples:
@@ -22,6 +24,7 @@ const COMMANDS: Record<
 > = {
   local: { run: localCommand, help: LOCAL_HELP },
   classify: { run: classifyCommand, help: CLASSIFY_HELP },
+  replay: { run: replayCommand, help: REPLAY_HELP },
 };
 
 /** The CLI: dispatches to a command, maps errors to a message and exit code. */

@@ -58,6 +58,13 @@ export interface LocalEnvironment {
   notificationsUrl: string;
   /** Where the local forwarder keeps what it could not put on the bus. */
   ingestDlqUrl: string;
+  archiveArn: string;
+  /**
+   * Creates the rules of the functions and the tap. Done at once unless
+   * deferred: a local replay archives the events first, with no rule to
+   * act on them, and connects the rules before it replays them.
+   */
+  connectRules(): Promise<void>;
 }
 
 export interface LocalClients {
@@ -111,13 +118,14 @@ async function queue(sqs: SQSClient, name: string, dlqArn?: string) {
  * ```
  */
 export async function createLocalEnvironment(
-  c: LocalClients
+  c: LocalClients,
+  options: { deferRules?: boolean } = {}
 ): Promise<LocalEnvironment> {
   const bus = await c.eventBridge.send(
     new CreateEventBusCommand({ Name: LOCAL_NAMES.bus })
   );
   const busArn = bus.EventBusArn as string;
-  await c.eventBridge.send(
+  const archive = await c.eventBridge.send(
     new CreateArchiveCommand({
       ArchiveName: LOCAL_NAMES.archive,
       EventSourceArn: busArn,
@@ -127,44 +135,45 @@ export async function createLocalEnvironment(
   );
 
   const queues = {} as LocalEnvironment['queues'];
-  for (const [fn, rule] of Object.entries(FUNCTION_RULES) as [
-    FunctionName,
-    keyof typeof RULE_PATTERNS,
-  ][]) {
+  for (const fn of Object.keys(FUNCTION_RULES) as FunctionName[]) {
     const dlq = await queue(c.sqs, `pullmedic-local-${fn}-dlq`);
     const q = await queue(c.sqs, `pullmedic-local-${fn}`, dlq.arn);
     queues[fn] = { ...q, dlqUrl: dlq.url };
-    await c.eventBridge.send(
-      new PutRuleCommand({
-        Name: `pullmedic-local-${fn}`,
-        EventBusName: LOCAL_NAMES.bus,
-        EventPattern: JSON.stringify(RULE_PATTERNS[rule]),
-      })
-    );
-    await c.eventBridge.send(
-      new PutTargetsCommand({
-        Rule: `pullmedic-local-${fn}`,
-        EventBusName: LOCAL_NAMES.bus,
-        Targets: [{ Id: fn, Arn: q.arn }],
-      })
-    );
   }
-
   const tap = await queue(c.sqs, 'pullmedic-local-tap');
-  await c.eventBridge.send(
-    new PutRuleCommand({
-      Name: 'pullmedic-local-tap',
-      EventBusName: LOCAL_NAMES.bus,
-      EventPattern: JSON.stringify({ source: [{ exists: true }] }),
-    })
-  );
-  await c.eventBridge.send(
-    new PutTargetsCommand({
-      Rule: 'pullmedic-local-tap',
-      EventBusName: LOCAL_NAMES.bus,
-      Targets: [{ Id: 'tap', Arn: tap.arn }],
-    })
-  );
+  const targets = [
+    ...(
+      Object.entries(FUNCTION_RULES) as [
+        FunctionName,
+        keyof typeof RULE_PATTERNS,
+      ][]
+    ).map(([fn, rule]) => ({
+      name: fn,
+      pattern: RULE_PATTERNS[rule],
+      arn: queues[fn].arn,
+    })),
+    // Every event on the bus, in order, for the output.
+    { name: 'tap', pattern: { source: [{ exists: true }] }, arn: tap.arn },
+  ];
+  const connectRules = async () => {
+    for (const t of targets) {
+      await c.eventBridge.send(
+        new PutRuleCommand({
+          Name: `pullmedic-local-${t.name}`,
+          EventBusName: LOCAL_NAMES.bus,
+          EventPattern: JSON.stringify(t.pattern),
+        })
+      );
+      await c.eventBridge.send(
+        new PutTargetsCommand({
+          Rule: `pullmedic-local-${t.name}`,
+          EventBusName: LOCAL_NAMES.bus,
+          Targets: [{ Id: t.name, Arn: t.arn }],
+        })
+      );
+    }
+  };
+  if (!options.deferRules) await connectRules();
 
   // SSM publishes status changes on the default bus; this rule brings
   // those of our documents onto ours, as serverless.yml's does.
@@ -238,5 +247,7 @@ export async function createLocalEnvironment(
     tapUrl: tap.url,
     notificationsUrl: notifications.url,
     ingestDlqUrl: ingestDlq.url,
+    archiveArn: archive.ArchiveArn as string,
+    connectRules,
   };
 }

@@ -9,6 +9,7 @@ import {
   EventBridgeClient,
   PutEventsCommand,
   type PutEventsRequestEntry,
+  StartReplayCommand,
 } from '@aws-sdk/client-eventbridge';
 import { SNSClient } from '@aws-sdk/client-sns';
 import {
@@ -73,6 +74,11 @@ export interface LocalRunOptions {
   fleet?: FleetFile;
   /** Feed the events this many times, each after the pipeline is quiet. */
   repeat?: number;
+  /**
+   * Archive the events, then replay them with an EventBridge replay: every
+   * decision is taken in dry-run (a postmortem never touches a node).
+   */
+  replay?: boolean;
   /** Keep the events' own times instead of replaying them as if now. */
   keepTimes?: boolean;
   /** Leave moto running (tests inspect its state); the caller stops it. */
@@ -224,7 +230,9 @@ async function run(
     ssm: new SSMClient(config),
   };
   progress('creating the bus, rules, queues, topic, table and SSM document …');
-  const env = await createLocalEnvironment(clients);
+  const env = await createLocalEnvironment(clients, {
+    deferRules: options.replay === true,
+  });
   process.env.PULLMEDIC_TOPIC_ARN = env.topicArn;
   for (const fn of ORDER) {
     const suffix = fn.toUpperCase().replace(/-/g, '_');
@@ -430,18 +438,43 @@ async function run(
     }
   };
 
-  const repeat = options.repeat ?? 1;
+  const good = options.items.flatMap((i) =>
+    'event' in i ? [shiftTimes(i.event, shiftMs)] : []
+  );
+  const rejects = options.items.filter((i) => 'error' in i);
+  if (options.replay) {
+    // A postmortem replay, the way AWS does it: the events go into the
+    // bus's archive first (no rule acts on them yet), then an EventBridge
+    // replay sends them to the rules again, each with replay-name set, and
+    // the functions decide in dry-run.
+    progress(`archiving ${good.length} events, then replaying them …`);
+    await forward(good, rejects);
+    await env.connectRules();
+    const replayName = `pullmedic-local-${Date.now()}`;
+    const earliest = Math.min(...good.map((e) => latestTime(e) ?? Date.now()));
+    await eventBridge.send(
+      new StartReplayCommand({
+        ReplayName: replayName,
+        EventSourceArn: env.archiveArn,
+        EventStartTime: new Date(earliest - 3_600_000),
+        EventEndTime: new Date(Date.now() + 60_000),
+        Destination: { Arn: env.busArn },
+      })
+    );
+    notes.push({
+      at: new Date(),
+      order: nextOrder(),
+      who: 'local',
+      text: `EventBridge replay ${replayName} of archive ${LOCAL_NAMES.archive} started: moto replays at once and ignores the time window`,
+    });
+    await drain();
+  }
+  const repeat = options.replay ? 0 : (options.repeat ?? 1);
   for (let pass = 1; pass <= repeat; pass++) {
     progress(
       `feeding ${options.items.length} events${repeat > 1 ? ` (pass ${pass} of ${repeat})` : ''} …`
     );
-    const good = options.items.flatMap((i) =>
-      'event' in i ? [shiftTimes(i.event, shiftMs)] : []
-    );
-    await forward(
-      good,
-      pass === 1 ? options.items.filter((i) => 'error' in i) : []
-    );
+    await forward(good, pass === 1 ? rejects : []);
     await drain();
   }
 
