@@ -1,0 +1,300 @@
+import {
+  CreateTopicCommand,
+  type PublishCommandInput,
+  SNSClient,
+  SubscribeCommand,
+} from '@aws-sdk/client-sns';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { SnsNotifier } from '../../adapters/aws/sns-notifier.ts';
+import { renderNotification } from '../../core/notification.ts';
+import { DETAIL_TYPES } from '../../events/detail-types.ts';
+import { startTestAws } from '../helpers/moto.ts';
+
+/**
+ * AWS Chatbot's custom notification, as its documentation describes it:
+ * Chatbot drops a message that does not have this shape.
+ */
+const ChatbotCustomNotification = z
+  .object({
+    version: z.literal('1.0'),
+    source: z.literal('custom'),
+    id: z.string().optional(),
+    content: z
+      .object({
+        textType: z.literal('client-markdown').optional(),
+        title: z.string().min(1).max(250),
+        description: z.string().max(8000).optional(),
+        nextSteps: z.array(z.string()).max(5).optional(),
+        keywords: z.array(z.string()).max(5).optional(),
+      })
+      .strict(),
+    metadata: z
+      .object({
+        threadId: z.string().optional(),
+        summary: z.string().optional(),
+        eventType: z.string().optional(),
+        relatedResources: z.array(z.string()).optional(),
+        additionalContext: z.record(z.string(), z.string()).optional(),
+        enableCustomActions: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const INCIDENT = 'prod/ip-10-0-1-149.ec2.internal/20261120T094059Z';
+const NODE = {
+  name: 'ip-10-0-1-149.ec2.internal',
+  instanceId: 'i-0abc12345678def90',
+};
+const HOSTILE = 'evil.io/x<!channel>*bold*_it_~s~`c`&amp:1';
+const base = { cluster: 'prod', node: NODE, dryRun: false };
+
+/** One incident's steps, and a classification pullmedic does not remediate. */
+const steps: [string, Record<string, unknown>][] = [
+  [
+    DETAIL_TYPES.incidentOpened,
+    {
+      ...base,
+      incidentId: INCIDENT,
+      openedAt: '2026-11-20T09:40:59Z',
+      class: 'disk_full',
+      evidence: 'no space left on device',
+      image: HOSTILE,
+      pod: { namespace: 'inference', name: 'triton-79569cfbbc-m2wcc' },
+    },
+  ],
+  [
+    DETAIL_TYPES.nodePruneRequested,
+    {
+      ...base,
+      incidentId: INCIDENT,
+      commandId: 'cmd-1',
+      documentName: 'pullmedic-prod-prune-containerd',
+      parameters: { DryRun: ['false'] },
+      requestedAt: '2026-11-20T09:41:00Z',
+    },
+  ],
+  [
+    DETAIL_TYPES.nodePruneCompleted,
+    {
+      ...base,
+      incidentId: INCIDENT,
+      commandId: 'cmd-1',
+      status: 'Success',
+      outcome: 'roll',
+      reason: 'the volume is 20 GiB, below the group minimum of 100 GiB',
+      report: {
+        v: 1,
+        dryRun: false,
+        fsBytesTotal: 21474836480,
+        bytesBefore: 15700000000,
+        bytesAfter: 4400000000,
+        bytesFreed: 11300000000,
+        freeBytesAfter: 17000000000,
+        imagesRemoved: 3,
+        imagesRemovedRefs: [],
+        pauseImage: 'pause:3.10',
+        pauseImageIntact: true,
+        leftoverSnapshotsRemoved: 1,
+        tools: {},
+        method: 'crictl-rmi-prune',
+        errors: [],
+      },
+    },
+  ],
+  [
+    DETAIL_TYPES.volumeRollStarted,
+    {
+      ...base,
+      incidentId: INCIDENT,
+      nodegroup: { kind: 'managed', name: 'gpu' },
+      launchTemplate: {
+        id: 'lt-0123456789abcdef0',
+        oldVersion: 1,
+        newVersion: 2,
+      },
+      deviceName: '/dev/xvda',
+      oldSizeGiB: 20,
+      newSizeGiB: 100,
+      rollout: { kind: 'eks-nodegroup-update', id: 'u-1' },
+      undo: 'aws eks update-nodegroup-version --cluster-name prod --nodegroup-name gpu --launch-template id=lt-0123456789abcdef0,version=1',
+    },
+  ],
+  [
+    DETAIL_TYPES.incidentResolved,
+    {
+      ...base,
+      incidentId: INCIDENT,
+      openedAt: '2026-11-20T09:40:59Z',
+      resolvedAt: '2026-11-20T09:42:34Z',
+      mttrSeconds: 95,
+      resolvedBy: { reason: 'Pulled', message: 'Successfully pulled image' },
+      timeline: [],
+    },
+  ],
+];
+const other: [string, Record<string, unknown>] = [
+  DETAIL_TYPES.imagePullFailureClassified,
+  {
+    ...base,
+    class: 'auth',
+    evidence: 'pull access denied',
+    causeKnown: true,
+    remedy: 'notify',
+    image: HOSTILE,
+    kubernetesEvent: {
+      reason: 'Failed',
+      type: 'Warning',
+      time: '2026-11-20T09:40:00Z',
+      message: `Failed to pull image "${HOSTILE}": pull access denied`,
+    },
+  },
+];
+
+describe('Feature: on-call notifications through SNS (against moto)', () => {
+  let aws: Awaited<ReturnType<typeof startTestAws>>;
+  const published: PublishCommandInput[] = [];
+  let copies: {
+    body: Record<string, unknown>;
+    envelope: Record<string, unknown>;
+  }[] = [];
+
+  beforeAll(async () => {
+    aws = await startTestAws();
+    const sns = new SNSClient(aws.clientConfig);
+    const sqs = new SQSClient(aws.clientConfig);
+    // Observes what is published (the e-mail body is not in the SQS copy);
+    // the call itself goes to moto.
+    sns.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'PublishCommand')
+          published.push(args.input as PublishCommandInput);
+        return next(args);
+      },
+      { step: 'initialize', name: 'observePublish' }
+    );
+    const topicArn = (
+      await sns.send(new CreateTopicCommand({ Name: 'oncall' }))
+    ).TopicArn as string;
+    const url = (
+      await sqs.send(new CreateQueueCommand({ QueueName: 'oncall-copy' }))
+    ).QueueUrl as string;
+    const arn = (
+      await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: url,
+          AttributeNames: ['QueueArn'],
+        })
+      )
+    ).Attributes?.QueueArn as string;
+    await sns.send(
+      new SubscribeCommand({
+        TopicArn: topicArn,
+        Protocol: 'sqs',
+        Endpoint: arn,
+      })
+    );
+    const notifier = new SnsNotifier(sns, topicArn);
+    for (const [type, detail] of [...steps, other]) {
+      await notifier.publish(renderNotification(type, detail));
+    }
+    for (;;) {
+      const out = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10 })
+      );
+      if (!out.Messages?.length) break;
+      for (const m of out.Messages) {
+        const envelope = JSON.parse(m.Body as string);
+        copies.push({ envelope, body: JSON.parse(envelope.Message) });
+      }
+    }
+    copies = copies.sort(
+      (a, b) =>
+        published.findIndex((p) => p.Subject === a.envelope.Subject) -
+        published.findIndex((p) => p.Subject === b.envelope.Subject)
+    );
+  });
+  afterAll(async () => {
+    await aws.stop();
+  });
+
+  it('delivers every step as a Chatbot custom notification that matches its schema', () => {
+    // Assess
+    expect(copies).toHaveLength(steps.length + 1);
+    for (const { body } of copies) {
+      expect(ChatbotCustomNotification.safeParse(body).error).toBeUndefined();
+    }
+  });
+
+  it('threads every step of one incident under the incident id', () => {
+    // Assess
+    const threads = copies
+      .filter(
+        ({ body }) =>
+          (body.metadata as { eventType: string }).eventType !==
+          DETAIL_TYPES.imagePullFailureClassified
+      )
+      .map(({ body }) => (body.metadata as { threadId: string }).threadId);
+    expect(new Set(threads)).toEqual(new Set([INCIDENT]));
+  });
+
+  it('carries filterable attributes: severity, cluster, class, node group', () => {
+    // Assess
+    const attributes = copies.map(({ envelope }) =>
+      Object.fromEntries(
+        Object.entries(
+          envelope.MessageAttributes as Record<string, { Value: string }>
+        ).map(([k, v]) => [k, v.Value])
+      )
+    );
+    expect(attributes[0]).toMatchObject({
+      severity: 'warning',
+      cluster: 'prod',
+      class: 'disk_full',
+    });
+    expect(attributes[3]).toMatchObject({ severity: 'info', nodegroup: 'gpu' });
+    expect(attributes.at(-1)).toMatchObject({
+      severity: 'warning',
+      class: 'auth',
+    });
+  });
+
+  it('escapes a hostile image name for Slack and keeps it readable in the e-mail', () => {
+    // Assess
+    const slack = (copies[0]?.body.content as { description: string })
+      .description;
+    expect(slack).not.toContain('<!channel>');
+    expect(slack).toContain(
+      'evil.io/x&lt;!channel&gt;\\*bold\\*\\_it\\_\\~s\\~\\`c\\`&amp;amp:1'
+    );
+    const email = JSON.parse(published[0]?.Message as string).email as string;
+    expect(email).toContain(`Image: \`${HOSTILE}\``);
+    expect(published[0]?.MessageStructure).toBe('json');
+  });
+
+  it('writes an e-mail body that says what happened and what comes next', () => {
+    // Assess
+    const bodies = published.map(
+      (p) => JSON.parse(p.Message as string).email as string
+    );
+    expect(bodies[2]).toContain('Disk: 14.6 GiB used before, 4.1 GiB after');
+    expect(bodies[2]).toContain(
+      'pullmedic rolls the node group to a bigger volume next.'
+    );
+    expect(bodies[3]).toContain('Volume: /dev/xvda 20 GiB → 100 GiB');
+    expect(bodies[3]).toContain('Undo: `aws eks update-nodegroup-version');
+    expect(bodies[4]).toContain('Time to recovery: 1m 35s');
+    expect(bodies[5]).toContain(
+      "Check the pull secret or the node role's ECR permissions"
+    );
+    expect(bodies.every((b) => b.includes(`Incident: `))).toBe(true);
+  });
+});
