@@ -25,13 +25,15 @@ export interface RunMode {
   replayName?: string;
   /** Incident scope: live state, dry-run's own, or the replay's own. */
   scope: string;
+  /** The EventBridge id of the event being run, for the incident timeline. */
+  eventId?: string;
 }
 
 /** The marker a live replay puts in its name (`pullmedic replay --live`). */
 export const LIVE_REPLAY_MARKER = '-live-';
 
 export async function runModeOf(
-  envelope: { 'replay-name'?: string; detail?: unknown },
+  envelope: { 'replay-name'?: string; detail?: unknown; id?: string },
   control: ControlSwitch
 ): Promise<RunMode> {
   const mode = await control.mode();
@@ -51,6 +53,7 @@ export async function runModeOf(
       mode: mode === 'off' ? 'off' : dryRun ? 'dry-run' : 'live',
       dryRun,
       scope: dryRun ? 'dry-run' : 'live',
+      ...(envelope.id ? { eventId: envelope.id } : {}),
     };
   }
   const live =
@@ -60,6 +63,7 @@ export async function runModeOf(
     dryRun: !live,
     replayName,
     scope: live ? 'live' : `replay:${replayName}`,
+    ...(envelope.id ? { eventId: envelope.id } : {}),
   };
 }
 

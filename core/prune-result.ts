@@ -157,6 +157,7 @@ export async function handlePruneResult(
   await deps.incidents.appendTimeline(incident.key, incident.incidentId, {
     at: now,
     step: 'prune-completed',
+    eventId: run.eventId,
     detail: `${invocation.status}: ${verdict.reason}`,
   });
   const emitted: Emitted[] = [

@@ -84,6 +84,7 @@ export async function remediate(
       {
         at: eventTime,
         step: 'classified',
+        eventId: run.eventId,
         detail: `${classified.kubernetesEvent.reason}: disk_full (${classified.evidence ?? 'no evidence'})`,
       },
     ],
@@ -204,6 +205,7 @@ async function joinWithoutCause(
     await deps.incidents.appendTimeline(key, incident.incidentId, {
       at: classified.kubernetesEvent.time,
       step: 'joined',
+      eventId: run.eventId,
       detail:
         `${classified.kubernetesEvent.reason}: ${classified.kubernetesEvent.message}`.slice(
           0,
@@ -235,6 +237,7 @@ async function sendPrune(
   await deps.incidents.appendTimeline(key, incidentId, {
     at: now,
     step: 'prune-requested',
+    eventId: run.eventId,
     detail: `${run.dryRun ? '[dry-run] would send' : 'sent'} ${deps.commands.documentName} to ${instanceId} (command ${commandId})`,
   });
   const requested: NodePruneRequestedDetail = {

@@ -66,6 +66,7 @@ export async function resolveIncident(
   const entry = {
     at,
     step: 'resolved',
+    eventId: run.eventId,
     detail: `${event.reason}: ${event.message}`.slice(0, 512),
   };
   if (!(await deps.incidents.resolve(key, incident.incidentId, at, entry))) {

@@ -236,6 +236,7 @@ async function roll(
       await deps.incidents.appendTimeline(key, request.incidentId, {
         at: now.toISOString(),
         step: 'roll-skipped',
+        eventId: run.eventId,
         detail: refusal,
       });
       return [];
@@ -289,6 +290,7 @@ async function roll(
   await deps.incidents.appendTimeline(key, request.incidentId, {
     at: now.toISOString(),
     step: 'roll-started',
+    eventId: run.eventId,
     detail:
       `${base.dryRun ? '[dry-run] would create' : 'created'} ${lt.id} version ${newVersion ?? '(none)'}: ${plan.deviceName} ${plan.oldSizeGiB} → ${plan.newSizeGiB} GiB; ${started.rollout.kind} ${rolloutId ?? ''}`.trim(),
   });

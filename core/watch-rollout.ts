@@ -83,6 +83,7 @@ export async function watchRollout(
     {
       at: deps.clock.now().toISOString(),
       step: 'roll-completed',
+      eventId: run.eventId,
       detail: `${started.rollout.kind} ${rolloutId}: ${status.status}`,
     }
   );

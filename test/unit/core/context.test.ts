@@ -10,6 +10,19 @@ import { FakeControlSwitch } from '#test/fakes/fake-control-switch.ts';
 import { CLUSTER, NODE_NAME } from '#test/helpers/fixtures.ts';
 
 describe('Function: runModeOf', () => {
+  it('carries the event id for the incident timeline, live and in a replay', async () => {
+    // Act
+    const live = await runModeOf({ id: 'ev-1' }, new FakeControlSwitch('live'));
+    const replay = await runModeOf(
+      { id: 'ev-2', 'replay-name': 'postmortem-1' },
+      new FakeControlSwitch('live')
+    );
+
+    // Assess
+    expect(live.eventId).toBe('ev-1');
+    expect(replay.eventId).toBe('ev-2');
+  });
+
   it('runs a decision that came from a replay as that replay, in dry-run', async () => {
     // Act: EventBridge put no replay-name on what a function emitted.
     const run = await runModeOf(
