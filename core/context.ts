@@ -44,18 +44,32 @@ export async function runModeOf(
   const replayName =
     envelope['replay-name'] ??
     (typeof upstream.replayName === 'string' ? upstream.replayName : undefined);
-  const decidedDry = upstream.dryRun === true;
-  if (replayName === undefined) {
-    // Dry-run keeps its own incidents, so switching to live later still
-    // prunes: a decision taken without acting must not use up the live one.
-    const dryRun = mode !== 'live' || decidedDry;
-    return {
-      mode: mode === 'off' ? 'off' : dryRun ? 'dry-run' : 'live',
-      dryRun,
-      scope: dryRun ? 'dry-run' : 'live',
-      ...(envelope.id ? { eventId: envelope.id } : {}),
-    };
-  }
+  const run =
+    replayName === undefined
+      ? liveRun(mode, upstream.dryRun === true)
+      : replayRun(mode, replayName, upstream.dryRun === true);
+  return envelope.id ? { ...run, eventId: envelope.id } : run;
+}
+
+/**
+ * Dry-run keeps its own incidents, so switching to live later still
+ * prunes: a decision taken without acting must not use up the live one.
+ */
+const liveRun = (mode: ControlMode, decidedDry: boolean): RunMode => {
+  const dryRun = mode !== 'live' || decidedDry;
+  return {
+    mode: mode === 'off' ? 'off' : dryRun ? 'dry-run' : 'live',
+    dryRun,
+    scope: dryRun ? 'dry-run' : 'live',
+  };
+};
+
+/** A replay acts only when started live, and then in the live scope. */
+const replayRun = (
+  mode: ControlMode,
+  replayName: string,
+  decidedDry: boolean
+): RunMode => {
   const live =
     replayName.includes(LIVE_REPLAY_MARKER) && mode === 'live' && !decidedDry;
   return {
@@ -63,9 +77,8 @@ export async function runModeOf(
     dryRun: !live,
     replayName,
     scope: live ? 'live' : `replay:${replayName}`,
-    ...(envelope.id ? { eventId: envelope.id } : {}),
   };
-}
+};
 
 /**
  * The incident key of a node, in the run's scope.

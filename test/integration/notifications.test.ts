@@ -269,8 +269,10 @@ describe('Feature: on-call notifications through SNS (against moto)', () => {
 
   it('escapes a hostile image name for Slack and keeps it readable in the e-mail', () => {
     // Assess
-    const slack = (copies[0]?.body.content as { description: string })
-      .description;
+    const content = copies[0]?.body.content as
+      | { description: string }
+      | undefined;
+    const slack = content?.description ?? '';
     expect(slack).not.toContain('<!channel>');
     expect(slack).toContain(
       'evil.io/x&lt;!channel&gt;\\*bold\\*\\_it\\_\\~s\\~\\`c\\`&amp;amp:1'
