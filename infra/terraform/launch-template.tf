@@ -22,7 +22,7 @@ variable "containerd_volume_gib" {
 
 resource "aws_launch_template" "gpu" {
   name_prefix = "gpu-"
-  # user_data = base64encode(file("${path.module}/../nodeadm/nodeconfig.yaml"))
+  # user_data = base64encode(file("${path.module}/../nodeadm/user-data.mime"))
 
   block_device_mappings {
     device_name = "/dev/xvda"
