@@ -1,5 +1,6 @@
 import { CLASSIFY_HELP, classifyCommand } from './commands/classify.ts';
 import { LOCAL_HELP, localCommand } from './commands/local.ts';
+import { POSTMORTEM_HELP, postmortemCommand } from './commands/postmortem.ts';
 import { REPLAY_HELP, replayCommand } from './commands/replay.ts';
 
 const HELP = `pullmedic: heals Kubernetes nodes whose image pulls fail because the disk is full
@@ -9,6 +10,8 @@ Usage: pullmedic <command> [options]
 Commands:
   local      run the whole pipeline on a local AWS (moto) over a file of events
   classify   classify image-pull failure messages (JSON Lines in, JSON Lines out)
+  postmortem write an incident's report (Markdown and a timeline SVG), from the
+             table or from a file of events
   replay     replay an incident in dry-run: from the bus archive, or locally
   help       show this help, or a command's: pullmedic help local
 
@@ -16,6 +19,7 @@ Examples:
   pullmedic local --events events/samples/seed-incident.jsonl
   pullmedic local --events events/samples/seed-incident.jsonl --json
   pullmedic classify --input events/samples/seed-incident.jsonl
+  pullmedic postmortem --events events/samples/seed-incident.jsonl
 `;
 
 const COMMANDS: Record<
@@ -24,6 +28,7 @@ const COMMANDS: Record<
 > = {
   local: { run: localCommand, help: LOCAL_HELP },
   classify: { run: classifyCommand, help: CLASSIFY_HELP },
+  postmortem: { run: postmortemCommand, help: POSTMORTEM_HELP },
   replay: { run: replayCommand, help: REPLAY_HELP },
 };
 
