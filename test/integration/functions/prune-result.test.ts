@@ -1,0 +1,266 @@
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { EKSClient } from '@aws-sdk/client-eks';
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context, SQSEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbIncidentStore } from '../../../adapters/aws/dynamodb-incident-store.ts';
+import {
+  FleetFile,
+  type ProvisionedNode,
+  provisionFleet,
+} from '../../../cli/local/fleet.ts';
+import { PRUNE_RESULT_PREFIX } from '../../../core/prune-report.ts';
+import { setClientHook } from '../../../functions/_shared/wiring.ts';
+import { startTestAws } from '../../helpers/moto.ts';
+
+const AMIS = new URL('../../../cli/local/amis.json', import.meta.url).pathname;
+const GiB = 1024 ** 3;
+
+/** What each command's invocation says, as SSM would keep it. */
+const INVOCATIONS: Record<string, Record<string, unknown>> = {
+  'cmd-ok': {
+    Status: 'Success',
+    ResponseCode: 0,
+    StandardOutputContent: `pruned\n${PRUNE_RESULT_PREFIX}${JSON.stringify({ v: 1, dryRun: false, fsBytesTotal: 20 * GiB, bytesBefore: 15 * GiB, bytesAfter: 4 * GiB, bytesFreed: 11 * GiB, freeBytesAfter: 16 * GiB, imagesRemoved: 3, imagesRemovedRefs: [], pauseImage: 'pause:3.10', pauseImageIntact: true, leftoverSnapshotsRemoved: 0, tools: {}, method: 'crictl-rmi-prune', errors: [] })}\n`,
+    StandardErrorContent: '',
+  },
+  'cmd-failed': {
+    Status: 'Failed',
+    StatusDetails: 'Failed',
+    ResponseCode: 3,
+    StandardOutputContent: '',
+    StandardErrorContent:
+      'pullmedic prune: no containerd socket at /run/containerd/containerd.sock\n',
+  },
+  'cmd-timed-out': {
+    Status: 'TimedOut',
+    StatusDetails: 'ExecutionTimedOut',
+    ResponseCode: -1,
+    StandardOutputContent: 'measuring /var/lib/containerd\n',
+    StandardErrorContent: '',
+  },
+};
+
+describe('Function: prune-result handler, on what SSM reports (against moto)', () => {
+  let aws: Awaited<ReturnType<typeof startTestAws>>;
+  let sqs: SQSClient;
+  let busCopy: string;
+  let nodes: ProvisionedNode[];
+
+  beforeAll(async () => {
+    aws = await startTestAws({ amisPath: AMIS });
+    sqs = new SQSClient(aws.clientConfig);
+    const eventBridge = new EventBridgeClient(aws.clientConfig);
+    await eventBridge.send(
+      new CreateEventBusCommand({ Name: 'pullmedic-test' })
+    );
+    busCopy = (
+      await sqs.send(new CreateQueueCommand({ QueueName: 'bus-copy' }))
+    ).QueueUrl as string;
+    const arn = (
+      await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: busCopy,
+          AttributeNames: ['QueueArn'],
+        })
+      )
+    ).Attributes?.QueueArn;
+    await eventBridge.send(
+      new PutRuleCommand({
+        Name: 'all',
+        EventBusName: 'pullmedic-test',
+        EventPattern: JSON.stringify({ source: ['pullmedic'] }),
+      })
+    );
+    await eventBridge.send(
+      new PutTargetsCommand({
+        Rule: 'all',
+        EventBusName: 'pullmedic-test',
+        Targets: [{ Id: 'q', Arn: arn }],
+      })
+    );
+    const dlq = (await sqs.send(new CreateQueueCommand({ QueueName: 'dlq' })))
+      .QueueUrl as string;
+    const dynamo = new DynamoDBClient(aws.clientConfig);
+    await dynamo.send(
+      new CreateTableCommand({
+        TableName: 'pullmedic',
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      })
+    );
+    const fleet = FleetFile.parse({
+      cluster: 'prod',
+      nodes: ['ip-10-0-7-1', 'ip-10-0-7-2', 'ip-10-0-7-3'].map((n) => ({
+        name: `${n}.ec2.internal`,
+        rootVolumeGiB: 20,
+        nodegroup: { kind: 'managed', name: 'gpu' },
+      })),
+    });
+    nodes = await provisionFleet(fleet, {
+      ec2: new EC2Client(aws.clientConfig),
+      eks: new EKSClient(aws.clientConfig),
+      autoscaling: new AutoScalingClient(aws.clientConfig),
+    });
+    // Each node's open incident and the command the remediate function sent.
+    const store = new DynamoDbIncidentStore(
+      DynamoDBDocumentClient.from(dynamo),
+      'pullmedic',
+      3600,
+      () => new Date()
+    );
+    for (const [i, command] of Object.keys(INVOCATIONS).entries()) {
+      const node = nodes[i] as ProvisionedNode;
+      const key = { cluster: 'prod', node: node.spec.name, scope: 'live' };
+      const incidentId = `prod/${node.spec.name}/20261120T094059Z`;
+      await store.openOrJoin(
+        {
+          key,
+          incidentId,
+          status: 'open',
+          openedAt: '2026-11-20T09:40:59Z',
+          node: { name: node.spec.name, instanceId: node.instanceId },
+          class: 'disk_full',
+          evidence: 'no space left on device',
+          timeline: [],
+        },
+        '2026-11-20T09:40:59Z'
+      );
+      await store.recordPruneCommand(key, incidentId, command);
+    }
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL: aws.endpoint,
+      PULLMEDIC_BUS_NAME: 'pullmedic-test',
+      PULLMEDIC_TABLE_NAME: 'pullmedic',
+      PULLMEDIC_PRUNE_DOCUMENT: 'pullmedic-test-prune-containerd',
+      PULLMEDIC_DLQ_URL: dlq,
+      PULLMEDIC_SDK_MAX_ATTEMPTS: '1',
+    });
+    // A named fake: moto's invocations are always Success with empty output
+    // and cannot be made to fail or time out, so GetCommandInvocation is
+    // answered here; every other call goes to moto.
+    setClientHook((client) => {
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName !== 'GetCommandInvocationCommand')
+            return next(args);
+          const input = args.input as { CommandId: string; InstanceId: string };
+          return {
+            response: {},
+            output: {
+              $metadata: {},
+              CommandId: input.CommandId,
+              InstanceId: input.InstanceId,
+              ...INVOCATIONS[input.CommandId],
+            },
+          } as never;
+        },
+        { step: 'initialize', name: 'fakeGetCommandInvocation' }
+      );
+    });
+  });
+  afterAll(async () => {
+    setClientHook(undefined);
+    await aws.stop();
+  });
+
+  it('parses the result line, and rolls with the command’s own error when it failed or timed out', async () => {
+    // Prepare
+    const { handler } = await import('../../../functions/prune-result.ts');
+    const event: SQSEvent = {
+      Records: Object.keys(INVOCATIONS).map((command, i) => ({
+        messageId: `m-${i}`,
+        receiptHandle: `r-${i}`,
+        body: JSON.stringify({
+          version: '0',
+          id: `ssm-${i}`,
+          'detail-type': 'EC2 Command Invocation Status-change Notification',
+          source: 'aws.ssm',
+          time: '2026-11-20T09:42:00Z',
+          resources: [],
+          detail: {
+            'command-id': command,
+            'document-name': 'pullmedic-test-prune-containerd',
+            'instance-id': nodes[i]?.instanceId,
+            'requested-date-time': '2026-11-20T09:41:00Z',
+            status: INVOCATIONS[command]?.Status,
+          },
+        }),
+        attributes: {
+          ApproximateReceiveCount: '1',
+          SentTimestamp: '0',
+          SenderId: 't',
+          ApproximateFirstReceiveTimestamp: '0',
+        },
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:prune-result',
+        awsRegion: 'us-east-1',
+      })),
+    };
+
+    // Act
+    const response = await handler(event, {
+      functionName: 'prune-result',
+      awsRequestId: 'r',
+    } as Context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const out = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: busCopy, MaxNumberOfMessages: 10 })
+    );
+    const emitted = (out.Messages ?? []).map((m) =>
+      JSON.parse(m.Body as string)
+    );
+    const completed = Object.fromEntries(
+      emitted
+        .filter((e) => e['detail-type'] === 'Node Prune Completed')
+        .map((e) => [e.detail.commandId, e.detail])
+    );
+    expect(completed['cmd-ok']).toMatchObject({
+      status: 'Success',
+      outcome: 'roll',
+      report: { bytesFreed: 11 * GiB },
+    });
+    expect(completed['cmd-ok'].reason).toContain(
+      'below the group minimum of 100 GiB'
+    );
+    expect(completed['cmd-failed']).toMatchObject({
+      status: 'Failed',
+      outcome: 'roll',
+      report: null,
+      commandError:
+        'pullmedic prune: no containerd socket at /run/containerd/containerd.sock',
+    });
+    expect(completed['cmd-timed-out']).toMatchObject({
+      status: 'TimedOut',
+      outcome: 'roll',
+      reason: 'the prune command ended TimedOut (ExecutionTimedOut)',
+    });
+    const rolls = emitted
+      .filter((e) => e['detail-type'] === 'Volume Roll Requested')
+      .map((e) => e.detail.cause);
+    expect(rolls.sort()).toEqual([
+      'below-minimum',
+      'prune-failed',
+      'prune-failed',
+    ]);
+  });
+});
