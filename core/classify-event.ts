@@ -45,6 +45,24 @@ export const nodeNameOf = (detail: KubernetesEventDetail): string | undefined =>
     ? nodeNameSchema.safeParse(detail.event.involvedObject.name).data
     : undefined);
 
+/**
+ * The pod an event is about, when it is about a pod.
+ *
+ * @example
+ * ```ts
+ * podOf(event); // { namespace: 'inference', name: 'triton-79569cfbbc-m2wcc' }
+ * ```
+ */
+export const podOf = (
+  event: KubernetesEventObject
+): { namespace: string; name: string } | undefined =>
+  event.involvedObject.kind === 'Pod' && event.involvedObject.namespace
+    ? {
+        namespace: event.involvedObject.namespace,
+        name: event.involvedObject.name,
+      }
+    : undefined;
+
 const IMAGE_IN_MESSAGE = /image "([^"\s]{1,512})"/;
 
 /**
@@ -83,13 +101,7 @@ export async function classifyKubernetesEvent(
 
   const image =
     verdict.image ?? event.message.match(IMAGE_IN_MESSAGE)?.[1] ?? undefined;
-  const pod =
-    event.involvedObject.kind === 'Pod' && event.involvedObject.namespace
-      ? {
-          namespace: event.involvedObject.namespace,
-          name: event.involvedObject.name,
-        }
-      : undefined;
+  const pod = podOf(event);
 
   const classified: ImagePullFailureClassifiedDetail = {
     cluster: detail.cluster,

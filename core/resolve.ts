@@ -3,7 +3,7 @@ import type {
   IncidentResolvedDetail,
   KubernetesEventDetail,
 } from '../events/schemas.ts';
-import { eventTimeOf, nodeNameOf } from './classify-event.ts';
+import { eventTimeOf, nodeNameOf, podOf } from './classify-event.ts';
 import { decisionBase, incidentKey, type RunMode } from './context.ts';
 import type { Emitted, IncidentRecord, IncidentStore } from './ports.ts';
 
@@ -72,13 +72,7 @@ export async function resolveIncident(
   if (!(await deps.incidents.resolve(key, incident.incidentId, at, entry))) {
     return [];
   }
-  const pod =
-    event.involvedObject.kind === 'Pod' && event.involvedObject.namespace
-      ? {
-          namespace: event.involvedObject.namespace,
-          name: event.involvedObject.name,
-        }
-      : undefined;
+  const pod = podOf(event);
   const resolved: IncidentResolvedDetail = {
     ...decisionBase(detail.cluster, incident.node, run),
     incidentId: incident.incidentId,

@@ -183,12 +183,17 @@ export type VolumeRollRequestedDetail = z.infer<
   typeof VolumeRollRequestedDetail
 >;
 
+/** A node group pullmedic rolls, and how it is managed. */
+const RolledNodegroup = z.object({
+  kind: z.enum(['managed', 'self-managed']),
+  name: z.string(),
+});
+
+const RolloutKind = z.enum(['eks-nodegroup-update', 'asg-instance-refresh']);
+
 export const VolumeRollStartedDetail = Decision.extend({
   incidentId: z.string(),
-  nodegroup: z.object({
-    kind: z.enum(['managed', 'self-managed']),
-    name: z.string(),
-  }),
+  nodegroup: RolledNodegroup,
   launchTemplate: z.object({
     id: z.string(),
     name: z.string().optional(),
@@ -199,7 +204,7 @@ export const VolumeRollStartedDetail = Decision.extend({
   oldSizeGiB: z.number().positive(),
   newSizeGiB: z.number().positive(),
   rollout: z.object({
-    kind: z.enum(['eks-nodegroup-update', 'asg-instance-refresh']),
+    kind: RolloutKind,
     id: z.string().nullable(),
   }),
   undo: z.string(),
@@ -209,10 +214,7 @@ export type VolumeRollStartedDetail = z.infer<typeof VolumeRollStartedDetail>;
 /** The planned change of a node group's volume, in approval mode. */
 export const VolumeRollProposedDetail = Decision.extend({
   incidentId: z.string(),
-  nodegroup: z.object({
-    kind: z.enum(['managed', 'self-managed']),
-    name: z.string(),
-  }),
+  nodegroup: RolledNodegroup,
   launchTemplate: z.object({
     id: z.string(),
     version: z.number().int().positive(),
@@ -228,12 +230,9 @@ export type VolumeRollProposedDetail = z.infer<typeof VolumeRollProposedDetail>;
 /** How a started rollout ended, as EKS or Auto Scaling reported it. */
 export const VolumeRollCompletedDetail = Decision.extend({
   incidentId: z.string(),
-  nodegroup: z.object({
-    kind: z.enum(['managed', 'self-managed']),
-    name: z.string(),
-  }),
+  nodegroup: RolledNodegroup,
   rollout: z.object({
-    kind: z.enum(['eks-nodegroup-update', 'asg-instance-refresh']),
+    kind: RolloutKind,
     id: z.string(),
   }),
   status: z.string(),
