@@ -1,41 +1,14 @@
 import { readFile } from 'node:fs/promises';
-import {
-  CreateEventBusCommand,
-  EventBridgeClient,
-  PutRuleCommand,
-  PutTargetsCommand,
-} from '@aws-sdk/client-eventbridge';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
-import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { busTap, queueWithArn, sqsRecord } from '../../helpers/aws.ts';
 import { startTestAws } from '../../helpers/moto.ts';
 
 const SEED = new URL(
   '../../../events/samples/seed-incident.jsonl',
   import.meta.url
 );
-
-const record = (id: string, body: string): SQSRecord => ({
-  messageId: id,
-  receiptHandle: id,
-  body,
-  attributes: {
-    ApproximateReceiveCount: '1',
-    SentTimestamp: '0',
-    SenderId: 'test',
-    ApproximateFirstReceiveTimestamp: '0',
-  },
-  messageAttributes: {},
-  md5OfBody: '',
-  eventSource: 'aws:sqs',
-  eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:pullmedic-classify',
-  awsRegion: 'us-east-1',
-});
 
 const context = {
   functionName: 'classify',
@@ -52,38 +25,12 @@ describe('Function: classify handler on a mixed batch (against moto)', () => {
   beforeAll(async () => {
     aws = await startTestAws();
     sqs = new SQSClient(aws.clientConfig);
-    const eventBridge = new EventBridgeClient(aws.clientConfig);
-    await eventBridge.send(
-      new CreateEventBusCommand({ Name: 'pullmedic-test' })
-    );
-    dlqUrl = (
-      await sqs.send(new CreateQueueCommand({ QueueName: 'classify-dlq' }))
-    ).QueueUrl as string;
+    dlqUrl = (await queueWithArn(sqs, 'classify-dlq')).url;
     busCopyUrl = (
-      await sqs.send(new CreateQueueCommand({ QueueName: 'bus-copy' }))
-    ).QueueUrl as string;
-    const arn = (
-      await sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: busCopyUrl,
-          AttributeNames: ['QueueArn'],
-        })
-      )
-    ).Attributes?.QueueArn;
-    await eventBridge.send(
-      new PutRuleCommand({
-        Name: 'all',
-        EventBusName: 'pullmedic-test',
-        EventPattern: JSON.stringify({ source: ['pullmedic'] }),
+      await busTap(aws.clientConfig, 'pullmedic-test', 'bus-copy', {
+        source: ['pullmedic'],
       })
-    );
-    await eventBridge.send(
-      new PutTargetsCommand({
-        Rule: 'all',
-        EventBusName: 'pullmedic-test',
-        Targets: [{ Id: 'q', Arn: arn }],
-      })
-    );
+    ).url;
     Object.assign(process.env, {
       AWS_ENDPOINT_URL: aws.endpoint,
       PULLMEDIC_BUS_NAME: 'pullmedic-test',
@@ -122,9 +69,9 @@ describe('Function: classify handler on a mixed batch (against moto)', () => {
     hostile.source.host = 'ip-10-0-1-149.ec2.internal`reboot`';
     const event: SQSEvent = {
       Records: [
-        record('m-1', '{"not json'),
-        record('m-2', envelope(hostile)),
-        record('m-3', envelope(failed)),
+        sqsRecord('m-1', '{"not json'),
+        sqsRecord('m-2', envelope(hostile)),
+        sqsRecord('m-3', envelope(failed)),
       ],
     };
 

@@ -1,19 +1,7 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
-import {
-  CreateEventBusCommand,
-  EventBridgeClient,
-  PutRuleCommand,
-  PutTargetsCommand,
-} from '@aws-sdk/client-eventbridge';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +13,12 @@ import {
 } from '../../../cli/local/fleet.ts';
 import { PRUNE_RESULT_PREFIX } from '../../../core/prune-report.ts';
 import { setClientHook } from '../../../functions/_shared/wiring.ts';
+import {
+  busTap,
+  createTable,
+  queueWithArn,
+  sqsRecord,
+} from '../../helpers/aws.ts';
 import { startTestAws } from '../../helpers/moto.ts';
 
 const AMIS = new URL('../../../cli/local/amis.json', import.meta.url).pathname;
@@ -64,46 +58,13 @@ describe('Function: prune-result handler, on what SSM reports (against moto)', (
   beforeAll(async () => {
     aws = await startTestAws({ amisPath: AMIS });
     sqs = new SQSClient(aws.clientConfig);
-    const eventBridge = new EventBridgeClient(aws.clientConfig);
-    await eventBridge.send(
-      new CreateEventBusCommand({ Name: 'pullmedic-test' })
-    );
     busCopy = (
-      await sqs.send(new CreateQueueCommand({ QueueName: 'bus-copy' }))
-    ).QueueUrl as string;
-    const arn = (
-      await sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: busCopy,
-          AttributeNames: ['QueueArn'],
-        })
-      )
-    ).Attributes?.QueueArn;
-    await eventBridge.send(
-      new PutRuleCommand({
-        Name: 'all',
-        EventBusName: 'pullmedic-test',
-        EventPattern: JSON.stringify({ source: ['pullmedic'] }),
+      await busTap(aws.clientConfig, 'pullmedic-test', 'bus-copy', {
+        source: ['pullmedic'],
       })
-    );
-    await eventBridge.send(
-      new PutTargetsCommand({
-        Rule: 'all',
-        EventBusName: 'pullmedic-test',
-        Targets: [{ Id: 'q', Arn: arn }],
-      })
-    );
-    const dlq = (await sqs.send(new CreateQueueCommand({ QueueName: 'dlq' })))
-      .QueueUrl as string;
-    const dynamo = new DynamoDBClient(aws.clientConfig);
-    await dynamo.send(
-      new CreateTableCommand({
-        TableName: 'pullmedic',
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      })
-    );
+    ).url;
+    const dlq = (await queueWithArn(sqs, 'dlq')).url;
+    const dynamo = await createTable(aws.clientConfig, 'pullmedic');
     const fleet = FleetFile.parse({
       cluster: 'prod',
       nodes: ['ip-10-0-7-1', 'ip-10-0-7-2', 'ip-10-0-7-3'].map((n) => ({
@@ -183,36 +144,26 @@ describe('Function: prune-result handler, on what SSM reports (against moto)', (
     // Prepare
     const { handler } = await import('../../../functions/prune-result.ts');
     const event: SQSEvent = {
-      Records: Object.keys(INVOCATIONS).map((command, i) => ({
-        messageId: `m-${i}`,
-        receiptHandle: `r-${i}`,
-        body: JSON.stringify({
-          version: '0',
-          id: `ssm-${i}`,
-          'detail-type': 'EC2 Command Invocation Status-change Notification',
-          source: 'aws.ssm',
-          time: '2026-11-20T09:42:00Z',
-          resources: [],
-          detail: {
-            'command-id': command,
-            'document-name': 'pullmedic-test-prune-containerd',
-            'instance-id': nodes[i]?.instanceId,
-            'requested-date-time': '2026-11-20T09:41:00Z',
-            status: INVOCATIONS[command]?.Status,
-          },
-        }),
-        attributes: {
-          ApproximateReceiveCount: '1',
-          SentTimestamp: '0',
-          SenderId: 't',
-          ApproximateFirstReceiveTimestamp: '0',
-        },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:prune-result',
-        awsRegion: 'us-east-1',
-      })),
+      Records: Object.keys(INVOCATIONS).map((command, i) =>
+        sqsRecord(
+          `m-${i}`,
+          JSON.stringify({
+            version: '0',
+            id: `ssm-${i}`,
+            'detail-type': 'EC2 Command Invocation Status-change Notification',
+            source: 'aws.ssm',
+            time: '2026-11-20T09:42:00Z',
+            resources: [],
+            detail: {
+              'command-id': command,
+              'document-name': 'pullmedic-test-prune-containerd',
+              'instance-id': nodes[i]?.instanceId,
+              'requested-date-time': '2026-11-20T09:41:00Z',
+              status: INVOCATIONS[command]?.Status,
+            },
+          })
+        )
+      ),
     };
 
     // Act

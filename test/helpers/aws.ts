@@ -1,0 +1,135 @@
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
+
+import type { startTestAws } from './moto.ts';
+
+/** The client settings of a test's moto (endpoint, region, credentials). */
+type ClientConfig = Awaited<ReturnType<typeof startTestAws>>['clientConfig'];
+
+/**
+ * A queue and its ARN.
+ *
+ * @example
+ * ```ts
+ * const { url, arn } = await queueWithArn(sqs, 'dlq');
+ * ```
+ */
+export async function queueWithArn(sqs: SQSClient, name: string) {
+  const url = (await sqs.send(new CreateQueueCommand({ QueueName: name })))
+    .QueueUrl as string;
+  const arn = (
+    await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: ['QueueArn'],
+      })
+    )
+  ).Attributes?.QueueArn as string;
+  return { url, arn };
+}
+
+/** Everything waiting in a queue, bodies parsed, attributes included. */
+export async function receiveAll(
+  sqs: SQSClient,
+  url: string
+): Promise<Message[]> {
+  const all: Message[] = [];
+  for (;;) {
+    const out = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: url,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+      })
+    );
+    if (!out.Messages?.length) return all;
+    all.push(...out.Messages);
+  }
+}
+
+/**
+ * A rule on a bus (created unless it exists) whose target is a new queue:
+ * what tests read to see what crossed the bus.
+ *
+ * @example
+ * ```ts
+ * const tap = await busTap(config, 'pullmedic-test', 'all', { source: ['pullmedic'] });
+ * ```
+ */
+export async function busTap(
+  config: ClientConfig,
+  bus: string,
+  name: string,
+  pattern: object,
+  options: { createBus?: boolean } = {}
+) {
+  const eventBridge = new EventBridgeClient(config);
+  const sqs = new SQSClient(config);
+  if (options.createBus ?? true) {
+    await eventBridge.send(new CreateEventBusCommand({ Name: bus }));
+  }
+  const queue = await queueWithArn(sqs, name);
+  await eventBridge.send(
+    new PutRuleCommand({
+      Name: name,
+      EventBusName: bus,
+      EventPattern: JSON.stringify(pattern),
+    })
+  );
+  await eventBridge.send(
+    new PutTargetsCommand({
+      Rule: name,
+      EventBusName: bus,
+      Targets: [{ Id: name, Arn: queue.arn }],
+    })
+  );
+  return queue;
+}
+
+/** The pullmedic table's shape: a string key `pk`. */
+export async function createTable(
+  config: ClientConfig,
+  name: string
+): Promise<DynamoDBClient> {
+  const dynamo = new DynamoDBClient(config);
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: name,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    })
+  );
+  return dynamo;
+}
+
+/** An SQS record as Lambda hands it to a function. */
+export const sqsRecord = (id: string, body: string): SQSRecord => ({
+  messageId: id,
+  receiptHandle: id,
+  body,
+  attributes: {
+    ApproximateReceiveCount: '1',
+    SentTimestamp: '0',
+    SenderId: 'test',
+    ApproximateFirstReceiveTimestamp: '0',
+  },
+  messageAttributes: {},
+  md5OfBody: '',
+  eventSource: 'aws:sqs',
+  eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:pullmedic-test',
+  awsRegion: 'us-east-1',
+});
