@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import yaml from 'js-yaml';
+import * as yaml from 'js-yaml';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const RESULT_PREFIX = 'PULLMEDIC_PRUNE_RESULT ';
