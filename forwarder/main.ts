@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// The forwarder's entry point: read the configuration once, log it with
+// secrets redacted, run until SIGTERM (kubelet's stop) or SIGINT, then
+// drain and exit. Bundled by forwarder/build.mjs into dist/forwarder/.
+import { hostname } from 'node:os';
+import { startForwarder } from './app.ts';
+import { loadConfig, redactConfig } from './config.ts';
+import { ForwarderConfigError } from './errors.ts';
+import { jsonLog } from './log.ts';
+
+async function main(): Promise<number> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(process.argv.slice(2), process.env, hostname());
+  } catch (err) {
+    if (err instanceof ForwarderConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const log = jsonLog(config.logLevel);
+  log.info('starting', { config: redactConfig(config) });
+  const running = await startForwarder(config, { log });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      log.info('signal received', { signal });
+      void running.stop();
+    });
+  }
+  return running.exited;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`forwarder crashed: ${String(err)}\n`);
+    process.exitCode = 1;
+  }
+);
