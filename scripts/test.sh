@@ -14,6 +14,9 @@ step integration; npx vitest run test/integration
 step e2e; npx vitest run test/e2e
 step package; bash scripts/package-check.sh
 step ssm; npm run --silent check:ssm
+# Builds kube-apiserver and etcd from Go modules the first time (minutes),
+# cached under .cache/k8s-bin afterwards.
+step forwarder; npm run --silent test:forwarder
 if [ "$(id -u)" -eq 0 ]; then
   # The lab installs shellcheck with its other Debian packages.
   step lab; npm run --silent test:lab
