@@ -3,15 +3,8 @@ import {
   CreateEventBusCommand,
   EventBridgeClient,
   PutEventsCommand,
-  PutRuleCommand,
-  PutTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ReplayProgress,
@@ -20,6 +13,7 @@ import {
 import { runModeOf } from '../../core/context.ts';
 import { RULE_PATTERNS } from '../../events/patterns.ts';
 import { FakeControlSwitch } from '../fakes/fake-control-switch.ts';
+import { busTap } from '../helpers/aws.ts';
 import { startTestAws } from '../helpers/moto.ts';
 
 describe('Function: replayArchive (pullmedic replay --archive, against moto)', () => {
@@ -54,30 +48,14 @@ describe('Function: replayArchive (pullmedic replay --archive, against moto)', (
     );
     // The rule comes after the events: only the replay reaches it.
     queueUrl = (
-      await sqs.send(new CreateQueueCommand({ QueueName: 'classify' }))
-    ).QueueUrl as string;
-    const arn = (
-      await sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: queueUrl,
-          AttributeNames: ['QueueArn'],
-        })
+      await busTap(
+        aws.clientConfig,
+        'pullmedic-test',
+        'classify',
+        { source: ['pullmedic.kubernetes'] },
+        { createBus: false }
       )
-    ).Attributes?.QueueArn;
-    await eventBridge.send(
-      new PutRuleCommand({
-        Name: 'classify',
-        EventBusName: 'pullmedic-test',
-        EventPattern: JSON.stringify({ source: ['pullmedic.kubernetes'] }),
-      })
-    );
-    await eventBridge.send(
-      new PutTargetsCommand({
-        Rule: 'classify',
-        EventBusName: 'pullmedic-test',
-        Targets: [{ Id: 'q', Arn: arn }],
-      })
-    );
+    ).url;
   });
   afterAll(async () => {
     await aws.stop();

@@ -1,21 +1,14 @@
 import {
-  CreateEventBusCommand,
   EventBridgeClient,
   PutEventsCommand,
-  PutRuleCommand,
-  PutTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventBridgePublisher } from '../../../adapters/aws/eventbridge-publisher.ts';
 import { AwsCallError } from '../../../core/errors.ts';
 import { DETAIL_TYPES } from '../../../events/detail-types.ts';
+import { busTap } from '../../helpers/aws.ts';
 import { startTestAws } from '../../helpers/moto.ts';
 
 const noSleep = async () => {};
@@ -27,35 +20,12 @@ describe('Class: EventBridgePublisher (against moto)', () => {
 
   beforeAll(async () => {
     aws = await startTestAws();
-    const eventBridge = new EventBridgeClient(aws.clientConfig);
     sqs = new SQSClient(aws.clientConfig);
-    await eventBridge.send(
-      new CreateEventBusCommand({ Name: 'pullmedic-test' })
-    );
-    queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'all' })))
-      .QueueUrl as string;
-    const arn = (
-      await sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: queueUrl,
-          AttributeNames: ['QueueArn'],
-        })
-      )
-    ).Attributes?.QueueArn;
-    await eventBridge.send(
-      new PutRuleCommand({
-        Name: 'all',
-        EventBusName: 'pullmedic-test',
-        EventPattern: JSON.stringify({ source: ['pullmedic'] }),
+    queueUrl = (
+      await busTap(aws.clientConfig, 'pullmedic-test', 'all', {
+        source: ['pullmedic'],
       })
-    );
-    await eventBridge.send(
-      new PutTargetsCommand({
-        Rule: 'all',
-        EventBusName: 'pullmedic-test',
-        Targets: [{ Id: 'q', Arn: arn }],
-      })
-    );
+    ).url;
   });
   afterAll(async () => {
     await aws.stop();

@@ -1,20 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import {
-  CreateEventBusCommand,
   EventBridgeClient,
   PutEventsCommand,
-  PutRuleCommand,
-  PutTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXPORTER } from '../../../events/exporter.ts';
 import { RULE_PATTERNS } from '../../../events/patterns.ts';
+import { busTap } from '../../helpers/aws.ts';
 import { startTestAws } from '../../helpers/moto.ts';
 
 const SEED = new URL(
@@ -32,35 +25,16 @@ describe('Feature: events from kubernetes-event-exporter reach classify and reso
     aws = await startTestAws();
     sqs = new SQSClient(aws.clientConfig);
     eventBridge = new EventBridgeClient(aws.clientConfig);
-    await eventBridge.send(
-      new CreateEventBusCommand({ Name: 'pullmedic-test' })
-    );
-    for (const rule of ['classify', 'resolve'] as const) {
-      const url = (await sqs.send(new CreateQueueCommand({ QueueName: rule })))
-        .QueueUrl as string;
-      const arn = (
-        await sqs.send(
-          new GetQueueAttributesCommand({
-            QueueUrl: url,
-            AttributeNames: ['QueueArn'],
-          })
-        )
-      ).Attributes?.QueueArn;
-      await eventBridge.send(
-        new PutRuleCommand({
-          Name: rule,
-          EventBusName: 'pullmedic-test',
-          EventPattern: JSON.stringify(RULE_PATTERNS[rule]),
-        })
+    for (const [i, rule] of (['classify', 'resolve'] as const).entries()) {
+      // The same patterns as serverless.yml's rules.
+      const queue = await busTap(
+        aws.clientConfig,
+        'pullmedic-test',
+        rule,
+        RULE_PATTERNS[rule],
+        { createBus: i === 0 }
       );
-      await eventBridge.send(
-        new PutTargetsCommand({
-          Rule: rule,
-          EventBusName: 'pullmedic-test',
-          Targets: [{ Id: rule, Arn: arn }],
-        })
-      );
-      queues[rule] = url;
+      queues[rule] = queue.url;
     }
   });
   afterAll(async () => {
