@@ -3,6 +3,10 @@ import {
   EventType,
   processPartialResponse,
 } from '@aws-lambda-powertools/batch';
+import {
+  IdempotencyConfig,
+  makeIdempotent,
+} from '@aws-lambda-powertools/idempotency';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
@@ -101,6 +105,43 @@ export function parseRecordBody<T extends z.ZodType>(
 }
 
 /**
+ * The use case made idempotent per function (Powertools idempotency, in
+ * the pullmedic table): what it decided for an event is stored and handed
+ * back when the same event comes again within the hour.
+ */
+function idempotentDecision<T>(
+  useCase: UseCase<T>,
+  functionName: string,
+  deps: Dependencies
+) {
+  return makeIdempotent(
+    async (
+      _key: { key: string },
+      event: Envelope & { detail: T },
+      run: RunMode,
+      d: Dependencies,
+      looks: number
+    ): Promise<{ emitted: Emitted[]; lookAgainInSeconds?: number }> => {
+      const outcome = await useCase(event, run, d, looks);
+      // Stored as it will be handed back: plain JSON (details hold
+      // undefined fields, which DynamoDB cannot marshal).
+      return JSON.parse(
+        JSON.stringify(Array.isArray(outcome) ? { emitted: outcome } : outcome)
+      );
+    },
+    {
+      persistenceStore: deps.idempotencyStore(),
+      config: new IdempotencyConfig({
+        eventKeyJmesPath: 'key',
+        expiresAfterSeconds: 3600,
+      }),
+      keyPrefix: `IDEMPOTENCY#${functionName}`,
+      dataIndexArgument: 0,
+    }
+  );
+}
+
+/**
  * Builds a Lambda handler for an SQS queue that an EventBridge rule feeds.
  * Thin on purpose: parse, call the core, emit. A malformed record is
  * dead-lettered with its reason and acknowledged; any other failure fails
@@ -118,6 +159,14 @@ export function eventBridgeQueueHandler<T extends z.ZodType>(
   useCase: UseCase<z.infer<T>>
 ) {
   const processor = new BatchProcessor(EventType.SQS);
+  // Built with the dependencies it uses, and again when they are rebuilt
+  // (the local runtime does that for each run).
+  let decision:
+    | {
+        deps: Dependencies;
+        decide: ReturnType<typeof idempotentDecision<z.infer<T>>>;
+      }
+    | undefined;
 
   const recordHandler = async (record: SQSRecord): Promise<void> => {
     const deps = dependencies();
@@ -140,10 +189,25 @@ export function eventBridgeQueueHandler<T extends z.ZodType>(
     logger.appendKeys({ eventId: event.id, detailType: event['detail-type'] });
     const run = await runModeOf(event, deps.control);
     const looks = Number(record.messageAttributes?.looks?.stringValue ?? 0);
-    const outcome = await useCase(event, run, deps, looks);
-    const emitted = Array.isArray(outcome) ? outcome : outcome.emitted;
+    if (decision?.deps !== deps) {
+      decision = {
+        deps,
+        decide: idempotentDecision(useCase, functionName, deps),
+      };
+    }
+    // Keyed on the event and the look: a redelivery (say, after the
+    // publish below failed) gets the first decision back and emits it
+    // again; the claims it made are not taken twice.
+    const outcome = await decision.decide(
+      { key: `${event.id}#${looks}` },
+      event,
+      run,
+      deps,
+      looks
+    );
+    const emitted = outcome.emitted;
     if (emitted.length) await deps.publisher.publish(emitted);
-    if (!Array.isArray(outcome) && outcome.lookAgainInSeconds !== undefined) {
+    if (outcome.lookAgainInSeconds !== undefined) {
       // SQS holds the same event back for the delay: no scheduler needed.
       await deps
         .requeue(functionName)

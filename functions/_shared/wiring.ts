@@ -1,3 +1,4 @@
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
@@ -147,6 +148,19 @@ function build(config: Config) {
         sqs,
         required(urlFor('QUEUE', functionName), 'PULLMEDIC_QUEUE_URL')
       );
+    },
+    /**
+     * The function's idempotency records, in the pullmedic table under
+     * IDEMPOTENCY#<function>: a redelivered event gets the decision taken
+     * the first time, emitted again, instead of a second decision.
+     */
+    idempotencyStore() {
+      return new DynamoDBPersistenceLayer({
+        tableName: required(config.tableName, 'PULLMEDIC_TABLE_NAME'),
+        keyAttr: 'pk',
+        expiryAttr: 'expiresAt',
+        awsSdkV3Client: dynamo,
+      });
     },
     deadLetters(functionName: string) {
       return new SqsDeadLetters(

@@ -2,7 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { busTap, queueWithArn, sqsRecord } from '../../helpers/aws.ts';
+import {
+  busTap,
+  createTable,
+  queueWithArn,
+  sqsRecord,
+} from '../../helpers/aws.ts';
 import { startTestAws } from '../../helpers/moto.ts';
 
 const SEED = new URL(
@@ -26,6 +31,7 @@ describe('Function: classify handler on a mixed batch (against moto)', () => {
     aws = await startTestAws();
     sqs = new SQSClient(aws.clientConfig);
     dlqUrl = (await queueWithArn(sqs, 'classify-dlq')).url;
+    await createTable(aws.clientConfig, 'pullmedic');
     busCopyUrl = (
       await busTap(aws.clientConfig, 'pullmedic-test', 'bus-copy', {
         source: ['pullmedic'],
@@ -35,6 +41,7 @@ describe('Function: classify handler on a mixed batch (against moto)', () => {
       AWS_ENDPOINT_URL: aws.endpoint,
       PULLMEDIC_BUS_NAME: 'pullmedic-test',
       PULLMEDIC_DLQ_URL: dlqUrl,
+      PULLMEDIC_TABLE_NAME: 'pullmedic',
       PULLMEDIC_SDK_MAX_ATTEMPTS: '1',
     });
   });

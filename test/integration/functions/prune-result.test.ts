@@ -1,4 +1,5 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -17,6 +18,7 @@ import {
   busTap,
   createTable,
   queueWithArn,
+  receiveAll,
   sqsRecord,
 } from '../../helpers/aws.ts';
 import { startTestAws } from '../../helpers/moto.ts';
@@ -48,6 +50,8 @@ const INVOCATIONS: Record<string, Record<string, unknown>> = {
     StandardErrorContent: '',
   },
 };
+
+let failNextPutEvents = false;
 
 describe('Function: prune-result handler, on what SSM reports (against moto)', () => {
   let aws: Awaited<ReturnType<typeof startTestAws>>;
@@ -114,10 +118,18 @@ describe('Function: prune-result handler, on what SSM reports (against moto)', (
     });
     // A named fake: moto's invocations are always Success with empty output
     // and cannot be made to fail or time out, so GetCommandInvocation is
-    // answered here; every other call goes to moto.
+    // answered here; every other call goes to moto (but the one PutEvents a
+    // test asks to fail).
     setClientHook((client) => {
       client.middlewareStack.add(
         (next, context) => async (args) => {
+          // A named fake too: EventBridge refusing one PutEvents call.
+          if (context.commandName === 'PutEventsCommand' && failNextPutEvents) {
+            failNextPutEvents = false;
+            throw Object.assign(new Error('Rate exceeded'), {
+              name: 'ThrottlingException',
+            });
+          }
           if (context.commandName !== 'GetCommandInvocationCommand')
             return next(args);
           const input = args.input as { CommandId: string; InstanceId: string };
@@ -212,6 +224,85 @@ describe('Function: prune-result handler, on what SSM reports (against moto)', (
       'below-minimum',
       'prune-failed',
       'prune-failed',
+    ]);
+  });
+
+  it('emits again, on redelivery, what it decided before its publish failed', async () => {
+    // Prepare: the ok command's incident again, under a new command id.
+    const { handler } = await import('../../../functions/prune-result.ts');
+    await receiveAll(sqs, busCopy);
+    const store = new DynamoDbIncidentStore(
+      DynamoDBDocumentClient.from(new DynamoDBClient(aws.clientConfig)),
+      'pullmedic',
+      3600,
+      () => new Date()
+    );
+    const node = nodes[0] as ProvisionedNode;
+    const key = { cluster: 'prod', node: node.spec.name, scope: 'live' };
+    const incidentId = `prod/${node.spec.name}/20261121T080000Z`;
+    await store.resolve(
+      key,
+      `prod/${node.spec.name}/20261120T094059Z`,
+      '2026-11-20T10:00:00Z',
+      {
+        at: '2026-11-20T10:00:00Z',
+        step: 'resolved',
+        detail: 'Pulled',
+      }
+    );
+    await store.openOrJoin(
+      {
+        key,
+        incidentId,
+        status: 'open',
+        openedAt: '2026-11-21T08:00:00Z',
+        node: { name: node.spec.name, instanceId: node.instanceId },
+        class: 'disk_full',
+        evidence: 'no space left on device',
+        timeline: [],
+      },
+      '2026-11-21T08:00:00Z'
+    );
+    await store.recordPruneCommand(key, incidentId, 'cmd-ok');
+    const record = sqsRecord(
+      'm-retry',
+      JSON.stringify({
+        version: '0',
+        id: 'ssm-retry',
+        'detail-type': 'EC2 Command Invocation Status-change Notification',
+        source: 'aws.ssm',
+        time: '2026-11-21T08:02:00Z',
+        resources: [],
+        detail: {
+          'command-id': 'cmd-ok',
+          'document-name': 'pullmedic-test-prune-containerd',
+          'instance-id': node.instanceId,
+          status: 'Success',
+        },
+      })
+    );
+    const context = {
+      functionName: 'prune-result',
+      awsRequestId: 'r',
+    } as Context;
+    failNextPutEvents = true;
+
+    // Act
+    const first = await handler({ Records: [record] }, context).catch(
+      (err: Error) => err
+    );
+    const second = await handler({ Records: [record] }, context);
+
+    // Assess: the first delivery failed after the roll was claimed; the
+    // redelivery still asks for the roll.
+    expect(first).toBeInstanceOf(Error);
+    expect(second).toEqual({ batchItemFailures: [] });
+    const types = (await receiveAll(sqs, busCopy)).map(
+      (m) => JSON.parse(m.Body as string)['detail-type']
+    );
+    expect(types.sort()).toEqual([
+      'Node Prune Completed',
+      'Volume Roll Requested',
     ]);
   });
 });
