@@ -3,17 +3,13 @@ import {
   SNSClient,
   SubscribeCommand,
 } from '@aws-sdk/client-sns';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SnsNotifier } from '../../../adapters/aws/sns-notifier.ts';
 import { SqsDeadLetters } from '../../../adapters/aws/sqs-dead-letters.ts';
 import { renderNotification } from '../../../core/notification.ts';
 import { DETAIL_TYPES } from '../../../events/detail-types.ts';
+import { queueWithArn } from '../../helpers/aws.ts';
 import { startTestAws } from '../../helpers/moto.ts';
 
 describe('Class: SnsNotifier and SqsDeadLetters (against moto)', () => {
@@ -28,19 +24,7 @@ describe('Class: SnsNotifier and SqsDeadLetters (against moto)', () => {
     await aws.stop();
   });
 
-  const queue = async (name: string) => {
-    const url = (await sqs.send(new CreateQueueCommand({ QueueName: name })))
-      .QueueUrl as string;
-    const arn = (
-      await sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: url,
-          AttributeNames: ['QueueArn'],
-        })
-      )
-    ).Attributes?.QueueArn as string;
-    return { url, arn };
-  };
+  const queue = (name: string) => queueWithArn(sqs, name);
 
   it('delivers the Chatbot notification as the default body, with filterable attributes', async () => {
     // Prepare
