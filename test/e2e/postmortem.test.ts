@@ -79,7 +79,7 @@ describe('Command: pullmedic postmortem --events (the seed incident, end to end)
     // now and the report moves it back.
     expect(summary).toContain('| Opened | 2026-11-20 09:40:59 UTC |');
     expect(summary).toMatch(
-      /\| Resolved \| 2026-11-20 09:4\d:\d\d UTC \(Pulled: /
+      /\| Resolved \| 2026-11-20 09:4\d:\d\d UTC \((Pulled|Started): /
     );
     expect(summary).toMatch(/\| Time to recovery \| \d+s \|/);
     expect(summary).toContain('| Dry run | no: pullmedic acted |');
@@ -112,7 +112,7 @@ describe('Command: pullmedic postmortem --events (the seed incident, end to end)
       /\| kubernetes \| Kubernetes Normal Pulled .*triton:resnet50/
     );
     const resolved = find(
-      /\| resolved \| Pulled: .*incident resolved, time to recovery (\d+)s \|/
+      /\| resolved \| (?:Pulled|Started): .*incident resolved, time to recovery (\d+)s \|/
     );
     const found = {
       failed,
