@@ -19,6 +19,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
+import { ESM_BANNER as banner } from '../scripts/esm-banner.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -31,15 +32,6 @@ const outfile = resolve(
   values.outfile ?? join(root, 'dist', 'forwarder', 'main.mjs')
 );
 const entry = resolve(values.entry ?? join(root, 'forwarder', 'main.ts'));
-
-const banner = [
-  "import { createRequire as __pullmedicCreateRequire } from 'node:module';",
-  "import { fileURLToPath as __pullmedicFileURLToPath } from 'node:url';",
-  "import { dirname as __pullmedicDirname } from 'node:path';",
-  'const require = __pullmedicCreateRequire(import.meta.url);',
-  'const __filename = __pullmedicFileURLToPath(import.meta.url);',
-  'const __dirname = __pullmedicDirname(__filename);',
-].join('\n');
 
 await esbuild.build({
   entryPoints: [entry],

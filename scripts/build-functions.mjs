@@ -32,6 +32,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
+import { ESM_BANNER as banner } from './esm-banner.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const sourceDir = join(root, 'functions');
@@ -42,15 +43,6 @@ const documentsOut = join(root, 'dist', 'ssm');
 const DOCUMENTS = ['prune-containerd', 'prune-bottlerocket'];
 /** SSM's limit on a document's content. */
 const MAX_DOCUMENT_BYTES = 64 * 1024;
-
-const banner = [
-  "import { createRequire as __pullmedicCreateRequire } from 'node:module';",
-  "import { fileURLToPath as __pullmedicFileURLToPath } from 'node:url';",
-  "import { dirname as __pullmedicDirname } from 'node:path';",
-  'const require = __pullmedicCreateRequire(import.meta.url);',
-  'const __filename = __pullmedicFileURLToPath(import.meta.url);',
-  'const __dirname = __pullmedicDirname(__filename);',
-].join('\n');
 
 /** Every Lambda entry point: functions/*.ts, not the shared wiring. */
 function entryPoints() {
