@@ -112,7 +112,8 @@ export function parseRecordBody<T extends z.ZodType>(
 function idempotentDecision<T>(
   useCase: UseCase<T>,
   functionName: string,
-  deps: Dependencies
+  deps: Dependencies,
+  config: IdempotencyConfig
 ) {
   return makeIdempotent(
     async (
@@ -131,10 +132,7 @@ function idempotentDecision<T>(
     },
     {
       persistenceStore: deps.idempotencyStore(),
-      config: new IdempotencyConfig({
-        eventKeyJmesPath: 'key',
-        expiresAfterSeconds: 3600,
-      }),
+      config,
       keyPrefix: `IDEMPOTENCY#${functionName}`,
       dataIndexArgument: 0,
     }
@@ -159,6 +157,10 @@ export function eventBridgeQueueHandler<T extends z.ZodType>(
   useCase: UseCase<z.infer<T>>
 ) {
   const processor = new BatchProcessor(EventType.SQS);
+  const idempotency = new IdempotencyConfig({
+    eventKeyJmesPath: 'key',
+    expiresAfterSeconds: 3600,
+  });
   // Built with the dependencies it uses, and again when they are rebuilt
   // (the local runtime does that for each run).
   let decision:
@@ -192,7 +194,7 @@ export function eventBridgeQueueHandler<T extends z.ZodType>(
     if (decision?.deps !== deps) {
       decision = {
         deps,
-        decide: idempotentDecision(useCase, functionName, deps),
+        decide: idempotentDecision(useCase, functionName, deps, idempotency),
       };
     }
     // Keyed on the event and the look: a redelivery (say, after the
@@ -222,8 +224,14 @@ export function eventBridgeQueueHandler<T extends z.ZodType>(
     logger.removeKeys(['eventId', 'detailType']);
   };
 
-  const lambdaHandler = async (event: SQSEvent, context: Context) =>
-    processPartialResponse(event, recordHandler, processor, { context });
+  const lambdaHandler = async (event: SQSEvent, context: Context) => {
+    // The in-progress record of a decision expires with this invocation:
+    // without it, a Lambda timed out mid-decision would leave the event
+    // "in progress" for the whole hour and its redeliveries would be
+    // refused until the queue dead-lettered them.
+    idempotency.registerLambdaContext(context);
+    return processPartialResponse(event, recordHandler, processor, { context });
+  };
 
   return middy(lambdaHandler)
     .use(injectLambdaContext(logger, { clearState: true }))

@@ -12,7 +12,7 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { SQSRecord } from 'aws-lambda';
+import type { Context, SQSRecord } from 'aws-lambda';
 
 import type { startTestAws } from './moto.ts';
 
@@ -133,3 +133,14 @@ export const sqsRecord = (id: string, body: string): SQSRecord => ({
   eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:pullmedic-test',
   awsRegion: 'us-east-1',
 });
+
+/**
+ * The Lambda context a handler gets: its name, a request id, and the time
+ * left (Powertools idempotency reads it to expire an in-progress record).
+ */
+export const lambdaContext = (functionName: string): Context =>
+  ({
+    functionName,
+    awsRequestId: `${functionName}-request`,
+    getRemainingTimeInMillis: () => 30_000,
+  }) as Context;

@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { Context, SQSEvent } from 'aws-lambda';
+import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   busTap,
   createTable,
+  lambdaContext,
   queueWithArn,
   sqsRecord,
 } from '../../helpers/aws.ts';
@@ -15,11 +16,7 @@ const SEED = new URL(
   import.meta.url
 );
 
-const context = {
-  functionName: 'classify',
-  awsRequestId: 'r-1',
-  getRemainingTimeInMillis: () => 30_000,
-} as Context;
+const context = lambdaContext('classify');
 
 describe('Function: classify handler on a mixed batch (against moto)', () => {
   let aws: Awaited<ReturnType<typeof startTestAws>>;

@@ -4,7 +4,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Context, SQSEvent } from 'aws-lambda';
+import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbIncidentStore } from '../../../adapters/aws/dynamodb-incident-store.ts';
 import {
@@ -17,6 +17,7 @@ import { setClientHook } from '../../../functions/_shared/wiring.ts';
 import {
   busTap,
   createTable,
+  lambdaContext,
   queueWithArn,
   receiveAll,
   sqsRecord,
@@ -179,10 +180,7 @@ describe('Function: prune-result handler, on what SSM reports (against moto)', (
     };
 
     // Act
-    const response = await handler(event, {
-      functionName: 'prune-result',
-      awsRequestId: 'r',
-    } as Context);
+    const response = await handler(event, lambdaContext('prune-result'));
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
@@ -281,10 +279,7 @@ describe('Function: prune-result handler, on what SSM reports (against moto)', (
         },
       })
     );
-    const context = {
-      functionName: 'prune-result',
-      awsRequestId: 'r',
-    } as Context;
+    const context = lambdaContext('prune-result');
     failNextPutEvents = true;
 
     // Act
