@@ -14,6 +14,7 @@ import {
   type RunMode,
 } from './context.ts';
 import { assertIsError } from './errors.ts';
+import { joinWithoutCause } from './join-incident.ts';
 import type { Policy } from './policy.ts';
 import type {
   Clock,
@@ -54,7 +55,11 @@ export async function remediate(
   run: RunMode,
   deps: RemediateDeps
 ): Promise<Emitted[]> {
-  if (!classified.causeKnown) return joinWithoutCause(classified, run, deps);
+  if (!classified.causeKnown) {
+    // A caller that cannot look again later gets the join as it stands.
+    await joinWithoutCause(classified, run, deps, 0, 0);
+    return [];
+  }
   const { cluster, node } = classified;
   const base = baseOf(classified, run);
   if (run.mode === 'off') {
@@ -184,36 +189,6 @@ export async function remediate(
     );
   }
   return emitted;
-}
-
-/**
- * A BackOff or "Error: ErrImagePull" names no cause: it joins the open
- * incident of its pod on its node, on the timeline, and never opens one.
- */
-async function joinWithoutCause(
-  classified: ImagePullFailureClassifiedDetail,
-  run: RunMode,
-  deps: RemediateDeps
-): Promise<Emitted[]> {
-  const key = incidentKey(classified.cluster, classified.node.name, run);
-  const incident = await deps.incidents.get(key);
-  const samePod =
-    incident?.pod === undefined ||
-    (incident.pod.namespace === classified.pod?.namespace &&
-      incident.pod.name === classified.pod?.name);
-  if (incident?.status === 'open' && samePod) {
-    await deps.incidents.appendTimeline(key, incident.incidentId, {
-      at: classified.kubernetesEvent.time,
-      step: 'joined',
-      eventId: run.eventId,
-      detail:
-        `${classified.kubernetesEvent.reason}: ${classified.kubernetesEvent.message}`.slice(
-          0,
-          300
-        ),
-    });
-  }
-  return [];
 }
 
 async function sendPrune(

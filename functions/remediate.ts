@@ -1,10 +1,46 @@
+import { joinWithoutCause } from '../core/join-incident.ts';
 import { remediate } from '../core/remediate.ts';
 import { ImagePullFailureClassifiedDetail } from '../events/schemas.ts';
 import { eventBridgeQueueHandler } from './_shared/eventbridge-queue-handler.ts';
+import { logger } from './_shared/powertools.ts';
 
-/** disk_full classification → the node's incident and its one prune. */
+const number = (name: string, fallback: number) => {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isFinite(value) || value < 0)
+    throw new Error(`${name} must be a number >= 0`);
+  return value;
+};
+// Read once at cold start. A BackOff can overtake the Failed event that
+// opens its incident; it looks again this often, this many times. Each look
+// is one more SQS delivery for the BackOffs of failures that never open an
+// incident (a missing tag, say), which is cheap next to a postmortem
+// without them.
+const JOIN_DELAY_SECONDS = number('PULLMEDIC_JOIN_DELAY_SECONDS', 30);
+const JOIN_LOOKS = number('PULLMEDIC_JOIN_LOOKS', 2);
+
+/**
+ * disk_full classification → the node's incident and its one prune; an
+ * event that names no cause → a step on its pod's incident.
+ */
 export const handler = eventBridgeQueueHandler(
   'remediate',
   ImagePullFailureClassifiedDetail,
-  (event, run, deps) => remediate(event.detail, run, deps)
+  async (event, run, deps, looks) => {
+    if (event.detail.causeKnown) return remediate(event.detail, run, deps);
+    const verdict = await joinWithoutCause(
+      event.detail,
+      run,
+      deps,
+      looks,
+      JOIN_LOOKS
+    );
+    if (verdict.kind === 'let-go') {
+      logger.info('an event without a cause joined no incident', {
+        why: verdict.why,
+      });
+    }
+    return verdict.kind === 'look-again'
+      ? { emitted: [], lookAgainInSeconds: JOIN_DELAY_SECONDS }
+      : [];
+  }
 );

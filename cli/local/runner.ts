@@ -242,6 +242,9 @@ async function run(
   // EKS and Auto Scaling take minutes between looks at a rollout; the
   // local stand-ins answer at once.
   process.env.PULLMEDIC_WATCH_DELAY_SECONDS = '0';
+  // And a BackOff that overtook its Failed event looks again at once: the
+  // queues are drained in turn, so the Failed event is handled by then.
+  process.env.PULLMEDIC_JOIN_DELAY_SECONDS = '0';
   progress('creating the fleet …');
   const nodes = await provisionFleet(fleet, {
     ec2: new EC2Client(config),

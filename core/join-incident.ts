@@ -1,0 +1,95 @@
+import type { ImagePullFailureClassifiedDetail } from '../events/schemas.ts';
+import { incidentKey, type RunMode } from './context.ts';
+import type { IncidentRecord, IncidentStore } from './ports.ts';
+
+export interface JoinDeps {
+  incidents: IncidentStore;
+}
+
+/**
+ * What became of an event that names no cause:
+ * - `joined`: it is on its incident's timeline;
+ * - `look-again`: no incident of its pod is open yet, and the Failed event
+ *   that opens it may still be on its way (queues do not keep order);
+ * - `let-go`: no incident of its pod after the last look, so it belongs to
+ *   a failure pullmedic does not act on.
+ */
+export type JoinVerdict =
+  | { kind: 'joined'; incidentId: string }
+  | { kind: 'look-again' }
+  | { kind: 'let-go'; why: string };
+
+const samePod = (
+  incident: IncidentRecord,
+  classified: ImagePullFailureClassifiedDetail
+): boolean =>
+  incident.pod === undefined ||
+  (incident.pod.namespace === classified.pod?.namespace &&
+    incident.pod.name === classified.pod?.name);
+
+/** The event happened while the (now resolved) incident was open. */
+const during = (incident: IncidentRecord, at: string): boolean => {
+  const t = Date.parse(at);
+  return (
+    Date.parse(incident.openedAt) <= t &&
+    incident.resolvedAt !== undefined &&
+    t <= Date.parse(incident.resolvedAt)
+  );
+};
+
+/**
+ * A BackOff or "Error: ErrImagePull" names no cause: it joins the incident
+ * of its pod on its node, on the timeline, and never opens one. It may
+ * arrive before the Failed event that opens the incident, so until
+ * `lastLook` it asks to be looked at again instead of being dropped; and a
+ * late one still joins the incident it happened during, even once that is
+ * resolved, so the postmortem keeps it.
+ *
+ * @example
+ * ```ts
+ * const verdict = await joinWithoutCause(backOff, run, deps, looks, 2);
+ * if (verdict.kind === 'look-again') await requeue(record, 30);
+ * ```
+ */
+export async function joinWithoutCause(
+  classified: ImagePullFailureClassifiedDetail,
+  run: RunMode,
+  deps: JoinDeps,
+  looks: number,
+  lastLook: number
+): Promise<JoinVerdict> {
+  const key = incidentKey(classified.cluster, classified.node.name, run);
+  const incident = await deps.incidents.get(key);
+  const at = classified.kubernetesEvent.time;
+  const open = incident?.status === 'open';
+  if (
+    incident !== undefined &&
+    samePod(incident, classified) &&
+    (open || during(incident, at))
+  ) {
+    await deps.incidents.appendTimeline(key, incident.incidentId, {
+      at,
+      step: 'joined',
+      eventId: run.eventId,
+      detail:
+        `${classified.kubernetesEvent.reason}: ${classified.kubernetesEvent.message}`.slice(
+          0,
+          300
+        ),
+    });
+    return { kind: 'joined', incidentId: incident.incidentId };
+  }
+  if (incident !== undefined && open) {
+    // Another pod's incident is open on the node: this pod's failure is
+    // its own, and waiting would not change whose incident is open.
+    return {
+      kind: 'let-go',
+      why: `the open incident on ${classified.node.name} is another pod's`,
+    };
+  }
+  if (looks < lastLook) return { kind: 'look-again' };
+  return {
+    kind: 'let-go',
+    why: `no incident of its pod on ${classified.node.name}`,
+  };
+}

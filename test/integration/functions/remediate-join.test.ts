@@ -1,0 +1,192 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setClientHook } from '../../../functions/_shared/wiring.ts';
+import {
+  createTable,
+  lambdaContext,
+  queueWithArn,
+  receiveAll,
+  sqsRecord,
+} from '../../helpers/aws.ts';
+import {
+  aClassifiedDetail,
+  CLUSTER,
+  NODE_NAME,
+  SEED_IMAGE,
+} from '../../helpers/fixtures.ts';
+import { startTestAws } from '../../helpers/moto.ts';
+
+const CONTEXT = lambdaContext('remediate');
+
+/** The classify function's output, as the remediate queue delivers it. */
+const classifiedEnvelope = (id: string, detail: object) =>
+  JSON.stringify({
+    version: '0',
+    id,
+    'detail-type': 'Image Pull Failure Classified',
+    source: 'pullmedic',
+    time: '2026-11-20T09:41:00Z',
+    resources: [],
+    detail,
+  });
+
+const backOff = aClassifiedDetail({
+  class: 'other',
+  evidence: null,
+  causeKnown: false,
+  remedy: 'none',
+  kubernetesEvent: {
+    reason: 'BackOff',
+    type: 'Normal',
+    time: '2026-11-20T09:41:10Z',
+    message: `Back-off pulling image "${SEED_IMAGE}"`,
+  },
+});
+
+describe('Function: remediate handler, when a BackOff overtakes its Failed event (against moto)', () => {
+  let aws: Awaited<ReturnType<typeof startTestAws>>;
+  let sqs: SQSClient;
+  let ownQueue: string;
+  let documents: DynamoDBDocumentClient;
+
+  beforeAll(async () => {
+    aws = await startTestAws();
+    sqs = new SQSClient(aws.clientConfig);
+    ownQueue = (await queueWithArn(sqs, 'remediate')).url;
+    const dlq = (await queueWithArn(sqs, 'remediate-dlq')).url;
+    documents = DynamoDBDocumentClient.from(
+      await createTable(aws.clientConfig, 'pullmedic')
+    );
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL: aws.endpoint,
+      PULLMEDIC_BUS_NAME: 'default',
+      PULLMEDIC_TABLE_NAME: 'pullmedic',
+      PULLMEDIC_PRUNE_DOCUMENT: 'pullmedic-test-prune-containerd',
+      PULLMEDIC_DLQ_URL: dlq,
+      PULLMEDIC_QUEUE_URL: ownQueue,
+      PULLMEDIC_JOIN_DELAY_SECONDS: '0',
+      PULLMEDIC_JOIN_LOOKS: '2',
+      PULLMEDIC_SDK_MAX_ATTEMPTS: '1',
+    });
+  });
+  afterAll(async () => {
+    setClientHook(undefined);
+    await aws.stop();
+  });
+
+  it('puts the BackOff back on its own queue, then joins it to the incident the Failed event opened', async () => {
+    // Prepare
+    const { handler } = await import('../../../functions/remediate.ts');
+    const first: SQSEvent = {
+      Records: [
+        sqsRecord('m-backoff', classifiedEnvelope('ev-backoff', backOff)),
+      ],
+    };
+
+    // Act: the BackOff first, with no incident yet; then the Failed event;
+    // then the BackOff as its own queue hands it back.
+    const early = await handler(first, CONTEXT);
+    const requeued = await receiveAll(sqs, ownQueue);
+    const failed = await handler(
+      {
+        Records: [
+          sqsRecord(
+            'm-failed',
+            classifiedEnvelope('ev-failed', aClassifiedDetail())
+          ),
+        ],
+      },
+      CONTEXT
+    );
+    const again = await handler(
+      {
+        Records: requeued.map(
+          (m): SQSRecord => ({
+            ...sqsRecord(m.MessageId as string, m.Body as string),
+            messageAttributes: {
+              looks: {
+                dataType: 'Number',
+                stringValue: m.MessageAttributes?.looks?.StringValue,
+                stringListValues: [],
+                binaryListValues: [],
+              },
+            },
+          })
+        ),
+      },
+      CONTEXT
+    );
+    const incident = await documents.send(
+      new GetCommand({
+        TableName: 'pullmedic',
+        Key: { pk: `INCIDENT#live#${CLUSTER}#${NODE_NAME}` },
+      })
+    );
+
+    // Assess
+    expect([early, failed, again]).toEqual([
+      { batchItemFailures: [] },
+      { batchItemFailures: [] },
+      { batchItemFailures: [] },
+    ]);
+    expect(requeued).toHaveLength(1);
+    expect(requeued[0]?.MessageAttributes?.looks?.StringValue).toBe('1');
+    expect(JSON.parse(requeued[0]?.Body as string).id).toBe('ev-backoff');
+    const timeline = incident.Item?.record.timeline as {
+      step: string;
+      eventId?: string;
+    }[];
+    expect(timeline.map((t) => [t.step, t.eventId])).toEqual([
+      ['classified', 'ev-failed'],
+      ['prune-requested', 'ev-failed'],
+      ['joined', 'ev-backoff'],
+    ]);
+    expect(await receiveAll(sqs, ownQueue)).toEqual([]);
+  });
+
+  it('lets a BackOff go after its last look, without opening an incident', async () => {
+    // Prepare
+    const { handler } = await import('../../../functions/remediate.ts');
+    const elsewhere = {
+      ...backOff,
+      node: { name: 'ip-10-0-9-9.ec2.internal' },
+    };
+    const record = sqsRecord(
+      'm-last',
+      classifiedEnvelope('ev-last', elsewhere)
+    );
+
+    // Act
+    const response = await handler(
+      {
+        Records: [
+          {
+            ...record,
+            messageAttributes: {
+              looks: {
+                dataType: 'Number',
+                stringValue: '2',
+                stringListValues: [],
+                binaryListValues: [],
+              },
+            },
+          },
+        ],
+      },
+      CONTEXT
+    );
+    const incident = await documents.send(
+      new GetCommand({
+        TableName: 'pullmedic',
+        Key: { pk: `INCIDENT#live#${CLUSTER}#ip-10-0-9-9.ec2.internal` },
+      })
+    );
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(incident.Item).toBeUndefined();
+    expect(await receiveAll(sqs, ownQueue)).toEqual([]);
+  });
+});

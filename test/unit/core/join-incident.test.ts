@@ -1,0 +1,155 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { joinWithoutCause } from '#core/join-incident.ts';
+import { InMemoryIncidentStore } from '#test/fakes/in-memory-incident-store.ts';
+import {
+  aClassifiedDetail,
+  anIncident,
+  LIVE,
+  replayRun,
+  SEED_IMAGE,
+  SEED_POD,
+} from '#test/helpers/fixtures.ts';
+
+/** A kubelet BackOff of the seed pod, which names no cause. */
+const aBackOff = (time = '2026-11-20T09:41:10Z', pod = SEED_POD) =>
+  aClassifiedDetail({
+    class: 'other',
+    evidence: null,
+    causeKnown: false,
+    remedy: 'none',
+    pod,
+    kubernetesEvent: {
+      reason: 'BackOff',
+      type: 'Normal',
+      time,
+      message: `Back-off pulling image "${SEED_IMAGE}"`,
+    },
+  });
+
+describe('Function: joinWithoutCause', () => {
+  const incidents = new InMemoryIncidentStore();
+  const deps = { incidents };
+
+  beforeEach(() => incidents.reset());
+
+  it('joins the open incident of its pod, with the event id', async () => {
+    // Prepare
+    incidents.seed(anIncident());
+
+    // Act
+    const verdict = await joinWithoutCause(
+      aBackOff(),
+      { ...LIVE, eventId: 'ev-backoff' },
+      deps,
+      0,
+      2
+    );
+
+    // Assess
+    expect(verdict).toEqual({
+      kind: 'joined',
+      incidentId: anIncident().incidentId,
+    });
+    expect(incidents.incidents()[0]?.timeline.at(-1)).toEqual({
+      at: '2026-11-20T09:41:10.000Z',
+      step: 'joined',
+      eventId: 'ev-backoff',
+      detail: `BackOff: Back-off pulling image "${SEED_IMAGE}"`,
+    });
+  });
+
+  it('asks to look again when it overtook the Failed event that opens the incident', async () => {
+    // Act
+    const first = await joinWithoutCause(aBackOff(), LIVE, deps, 0, 2);
+    incidents.seed(anIncident());
+    const second = await joinWithoutCause(aBackOff(), LIVE, deps, 1, 2);
+
+    // Assess
+    expect(first).toEqual({ kind: 'look-again' });
+    expect(second.kind).toBe('joined');
+    expect(incidents.incidents()[0]?.timeline.map((t) => t.step)).toEqual([
+      'classified',
+      'joined',
+    ]);
+  });
+
+  it('lets go after the last look, and never opens an incident', async () => {
+    // Act
+    const verdict = await joinWithoutCause(aBackOff(), LIVE, deps, 2, 2);
+
+    // Assess
+    expect(verdict).toEqual({
+      kind: 'let-go',
+      why: 'no incident of its pod on ip-10-0-1-149.ec2.internal',
+    });
+    expect(incidents.incidents()).toEqual([]);
+    expect(incidents.callCount('openOrJoin')).toBe(0);
+  });
+
+  it("lets go at once when another pod's incident is open on the node", async () => {
+    // Prepare
+    incidents.seed(anIncident());
+
+    // Act
+    const verdict = await joinWithoutCause(
+      aBackOff(undefined, { namespace: 'inference', name: 'other-pod' }),
+      LIVE,
+      deps,
+      0,
+      2
+    );
+
+    // Assess
+    expect(verdict.kind).toBe('let-go');
+    expect(incidents.incidents()[0]?.timeline).toHaveLength(1);
+  });
+
+  it('joins a resolved incident it happened during, so the postmortem keeps it', async () => {
+    // Prepare
+    incidents.seed(
+      anIncident({ status: 'resolved', resolvedAt: '2026-11-20T09:45:00Z' })
+    );
+
+    // Act
+    const during = await joinWithoutCause(
+      aBackOff('2026-11-20T09:42:00Z'),
+      LIVE,
+      deps,
+      0,
+      2
+    );
+    const after = await joinWithoutCause(
+      aBackOff('2026-11-20T09:50:00Z'),
+      LIVE,
+      deps,
+      0,
+      2
+    );
+
+    // Assess
+    expect(during.kind).toBe('joined');
+    expect(after).toEqual({ kind: 'look-again' });
+    expect(incidents.incidents()[0]?.timeline.map((t) => t.at)).toEqual([
+      '2026-11-20T09:40:59.000Z',
+      '2026-11-20T09:42:00.000Z',
+    ]);
+  });
+
+  it('looks only in its own scope: a replay never joins the live incident', async () => {
+    // Prepare
+    incidents.seed(anIncident());
+
+    // Act
+    const verdict = await joinWithoutCause(
+      aBackOff(),
+      replayRun('seed'),
+      deps,
+      2,
+      2
+    );
+
+    // Assess
+    expect(verdict.kind).toBe('let-go');
+    expect(incidents.incidents()[0]?.timeline).toHaveLength(1);
+  });
+});
