@@ -2,6 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { MalformedEventError } from '../core/errors.ts';
 import { renderNotification } from '../core/notification.ts';
+import { incidentOrder } from '../core/notification-order.ts';
 import { DETAIL_TYPES } from '../events/detail-types.ts';
 import {
   ImagePullFailureClassifiedDetail,
@@ -56,5 +57,8 @@ export const handler = eventBridgeQueueHandler(
     );
     metrics.addMetric('NotificationsSent', MetricUnit.Count, 1);
     return [];
-  }
+  },
+  // A batch often holds several steps of one incident: posted in the
+  // order they happened, the Slack thread reads from top to bottom.
+  { inOrder: incidentOrder }
 );

@@ -18,6 +18,7 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { z } from 'zod';
 import { type RunMode, runModeOf } from '../../core/context.ts';
 import { MalformedEventError } from '../../core/errors.ts';
+import type { Stamped } from '../../core/notification-order.ts';
 import type { Emitted } from '../../core/ports.ts';
 import { type Envelope, envelopeOf } from '../../events/schemas.ts';
 import { recordDecisions } from './metrics.ts';
@@ -139,6 +140,37 @@ function idempotentDecision<T>(
   );
 }
 
+export interface HandlerOptions {
+  /**
+   * Handle a batch's records one at a time, sorted by this order of their
+   * events (time and detail-type), instead of all at once.
+   */
+  inOrder?: (a: Stamped, b: Stamped) => number;
+}
+
+/**
+ * The records sorted by their events. A body that cannot be read sorts
+ * last and is dead-lettered by the record handler as usual.
+ */
+function inOrderOf(
+  records: SQSRecord[],
+  order: (a: Stamped, b: Stamped) => number
+): SQSRecord[] {
+  const stamped = records.map((record) => {
+    try {
+      const body = JSON.parse(record.body) as Record<string, unknown>;
+      return {
+        record,
+        time: String(body.time ?? ''),
+        detailType: String(body['detail-type'] ?? ''),
+      };
+    } catch {
+      return { record, time: '', detailType: '' };
+    }
+  });
+  return stamped.sort(order).map((s) => s.record);
+}
+
 /**
  * Builds a Lambda handler for an SQS queue that an EventBridge rule feeds.
  * Thin on purpose: parse, call the core, emit. A malformed record is
@@ -154,7 +186,8 @@ function idempotentDecision<T>(
 export function eventBridgeQueueHandler<T extends z.ZodType>(
   functionName: string,
   detail: T,
-  useCase: UseCase<z.infer<T>>
+  useCase: UseCase<z.infer<T>>,
+  options: HandlerOptions = {}
 ) {
   const processor = new BatchProcessor(EventType.SQS);
   const idempotency = new IdempotencyConfig({
@@ -170,24 +203,12 @@ export function eventBridgeQueueHandler<T extends z.ZodType>(
       }
     | undefined;
 
-  const recordHandler = async (record: SQSRecord): Promise<void> => {
-    const deps = dependencies();
-    metrics.addMetric('RecordsReceived', MetricUnit.Count, 1);
-    let event: Envelope & { detail: z.infer<T> };
-    try {
-      event = parseRecordBody(record.body, detail);
-    } catch (err) {
-      if (!(err instanceof MalformedEventError)) throw err;
-      logger.warn('dead-lettering a malformed event', {
-        messageId: record.messageId,
-        reason: err.message,
-      });
-      metrics.addMetric('MalformedEvents', MetricUnit.Count, 1);
-      await deps
-        .deadLetters(functionName)
-        .send(record.body, err.message, functionName);
-      return;
-    }
+  /** Parses one record and acts on it; a malformed one throws MalformedEventError. */
+  const handleRecord = async (
+    record: SQSRecord,
+    deps: Dependencies
+  ): Promise<void> => {
+    const event = parseRecordBody(record.body, detail);
     logger.appendKeys({ eventId: event.id, detailType: event['detail-type'] });
     const run = await runModeOf(event, deps.control);
     const looks = Number(record.messageAttributes?.looks?.stringValue ?? 0);
@@ -221,7 +242,29 @@ export function eventBridgeQueueHandler<T extends z.ZodType>(
       dryRun: run.dryRun,
       emitted: emitted.map((e) => e.detailType),
     });
-    logger.removeKeys(['eventId', 'detailType']);
+  };
+
+  const recordHandler = async (record: SQSRecord): Promise<void> => {
+    const deps = dependencies();
+    metrics.addMetric('RecordsReceived', MetricUnit.Count, 1);
+    try {
+      await handleRecord(record, deps);
+    } catch (err) {
+      // Malformed, whether the envelope or what the use case reads of the
+      // detail: retrying cannot mend it, so it goes to the dead-letter
+      // queue now, with the reason, and the batch goes on.
+      if (!(err instanceof MalformedEventError)) throw err;
+      logger.warn('dead-lettering a malformed event', {
+        messageId: record.messageId,
+        reason: err.message,
+      });
+      metrics.addMetric('MalformedEvents', MetricUnit.Count, 1);
+      await deps
+        .deadLetters(functionName)
+        .send(record.body, err.message, functionName);
+    } finally {
+      logger.removeKeys(['eventId', 'detailType']);
+    }
   };
 
   const lambdaHandler = async (event: SQSEvent, context: Context) => {
@@ -230,7 +273,20 @@ export function eventBridgeQueueHandler<T extends z.ZodType>(
     // "in progress" for the whole hour and its redeliveries would be
     // refused until the queue dead-lettered them.
     idempotency.registerLambdaContext(context);
-    return processPartialResponse(event, recordHandler, processor, { context });
+    const { inOrder } = options;
+    if (inOrder === undefined) {
+      return processPartialResponse(event, recordHandler, processor, {
+        context,
+      });
+    }
+    // One record after the other, in the order asked for: the failures
+    // are still reported by message id, so the order changes nothing else.
+    return processPartialResponse(
+      { Records: inOrderOf(event.Records, inOrder) },
+      recordHandler,
+      processor,
+      { context, processInParallel: false }
+    );
   };
 
   return middy(lambdaHandler)

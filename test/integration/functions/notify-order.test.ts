@@ -1,0 +1,127 @@
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DETAIL_TYPES } from '../../../events/detail-types.ts';
+import { setClientHook } from '../../../functions/_shared/wiring.ts';
+import {
+  createTable,
+  lambdaContext,
+  queueWithArn,
+  receiveAll,
+  sqsRecord,
+} from '../../helpers/aws.ts';
+import { startTestAws } from '../../helpers/moto.ts';
+import { steps } from '../../helpers/notification-steps.ts';
+
+/** When each step reached the bus: the prune result and the roll share a second. */
+const TIMES: Record<string, string> = {
+  [DETAIL_TYPES.incidentOpened]: '2026-11-20T09:41:00Z',
+  [DETAIL_TYPES.nodePruneRequested]: '2026-11-20T09:41:00Z',
+  [DETAIL_TYPES.nodePruneCompleted]: '2026-11-20T09:41:06Z',
+  [DETAIL_TYPES.volumeRollStarted]: '2026-11-20T09:41:06Z',
+  [DETAIL_TYPES.incidentResolved]: '2026-11-20T09:42:34Z',
+};
+
+const envelope = (i: number, type: string, detail: object) =>
+  JSON.stringify({
+    version: '0',
+    id: `ev-${i}`,
+    'detail-type': type,
+    source: 'pullmedic',
+    time: TIMES[type],
+    resources: [],
+    detail,
+  });
+
+describe('Function: notify handler, on a batch that holds several steps of one incident (against moto)', () => {
+  let aws: Awaited<ReturnType<typeof startTestAws>>;
+  let dlq: string;
+  const published: string[] = [];
+
+  beforeAll(async () => {
+    aws = await startTestAws();
+    const sqs = new SQSClient(aws.clientConfig);
+    dlq = (await queueWithArn(sqs, 'notify-dlq')).url;
+    await createTable(aws.clientConfig, 'pullmedic');
+    const topicArn = (
+      await new SNSClient(aws.clientConfig).send(
+        new CreateTopicCommand({ Name: 'oncall' })
+      )
+    ).TopicArn as string;
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL: aws.endpoint,
+      PULLMEDIC_BUS_NAME: 'default',
+      PULLMEDIC_TABLE_NAME: 'pullmedic',
+      PULLMEDIC_TOPIC_ARN: topicArn,
+      PULLMEDIC_DLQ_URL: dlq,
+      PULLMEDIC_SDK_MAX_ATTEMPTS: '1',
+    });
+    // Observes the order of the publishes; each goes on to moto.
+    setClientHook((client) => {
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'PublishCommand') {
+            const input = args.input as { Message: string };
+            const chatbot = JSON.parse(JSON.parse(input.Message).default);
+            published.push(chatbot.metadata.eventType);
+          }
+          return next(args);
+        },
+        { step: 'initialize', name: 'observePublish' }
+      );
+    });
+  });
+  afterAll(async () => {
+    setClientHook(undefined);
+    await aws.stop();
+  });
+
+  it('posts the steps in the order they happened, whatever order the batch holds', async () => {
+    // Prepare
+    const { handler } = await import('../../../functions/notify.ts');
+    const readable = steps.map(([type, detail]): [string, object] =>
+      type === DETAIL_TYPES.incidentOpened
+        ? [type, { ...detail, image: 'registry.example/triton:resnet50' }]
+        : [type, detail]
+    );
+    const records = readable
+      .map(([type, detail], i) =>
+        sqsRecord(`m-${i}`, envelope(i, type, detail))
+      )
+      .reverse();
+    records.splice(2, 0, sqsRecord('m-not-json', '{"detail-type": '));
+    // Well-formed for the queue, but its detail breaks the contract that
+    // only the notify use case checks.
+    const hostile = envelope(9, ...(steps[0] as [string, object]));
+    records.splice(4, 0, sqsRecord('m-hostile', hostile));
+
+    // Act
+    const response = await handler(
+      { Records: records },
+      lambdaContext('notify')
+    );
+    const deadLetters = await receiveAll(new SQSClient(aws.clientConfig), dlq);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(published).toEqual([
+      DETAIL_TYPES.incidentOpened,
+      DETAIL_TYPES.nodePruneRequested,
+      DETAIL_TYPES.nodePruneCompleted,
+      DETAIL_TYPES.volumeRollStarted,
+      DETAIL_TYPES.incidentResolved,
+    ]);
+    const reasons = Object.fromEntries(
+      deadLetters.map((m) => [
+        m.Body,
+        m.MessageAttributes?.reason?.StringValue ?? '',
+      ])
+    );
+    expect(Object.keys(reasons).sort()).toEqual(
+      ['{"detail-type": ', hostile].sort()
+    );
+    expect(reasons[hostile]).toMatch(
+      /^Incident Opened does not match its contract: image: /
+    );
+  });
+});
