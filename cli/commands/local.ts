@@ -21,7 +21,9 @@ the gap in-process and says so in its output.
   --fleet FILE    the cluster and its nodes (see README); default: the seed's
                   node ip-10-0-1-149.ec2.internal, 20 GiB, node group "gpu".
   --json          print every event that crossed the bus, one JSON object a
-                  line: {"time","source","detail-type","detail"}.
+                  line: {"time","source","detail-type","detail"}; then each
+                  notification on-call got: {"time","notification":
+                  {"subject","attributes","message"}}.
   --repeat N      feed the events N times (each once the pipeline is quiet).
   --keep-times    keep the events' times (default: replay them as if now).
   --node KIND     where the prune runs: lab (the containerd lab: a real

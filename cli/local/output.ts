@@ -206,17 +206,39 @@ export function renderTimeline(result: LocalRunResult, source: string): string {
   return lines.join('\n');
 }
 
-/** `--json`: every event that crossed the bus, one JSON object a line, in order. */
+/**
+ * `--json`: every event that crossed the bus, in order, then every SNS
+ * notification on-call received; one JSON object a line.
+ */
 export function renderJson(result: LocalRunResult): string {
-  return result.busEvents
-    .map((e) =>
-      JSON.stringify({
-        time: e.time,
-        source: e.source,
-        'detail-type': e['detail-type'],
-        ...(e['replay-name'] ? { 'replay-name': e['replay-name'] } : {}),
-        detail: e.detail,
-      })
-    )
-    .join('\n');
+  const events = result.busEvents.map((e) =>
+    JSON.stringify({
+      time: e.time,
+      source: e.source,
+      'detail-type': e['detail-type'],
+      ...(e['replay-name'] ? { 'replay-name': e['replay-name'] } : {}),
+      detail: e.detail,
+    })
+  );
+  // Then what on-call received: the SNS messages, as the topic's
+  // subscribers get them (the Chatbot JSON parsed, its attributes).
+  const notifications = result.notifications.map((n) =>
+    JSON.stringify({
+      time: n.time,
+      notification: {
+        ...(n.subject ? { subject: n.subject } : {}),
+        attributes: n.attributes,
+        message: parsedOrText(n.message),
+      },
+    })
+  );
+  return [...events, ...notifications].join('\n');
 }
+
+const parsedOrText = (message: string): unknown => {
+  try {
+    return JSON.parse(message);
+  } catch {
+    return message;
+  }
+};

@@ -58,6 +58,8 @@ export interface BusEvent {
 
 /** The SQS copy of one SNS notification. */
 export interface NotificationCopy {
+  /** When SNS accepted it (its envelope's Timestamp). */
+  time?: string;
   subject?: string;
   message: string;
   attributes: Record<string, string>;
@@ -483,11 +485,13 @@ async function run(
 
   const notifications = (await drainAll(sqs, env.notificationsUrl)).map((m) => {
     const envelope = JSON.parse(m.Body ?? '{}') as {
+      Timestamp?: string;
       Subject?: string;
       Message: string;
       MessageAttributes?: Record<string, { Value: string }>;
     };
     return {
+      ...(envelope.Timestamp ? { time: envelope.Timestamp } : {}),
       ...(envelope.Subject ? { subject: envelope.Subject } : {}),
       message: envelope.Message,
       attributes: Object.fromEntries(

@@ -192,13 +192,37 @@ describe('Feature: the local runtime replays the seed incident end to end', () =
     ).toBe(true);
     expect(text).toContain('SIMULATED node');
     expect(text).toContain('/dev/xvda 20 GiB → 100 GiB');
-    expect(json).toHaveLength(result.busEvents.length);
+    expect(json).toHaveLength(
+      result.busEvents.length + result.notifications.length
+    );
     expect(Object.keys(json[0] ?? {})).toEqual([
       'time',
       'source',
       'detail-type',
       'detail',
     ]);
+    // The bus events in order, then what on-call got.
+    const events = json.slice(0, result.busEvents.length);
+    const notifications = json.slice(result.busEvents.length);
+    expect(events.map((e) => e['detail-type'])).toEqual(
+      result.busEvents.map((e) => e['detail-type'])
+    );
+    expect(notifications.map((n) => Object.keys(n))).toEqual(
+      notifications.map(() => ['time', 'notification'])
+    );
+    expect(
+      notifications.map((n) => n.notification.message.metadata.eventType).sort()
+    ).toEqual(
+      result.notifications
+        .map((n) => JSON.parse(n.message).metadata.eventType)
+        .sort()
+    );
+    expect(notifications.every((n) => !Number.isNaN(Date.parse(n.time)))).toBe(
+      true
+    );
+    expect(notifications[0]?.notification.attributes.cluster).toBe(
+      'gpu-inference'
+    );
   });
 });
 

@@ -102,5 +102,13 @@ describe('Feature: a replay of the seed incident through the archive decides, an
     const decisions = lines.filter((l) => l.source === SOURCES.pipeline);
     expect(decisions.length).toBeGreaterThan(0);
     expect(decisions.every((l) => l.detail.dryRun === true)).toBe(true);
+    // And what on-call would have got says it was a dry run.
+    const notifications = lines.filter((l) => 'notification' in l);
+    expect(notifications.length).toBeGreaterThan(0);
+    expect(
+      notifications.every((l) =>
+        /dry.run/i.test(JSON.stringify(l.notification.message))
+      )
+    ).toBe(true);
   });
 });
