@@ -36,6 +36,11 @@ export interface IncidentRecord {
   node: NodeRef;
   class: FailureClass;
   evidence: string | null;
+  /**
+   * What pullmedic does about it: prune, or only escalate (CRI-O's
+   * /var/tmp). Unset on incidents stored before it was recorded: prune.
+   */
+  remedy?: 'prune' | 'escalate';
   pod?: PodRef;
   image?: string;
   pruneRequestedAt?: string;

@@ -75,25 +75,7 @@ export async function remediate(
 
   const key = incidentKey(cluster, node.name, run);
   const eventTime = classified.kubernetesEvent.time;
-  const candidate: IncidentRecord = {
-    key,
-    incidentId: incidentIdOf(cluster, node.name, eventTime),
-    status: 'open',
-    openedAt: eventTime,
-    node,
-    class: classified.class,
-    evidence: classified.evidence,
-    pod: classified.pod,
-    image: classified.image,
-    timeline: [
-      {
-        at: eventTime,
-        step: 'classified',
-        eventId: run.eventId,
-        detail: `${classified.kubernetesEvent.reason}: disk_full (${classified.evidence ?? 'no evidence'})`,
-      },
-    ],
-  };
+  const candidate = incidentCandidate(classified, key, run);
   const opening = await deps.incidents.openOrJoin(candidate, eventTime);
   if (opening.outcome === 'stale') return [];
   const incident = opening.incident;
@@ -189,6 +171,36 @@ export async function remediate(
     );
   }
   return emitted;
+}
+
+/** The incident a disk_full event opens when its node has none. */
+function incidentCandidate(
+  classified: ImagePullFailureClassifiedDetail,
+  key: IncidentKey,
+  run: RunMode
+): IncidentRecord {
+  const { cluster, node } = classified;
+  const eventTime = classified.kubernetesEvent.time;
+  return {
+    key,
+    incidentId: incidentIdOf(cluster, node.name, eventTime),
+    status: 'open',
+    openedAt: eventTime,
+    node,
+    class: classified.class,
+    evidence: classified.evidence,
+    remedy: classified.remedy === 'prune' ? 'prune' : 'escalate',
+    pod: classified.pod,
+    image: classified.image,
+    timeline: [
+      {
+        at: eventTime,
+        step: 'classified',
+        eventId: run.eventId,
+        detail: `${classified.kubernetesEvent.reason}: disk_full (${classified.evidence ?? 'no evidence'})`,
+      },
+    ],
+  };
 }
 
 async function sendPrune(

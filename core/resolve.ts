@@ -32,11 +32,25 @@ const provesRecovery = (
 };
 
 /**
- * Closes the node's incident when, after the prune was sent, a pull or a
- * start succeeds for the incident's pod or image: the kubelet's own retry
- * is the proof that the node healed. Events from before the incident
- * opened (the init container's pull in the seed, say), and events about
- * other pods, prove nothing and change nothing.
+ * What one look at a Pulled or Started event found:
+ * - `resolved`: it closed the incident (the events to emit);
+ * - `not-yet`: the incident it may prove is not there yet, or its prune not
+ *   sent yet; in a replay, where every event arrives at once, it may be on
+ *   its way;
+ * - `unrelated`: it proves nothing about any incident.
+ */
+export type Resolution =
+  | { kind: 'resolved'; emitted: Emitted[] }
+  | { kind: 'not-yet' }
+  | { kind: 'unrelated' };
+
+/**
+ * Closes the node's incident when, after the prune was sent (or, for an
+ * incident pullmedic only escalated, after it opened), a pull or a start
+ * succeeds for the incident's pod or image: the kubelet's own retry is the
+ * proof that the node healed. Events from before the incident opened (the
+ * init container's pull in the seed, say), and events about other pods,
+ * prove nothing and change nothing.
  *
  * @example
  * ```ts
@@ -49,19 +63,44 @@ export async function resolveIncident(
   run: RunMode,
   deps: ResolveDeps
 ): Promise<Emitted[]> {
+  const resolution = await resolutionOf(detail, envelopeTime, run, deps);
+  return resolution.kind === 'resolved' ? resolution.emitted : [];
+}
+
+/**
+ * Like resolveIncident, and says why nothing happened: the caller of a
+ * replay looks again at an event whose incident is `not-yet` there.
+ *
+ * @example
+ * ```ts
+ * const r = await resolutionOf(detail, envelopeTime, run, deps);
+ * if (r.kind === 'not-yet' && run.replayName) await requeue(record, 30);
+ * ```
+ */
+export async function resolutionOf(
+  detail: KubernetesEventDetail,
+  envelopeTime: string,
+  run: RunMode,
+  deps: ResolveDeps
+): Promise<Resolution> {
   const { event } = detail;
   const node = nodeNameOf(detail);
-  if (node === undefined) return [];
+  if (node === undefined) return { kind: 'unrelated' };
   const key = incidentKey(detail.cluster, node, run);
   const incident = await deps.incidents.get(key);
-  if (incident?.status !== 'open' || incident.pruneRequestedAt === undefined) {
-    return [];
-  }
+  if (incident === undefined) return { kind: 'not-yet' };
+  if (incident.status !== 'open') return { kind: 'unrelated' };
+  // An escalated incident gets no prune: a person's fix is proven the same
+  // way, by the next successful pull.
+  if (incident.remedy !== 'escalate' && incident.pruneRequestedAt === undefined)
+    return { kind: 'not-yet' };
   const at = eventTimeOf(event, envelopeTime);
   // Compared with the opening in the events' own clock (the kubelet's), so
   // a replay with the original times resolves as the incident did.
-  if (Date.parse(at) < Date.parse(incident.openedAt)) return [];
-  if (!provesRecovery(event, incident)) return [];
+  if (Date.parse(at) < Date.parse(incident.openedAt)) {
+    return { kind: 'unrelated' };
+  }
+  if (!provesRecovery(event, incident)) return { kind: 'unrelated' };
 
   const entry = {
     at,
@@ -70,7 +109,7 @@ export async function resolveIncident(
     detail: `${event.reason}: ${event.message}`.slice(0, 512),
   };
   if (!(await deps.incidents.resolve(key, incident.incidentId, at, entry))) {
-    return [];
+    return { kind: 'unrelated' };
   }
   const pod = podOf(event);
   const resolved: IncidentResolvedDetail = {
@@ -89,5 +128,8 @@ export async function resolveIncident(
     },
     timeline: [...incident.timeline, entry],
   };
-  return [{ detailType: DETAIL_TYPES.incidentResolved, detail: resolved }];
+  return {
+    kind: 'resolved',
+    emitted: [{ detailType: DETAIL_TYPES.incidentResolved, detail: resolved }],
+  };
 }

@@ -97,6 +97,7 @@ describe('Function: remediate', () => {
         node: { name: NODE_NAME, instanceId: INSTANCE_ID },
         class: 'disk_full',
         evidence: 'no space left on device',
+        remedy: 'prune',
         pod: SEED_POD,
         image: SEED_IMAGE,
         pruneRequestedAt: NOW,

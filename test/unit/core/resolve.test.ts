@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { resolveIncident } from '#core/resolve.ts';
+import { resolutionOf, resolveIncident } from '#core/resolve.ts';
 import { DETAIL_TYPES } from '#events/detail-types.ts';
 import { IncidentResolvedDetail } from '#events/schemas.ts';
 import { InMemoryIncidentStore } from '#test/fakes/in-memory-incident-store.ts';
@@ -145,6 +145,49 @@ describe('Function: resolveIncident', () => {
     // Assess
     expect(emitted).toEqual([]);
     expect(incidents.incidents()[0]?.status).toBe('open');
+  });
+
+  it('resolves an incident pullmedic only escalated, which no prune will follow', async () => {
+    // Prepare
+    incidents.seed(
+      anIncident({ remedy: 'escalate', pruneRequestedAt: undefined })
+    );
+
+    // Act
+    const resolution = await resolutionOf(
+      aKubernetesEventDetail(aPulledEvent(PULLED_AT)),
+      ENVELOPE_TIME,
+      LIVE,
+      deps
+    );
+
+    // Assess
+    expect(resolution.kind).toBe('resolved');
+    expect(incidents.incidents()[0]?.status).toBe('resolved');
+  });
+
+  it('says why nothing happened: not yet, or unrelated', async () => {
+    // Prepare
+    const pulled = aKubernetesEventDetail(aPulledEvent(PULLED_AT));
+    const early = aKubernetesEventDetail(aPulledEvent('2026-11-20T09:30:00Z'));
+
+    // Act
+    const elsewhere = await resolutionOf(
+      pulled,
+      ENVELOPE_TIME,
+      replayRun('r'),
+      deps
+    );
+    const before = await resolutionOf(early, ENVELOPE_TIME, LIVE, deps);
+    incidents.seed(anIncident({ pruneRequestedAt: undefined }));
+    const unpruned = await resolutionOf(pulled, ENVELOPE_TIME, LIVE, deps);
+
+    // Assess
+    expect([elsewhere, before, unpruned]).toEqual([
+      { kind: 'not-yet' },
+      { kind: 'unrelated' },
+      { kind: 'not-yet' },
+    ]);
   });
 
   it('does nothing when the success happened before the incident opened', async () => {

@@ -1,0 +1,143 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { SQSRecord } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbIncidentStore } from '../../../adapters/aws/dynamodb-incident-store.ts';
+import { setClientHook } from '../../../functions/_shared/wiring.ts';
+import {
+  createTable,
+  lambdaContext,
+  queueWithArn,
+  receiveAll,
+  sqsRecord,
+} from '../../helpers/aws.ts';
+import {
+  aKubernetesEventDetail,
+  anIncident,
+  aPulledEvent,
+  CLUSTER,
+  NODE_NAME,
+} from '../../helpers/fixtures.ts';
+import { startTestAws } from '../../helpers/moto.ts';
+
+const CONTEXT = lambdaContext('resolve');
+const PULLED_AT = '2026-11-20T09:42:30Z';
+
+/** The kubelet's Pulled event as the bus delivers it; a replay marks it. */
+const pulledEnvelope = (id: string, replayName?: string) =>
+  JSON.stringify({
+    version: '0',
+    id,
+    'detail-type': 'Kubernetes Event',
+    source: 'pullmedic.kubernetes',
+    time: PULLED_AT,
+    resources: [],
+    ...(replayName ? { 'replay-name': replayName } : {}),
+    detail: aKubernetesEventDetail(aPulledEvent(PULLED_AT)),
+  });
+
+/** An SQS message handed back to the function as Lambda would. */
+const asRecord = (m: {
+  MessageId?: string;
+  Body?: string;
+  MessageAttributes?: Record<string, { StringValue?: string }>;
+}): SQSRecord => ({
+  ...sqsRecord(m.MessageId as string, m.Body as string),
+  messageAttributes: {
+    looks: {
+      dataType: 'Number',
+      stringValue: m.MessageAttributes?.looks?.StringValue,
+      stringListValues: [],
+      binaryListValues: [],
+    },
+  },
+});
+
+describe('Function: resolve handler, when a Pulled event overtakes its incident (against moto)', () => {
+  let aws: Awaited<ReturnType<typeof startTestAws>>;
+  let sqs: SQSClient;
+  let ownQueue: string;
+  let store: DynamoDbIncidentStore;
+
+  beforeAll(async () => {
+    aws = await startTestAws();
+    sqs = new SQSClient(aws.clientConfig);
+    ownQueue = (await queueWithArn(sqs, 'resolve')).url;
+    const dlq = (await queueWithArn(sqs, 'resolve-dlq')).url;
+    store = new DynamoDbIncidentStore(
+      DynamoDBDocumentClient.from(
+        await createTable(aws.clientConfig, 'pullmedic'),
+        { marshallOptions: { removeUndefinedValues: true } }
+      ),
+      'pullmedic',
+      3600,
+      () => new Date()
+    );
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL: aws.endpoint,
+      PULLMEDIC_BUS_NAME: 'default',
+      PULLMEDIC_TABLE_NAME: 'pullmedic',
+      PULLMEDIC_DLQ_URL: dlq,
+      PULLMEDIC_QUEUE_URL: ownQueue,
+      PULLMEDIC_JOIN_DELAY_SECONDS: '0',
+      PULLMEDIC_JOIN_LOOKS: '2',
+      PULLMEDIC_SDK_MAX_ATTEMPTS: '1',
+    });
+  });
+  afterAll(async () => {
+    setClientHook(undefined);
+    await aws.stop();
+  });
+
+  it('in a replay, looks again and resolves the incident once it is open', async () => {
+    // Prepare
+    const { handler } = await import('../../../functions/resolve.ts');
+    const key = { cluster: CLUSTER, node: NODE_NAME, scope: 'replay:pm-1' };
+    const incident = anIncident({ key, pruneRequestedAt: undefined });
+
+    // Act: the Pulled event first; then the replayed Failed event opens
+    // the incident and sends its (dry-run) prune; then the Pulled again.
+    const early = await handler(
+      { Records: [sqsRecord('m-1', pulledEnvelope('ev-pulled', 'pm-1'))] },
+      CONTEXT
+    );
+    const requeued = await receiveAll(sqs, ownQueue);
+    await store.openOrJoin(incident, incident.openedAt);
+    await store.claimPrune(key, incident.incidentId, '2026-11-20T09:41:00Z');
+    const again = await handler({ Records: requeued.map(asRecord) }, CONTEXT);
+    const after = await store.get(key);
+
+    // Assess
+    expect([early, again]).toEqual([
+      { batchItemFailures: [] },
+      { batchItemFailures: [] },
+    ]);
+    expect(
+      requeued.map((m) => m.MessageAttributes?.looks?.StringValue)
+    ).toEqual(['1']);
+    expect(after?.status).toBe('resolved');
+    expect(after?.timeline.at(-1)).toMatchObject({
+      step: 'resolved',
+      eventId: 'ev-pulled',
+    });
+    expect(await receiveAll(sqs, ownQueue)).toEqual([]);
+  });
+
+  it('live, lets a pull with no incident go at once', async () => {
+    // Prepare
+    const { handler } = await import('../../../functions/resolve.ts');
+
+    // Act
+    const response = await handler(
+      { Records: [sqsRecord('m-2', pulledEnvelope('ev-live'))] },
+      CONTEXT
+    );
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(
+      await store.get({ cluster: CLUSTER, node: NODE_NAME, scope: 'live' })
+    ).toBeUndefined();
+    expect(await receiveAll(sqs, ownQueue)).toEqual([]);
+  });
+});
