@@ -91,9 +91,21 @@ interface Rendered {
  */
 export function renderNotification(
   detailType: string,
-  detail: Record<string, unknown>
+  detail: Record<string, unknown>,
+  /** Repeats of this notice counted, not posted, since the last one. */
+  repeats = 0
 ): Notification {
-  const r = render(detailType, detail);
+  const rendered = render(detailType, detail);
+  const r =
+    repeats > 0
+      ? {
+          ...rendered,
+          lines: [
+            ...rendered.lines,
+            `*Repeats:* ${repeats} more like this since the last message, not posted`,
+          ],
+        }
+      : rendered;
   const cluster = String(detail.cluster ?? 'unknown');
   const dryRun = detail.dryRun === true;
   const title = `${dryRun ? '[dry-run] ' : ''}${r.title}`;

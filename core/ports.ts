@@ -274,3 +274,18 @@ export interface Notifier {
 export interface DeadLetters {
   send(body: string, reason: string, origin: string): Promise<void>;
 }
+
+/** What the notice log says of one notice. */
+export type NoticeVerdict =
+  /** Post it; `repeats` were counted and not posted since the last one. */
+  | { post: true; repeats: number }
+  /** A repeat within the quiet period: counted, not posted. */
+  | { post: false };
+
+/** Where repeats of a notice are counted (the pullmedic table). */
+export interface RepeatNotices {
+  /** Posts the first notice of a quiet period; counts the rest. Atomic. */
+  record(key: string, now: Date, quietSeconds: number): Promise<NoticeVerdict>;
+  /** Gives the quiet period back, when the notice could not be posted. */
+  forget(key: string): Promise<void>;
+}

@@ -1,8 +1,8 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { MalformedEventError } from '../core/errors.ts';
-import { renderNotification } from '../core/notification.ts';
 import { incidentOrder } from '../core/notification-order.ts';
+import { notify } from '../core/notify.ts';
 import { DETAIL_TYPES } from '../events/detail-types.ts';
 import {
   ImagePullFailureClassifiedDetail,
@@ -19,7 +19,7 @@ import {
   describeIssues,
   eventBridgeQueueHandler,
 } from './_shared/eventbridge-queue-handler.ts';
-import { metrics } from './_shared/powertools.ts';
+import { logger, metrics } from './_shared/powertools.ts';
 
 /** The contract of each detail-type the notify rule routes here. */
 const NOTIFIED: Record<string, z.ZodType> = {
@@ -33,6 +33,16 @@ const NOTIFIED: Record<string, z.ZodType> = {
   [DETAIL_TYPES.incidentResolved]: IncidentResolvedDetail,
   [DETAIL_TYPES.incidentEscalated]: IncidentEscalatedDetail,
 };
+
+const number = (name: string, fallback: number) => {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isFinite(value) || value < 0)
+    throw new Error(`${name} must be a number >= 0`);
+  return value;
+};
+// Read once at cold start: how long a repeating notice stays quiet after
+// it was posted (the repeats are counted, and the next post says how many).
+const QUIET_SECONDS = number('PULLMEDIC_REPEAT_QUIET_SECONDS', 3600);
 
 /** Pipeline events → one SNS message each (Slack through Chatbot, e-mail). */
 export const handler = eventBridgeQueueHandler(
@@ -52,10 +62,21 @@ export const handler = eventBridgeQueueHandler(
         `${type} does not match its contract: ${describeIssues(parsed.error.issues)}`
       );
     }
-    await deps.notifier.publish(
-      renderNotification(type, parsed.data as Record<string, unknown>)
+    const result = await notify(
+      type,
+      parsed.data as Record<string, unknown>,
+      deps,
+      QUIET_SECONDS
     );
-    metrics.addMetric('NotificationsSent', MetricUnit.Count, 1);
+    if (result.posted) {
+      metrics.addMetric('NotificationsSent', MetricUnit.Count, 1);
+    } else {
+      // Counted, never silent: the metric, the log, and the next post.
+      metrics.addMetric('NotificationsRepeated', MetricUnit.Count, 1);
+      logger.info('a repeated notice was counted, not posted', {
+        key: result.key,
+      });
+    }
     return [];
   },
   // A batch often holds several steps of one incident: posted in the

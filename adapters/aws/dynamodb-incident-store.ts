@@ -1,4 +1,5 @@
 import {
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -9,7 +10,9 @@ import type {
   IncidentKey,
   IncidentRecord,
   IncidentStore,
+  NoticeVerdict,
   OpenResult,
+  RepeatNotices,
   RollLocks,
 } from '../../core/ports.ts';
 import type { TimelineEntry } from '../../events/schemas.ts';
@@ -35,7 +38,9 @@ const incidentPk = (k: IncidentKey) =>
  * const store = new DynamoDbIncidentStore(documentClient, 'pullmedic', 30 * 86400, clock);
  * ```
  */
-export class DynamoDbIncidentStore implements IncidentStore, RollLocks {
+export class DynamoDbIncidentStore
+  implements IncidentStore, RollLocks, RepeatNotices
+{
   readonly #client: DynamoDBDocumentClient;
   readonly #table: string;
   readonly #ttlSeconds: number;
@@ -333,6 +338,62 @@ export class DynamoDbIncidentStore implements IncidentStore, RollLocks {
         return { allowed: false, count: limit };
       throw new AwsCallError('counting the roll', { cause: err });
     }
+  }
+
+  async record(
+    key: string,
+    now: Date,
+    quietSeconds: number
+  ): Promise<NoticeVerdict> {
+    const nowEpoch = Math.floor(now.getTime() / 1000);
+    const item = { pk: `NOTICE#${key}` };
+    try {
+      // A new quiet period starts when none runs; the old item tells how
+      // many repeats the last one counted.
+      const out = await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: item,
+          UpdateExpression:
+            'SET quietUntil = :until, repeats = :zero, expiresAt = :exp',
+          ConditionExpression: 'attribute_not_exists(pk) OR quietUntil <= :now',
+          ExpressionAttributeValues: {
+            ':until': nowEpoch + quietSeconds,
+            ':zero': 0,
+            ':now': nowEpoch,
+            ':exp': nowEpoch + quietSeconds + 86400,
+          },
+          ReturnValues: 'ALL_OLD',
+        })
+      );
+      return { post: true, repeats: Number(out.Attributes?.repeats ?? 0) };
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) {
+        throw new AwsCallError('recording the notice', { cause: err });
+      }
+    }
+    await this.#call('counting a repeated notice', () =>
+      this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: item,
+          UpdateExpression: 'ADD repeats :one',
+          ExpressionAttributeValues: { ':one': 1 },
+        })
+      )
+    );
+    return { post: false };
+  }
+
+  async forget(key: string): Promise<void> {
+    await this.#call('forgetting the notice', () =>
+      this.#client.send(
+        new DeleteCommand({
+          TableName: this.#table,
+          Key: { pk: `NOTICE#${key}` },
+        })
+      )
+    );
   }
 
   async #update(

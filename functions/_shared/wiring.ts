@@ -117,6 +117,9 @@ function build(config: Config) {
     get locks() {
       return store();
     },
+    get notices() {
+      return store();
+    },
     control: new SsmControlSwitch(
       ssm,
       config.controlParameter,

@@ -3,7 +3,9 @@ import type {
   IncidentKey,
   IncidentRecord,
   IncidentStore,
+  NoticeVerdict,
   OpenResult,
+  RepeatNotices,
   RollLocks,
 } from '#core/ports.ts';
 import type { TimelineEntry } from '#events/schemas.ts';
@@ -39,7 +41,11 @@ export interface LockItem {
   lockedUntil: number;
 }
 
-type Method = keyof IncidentStore | 'acquire' | 'countRoll';
+type Method =
+  | keyof IncidentStore
+  | keyof RepeatNotices
+  | 'acquire'
+  | 'countRoll';
 
 /**
  * A hand-written, in-memory IncidentStore and RollLocks with the semantics
@@ -53,7 +59,9 @@ type Method = keyof IncidentStore | 'acquire' | 'countRoll';
  * incidents.failWith('claimPrune', new Error('throttled'));
  * ```
  */
-export class InMemoryIncidentStore implements IncidentStore, RollLocks {
+export class InMemoryIncidentStore
+  implements IncidentStore, RollLocks, RepeatNotices
+{
   readonly #items = new Map<string, IncidentItem>();
   readonly #commands = new Map<
     string,
@@ -61,6 +69,10 @@ export class InMemoryIncidentStore implements IncidentStore, RollLocks {
   >();
   readonly #locks = new Map<string, LockItem>();
   readonly #rollsByHour = new Map<string, number>();
+  readonly #notices = new Map<
+    string,
+    { quietUntil: number; repeats: number }
+  >();
   readonly #errors = new Map<Method, Error>();
 
   /** Every call's arguments, by method. */
@@ -76,6 +88,8 @@ export class InMemoryIncidentStore implements IncidentStore, RollLocks {
     appendTimeline: [IncidentKey, string, TimelineEntry][];
     resolve: [IncidentKey, string, string, TimelineEntry][];
     acquire: [string, string, Date, number][];
+    record: [string, Date, number][];
+    forget: [string][];
   } = InMemoryIncidentStore.#noCalls();
 
   static #noCalls(): InMemoryIncidentStore['calls'] {
@@ -91,6 +105,8 @@ export class InMemoryIncidentStore implements IncidentStore, RollLocks {
       appendTimeline: [],
       resolve: [],
       acquire: [],
+      record: [],
+      forget: [],
     };
   }
 
@@ -110,6 +126,7 @@ export class InMemoryIncidentStore implements IncidentStore, RollLocks {
     this.#commands.clear();
     this.#locks.clear();
     this.#rollsByHour.clear();
+    this.#notices.clear();
     this.#errors.clear();
     this.calls = InMemoryIncidentStore.#noCalls();
   }
@@ -308,6 +325,33 @@ export class InMemoryIncidentStore implements IncidentStore, RollLocks {
     if (count >= limit) return { allowed: false, count };
     this.#rollsByHour.set(hour, count + 1);
     return { allowed: true };
+  }
+
+  async record(
+    key: string,
+    now: Date,
+    quietSeconds: number
+  ): Promise<NoticeVerdict> {
+    this.calls.record.push([key, now, quietSeconds]);
+    this.#throwIfFailing('record');
+    const nowEpoch = Math.floor(now.getTime() / 1000);
+    const notice = this.#notices.get(key);
+    // attribute_not_exists(pk) OR quietUntil <= :now, returning the old item
+    if (notice === undefined || notice.quietUntil <= nowEpoch) {
+      this.#notices.set(key, {
+        quietUntil: nowEpoch + quietSeconds,
+        repeats: 0,
+      });
+      return { post: true, repeats: notice?.repeats ?? 0 };
+    }
+    notice.repeats += 1;
+    return { post: false };
+  }
+
+  async forget(key: string): Promise<void> {
+    this.calls.forget.push([key]);
+    this.#throwIfFailing('forget');
+    this.#notices.delete(key);
   }
 
   #read(key: IncidentKey): IncidentRecord | undefined {

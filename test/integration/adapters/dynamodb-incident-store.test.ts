@@ -234,4 +234,37 @@ describe('Class: DynamoDbIncidentStore (against moto)', () => {
       expect(afterCooldown).toEqual({ acquired: true });
     });
   });
+
+  describe('Methods: record and forget (repeated notices)', () => {
+    it('posts the first notice of a quiet period, counts the repeats, and tells the next post', async () => {
+      // Prepare
+      const name = await freshTable();
+      const key =
+        'live/pull/prod/ip-10-0-1-149.ec2.internal/inference/triton/auth';
+      const later = (s: number) => new Date(now.getTime() + s * 1000);
+
+      // Act
+      const first = await store.record(key, now, 3600);
+      const repeats = [
+        await store.record(key, later(60), 3600),
+        await store.record(key, later(120), 3600),
+      ];
+      const stored = await documents.send(
+        new GetCommand({ TableName: name, Key: { pk: `NOTICE#${key}` } })
+      );
+      const afterQuiet = await store.record(key, later(3600), 3600);
+      await store.forget(key);
+      const afterForget = await store.record(key, later(3601), 3600);
+
+      // Assess
+      expect(first).toEqual({ post: true, repeats: 0 });
+      expect(repeats).toEqual([{ post: false }, { post: false }]);
+      expect(stored.Item).toMatchObject({
+        repeats: 2,
+        quietUntil: Math.floor(now.getTime() / 1000) + 3600,
+      });
+      expect(afterQuiet).toEqual({ post: true, repeats: 2 });
+      expect(afterForget).toEqual({ post: true, repeats: 0 });
+    });
+  });
 });

@@ -11,7 +11,7 @@ import {
   sqsRecord,
 } from '../../helpers/aws.ts';
 import { startTestAws } from '../../helpers/moto.ts';
-import { steps } from '../../helpers/notification-steps.ts';
+import { other, steps } from '../../helpers/notification-steps.ts';
 
 /** When each step reached the bus: the prune result and the roll share a second. */
 const TIMES: Record<string, string> = {
@@ -123,5 +123,36 @@ describe('Function: notify handler, on a batch that holds several steps of one i
     expect(reasons[hostile]).toMatch(
       /^Incident Opened does not match its contract: image: /
     );
+  });
+
+  it('posts a failure the kubelet keeps reporting once, and counts the repeats', async () => {
+    // Prepare
+    const { handler } = await import('../../../functions/notify.ts');
+    published.length = 0;
+    const [, auth] = other;
+    const records = [1, 2, 3].map((n) =>
+      sqsRecord(
+        `m-auth-${n}`,
+        JSON.stringify({
+          version: '0',
+          id: `ev-auth-${n}`,
+          'detail-type': DETAIL_TYPES.imagePullFailureClassified,
+          source: 'pullmedic',
+          time: `2026-11-20T09:4${n}:00Z`,
+          resources: [],
+          detail: { ...auth, image: 'registry.example/private:1' },
+        })
+      )
+    );
+
+    // Act
+    const response = await handler(
+      { Records: records },
+      lambdaContext('notify')
+    );
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(published).toEqual([DETAIL_TYPES.imagePullFailureClassified]);
   });
 });
