@@ -15,6 +15,7 @@ import {
   VolumeRollProposedDetail,
   VolumeRollStartedDetail,
 } from '../events/schemas.ts';
+import { nonNegative } from './_shared/config.ts';
 import {
   describeIssues,
   eventBridgeQueueHandler,
@@ -34,15 +35,9 @@ const NOTIFIED: Record<string, z.ZodType> = {
   [DETAIL_TYPES.incidentEscalated]: IncidentEscalatedDetail,
 };
 
-const number = (name: string, fallback: number) => {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isFinite(value) || value < 0)
-    throw new Error(`${name} must be a number >= 0`);
-  return value;
-};
 // Read once at cold start: how long a repeating notice stays quiet after
 // it was posted (the repeats are counted, and the next post says how many).
-const QUIET_SECONDS = number('PULLMEDIC_REPEAT_QUIET_SECONDS', 3600);
+const QUIET_SECONDS = nonNegative('PULLMEDIC_REPEAT_QUIET_SECONDS', 3600);
 
 /** Pipeline events → one SNS message each (Slack through Chatbot, e-mail). */
 export const handler = eventBridgeQueueHandler(

@@ -1,22 +1,17 @@
 import { joinWithoutCause } from '../core/join-incident.ts';
 import { remediate } from '../core/remediate.ts';
 import { ImagePullFailureClassifiedDetail } from '../events/schemas.ts';
+import { nonNegative } from './_shared/config.ts';
 import { eventBridgeQueueHandler } from './_shared/eventbridge-queue-handler.ts';
 import { logger } from './_shared/powertools.ts';
 
-const number = (name: string, fallback: number) => {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isFinite(value) || value < 0)
-    throw new Error(`${name} must be a number >= 0`);
-  return value;
-};
 // Read once at cold start. A BackOff can overtake the Failed event that
 // opens its incident; it looks again this often, this many times. Each look
 // is one more SQS delivery for the BackOffs of failures that never open an
 // incident (a missing tag, say), which is cheap next to a postmortem
 // without them.
-const JOIN_DELAY_SECONDS = number('PULLMEDIC_JOIN_DELAY_SECONDS', 30);
-const JOIN_LOOKS = number('PULLMEDIC_JOIN_LOOKS', 2);
+const JOIN_DELAY_SECONDS = nonNegative('PULLMEDIC_JOIN_DELAY_SECONDS', 30);
+const JOIN_LOOKS = nonNegative('PULLMEDIC_JOIN_LOOKS', 2);
 
 /**
  * disk_full classification → the node's incident and its one prune; an

@@ -1,20 +1,15 @@
 import { resolutionOf } from '../core/resolve.ts';
 import { KubernetesEventInput } from '../events/exporter.ts';
+import { nonNegative } from './_shared/config.ts';
 import { eventBridgeQueueHandler } from './_shared/eventbridge-queue-handler.ts';
 
-const number = (name: string, fallback: number) => {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isFinite(value) || value < 0)
-    throw new Error(`${name} must be a number >= 0`);
-  return value;
-};
 // Read once at cold start. A replay delivers an incident's events all at
 // once, so its Pulled event can reach this function before the Failed
 // event has opened the incident it proves: in a replay, such an event looks
 // again. Live, a Pulled event comes long after the prune it follows, and
 // looking again at every pull in the cluster would cost more than it finds.
-const REPLAY_DELAY_SECONDS = number('PULLMEDIC_JOIN_DELAY_SECONDS', 30);
-const REPLAY_LOOKS = number('PULLMEDIC_JOIN_LOOKS', 2);
+const REPLAY_DELAY_SECONDS = nonNegative('PULLMEDIC_JOIN_DELAY_SECONDS', 30);
+const REPLAY_LOOKS = nonNegative('PULLMEDIC_JOIN_LOOKS', 2);
 
 /** Normal Pulled/Started on a node with an open incident → resolved, with MTTR. */
 export const handler = eventBridgeQueueHandler(

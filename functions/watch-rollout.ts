@@ -1,16 +1,11 @@
 import { watchRollout } from '../core/watch-rollout.ts';
 import { VolumeRollStartedDetail } from '../events/schemas.ts';
+import { nonNegative } from './_shared/config.ts';
 import { eventBridgeQueueHandler } from './_shared/eventbridge-queue-handler.ts';
 
-const number = (name: string, fallback: number) => {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isFinite(value) || value < 0)
-    throw new Error(`${name} must be a number >= 0`);
-  return value;
-};
 // Read once at cold start: how often to look, and for how long.
-const DELAY_SECONDS = number('PULLMEDIC_WATCH_DELAY_SECONDS', 300);
-const MAX_LOOKS = number('PULLMEDIC_WATCH_MAX_LOOKS', 72);
+const DELAY_SECONDS = nonNegative('PULLMEDIC_WATCH_DELAY_SECONDS', 300);
+const MAX_LOOKS = nonNegative('PULLMEDIC_WATCH_MAX_LOOKS', 72);
 
 /** `Volume Roll Started` → looks at the rollout until it ends → `Volume Roll Completed`. */
 export const handler = eventBridgeQueueHandler(

@@ -134,3 +134,21 @@ export function required(value: string, name: string): string {
   if (!value) throw new Error(`${name} is not set`);
   return value;
 }
+
+/**
+ * A number >= 0 from the environment, read once by the function that needs
+ * it (how long to wait, how often to look); `fallback` when unset.
+ *
+ * @example
+ * ```ts
+ * const DELAY_SECONDS = nonNegative('PULLMEDIC_WATCH_DELAY_SECONDS', 300);
+ * ```
+ */
+export function nonNegative(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const value = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isFinite(value) || value < 0) {
+    throw new Error(`${name} must be a number >= 0, got "${raw}"`);
+  }
+  return value;
+}
