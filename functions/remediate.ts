@@ -10,8 +10,8 @@ import { logger } from './_shared/powertools.ts';
 // is one more SQS delivery for the BackOffs of failures that never open an
 // incident (a missing tag, say), which is cheap next to a postmortem
 // without them.
-const JOIN_DELAY_SECONDS = nonNegative('PULLMEDIC_JOIN_DELAY_SECONDS', 30);
-const JOIN_LOOKS = nonNegative('PULLMEDIC_JOIN_LOOKS', 2);
+const LOOK_AGAIN_SECONDS = nonNegative('PULLMEDIC_LOOK_AGAIN_SECONDS', 30);
+const LOOK_AGAIN_TIMES = nonNegative('PULLMEDIC_LOOK_AGAIN_TIMES', 2);
 
 /**
  * disk_full classification → the node's incident and its one prune; an
@@ -27,7 +27,7 @@ export const handler = eventBridgeQueueHandler(
       run,
       deps,
       looks,
-      JOIN_LOOKS
+      LOOK_AGAIN_TIMES
     );
     if (verdict.kind === 'let-go') {
       logger.info('an event without a cause joined no incident', {
@@ -35,7 +35,7 @@ export const handler = eventBridgeQueueHandler(
       });
     }
     return verdict.kind === 'look-again'
-      ? { emitted: [], lookAgainInSeconds: JOIN_DELAY_SECONDS }
+      ? { emitted: [], lookAgainInSeconds: LOOK_AGAIN_SECONDS }
       : [];
   }
 );

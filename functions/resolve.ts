@@ -8,8 +8,8 @@ import { eventBridgeQueueHandler } from './_shared/eventbridge-queue-handler.ts'
 // event has opened the incident it proves: in a replay, such an event looks
 // again. Live, a Pulled event comes long after the prune it follows, and
 // looking again at every pull in the cluster would cost more than it finds.
-const REPLAY_DELAY_SECONDS = nonNegative('PULLMEDIC_JOIN_DELAY_SECONDS', 30);
-const REPLAY_LOOKS = nonNegative('PULLMEDIC_JOIN_LOOKS', 2);
+const LOOK_AGAIN_SECONDS = nonNegative('PULLMEDIC_LOOK_AGAIN_SECONDS', 30);
+const LOOK_AGAIN_TIMES = nonNegative('PULLMEDIC_LOOK_AGAIN_TIMES', 2);
 
 /** Normal Pulled/Started on a node with an open incident → resolved, with MTTR. */
 export const handler = eventBridgeQueueHandler(
@@ -19,8 +19,8 @@ export const handler = eventBridgeQueueHandler(
     const resolution = await resolutionOf(event.detail, event.time, run, deps);
     if (resolution.kind === 'resolved') return resolution.emitted;
     const inReplay = run.replayName !== undefined;
-    return resolution.kind === 'not-yet' && inReplay && looks < REPLAY_LOOKS
-      ? { emitted: [], lookAgainInSeconds: REPLAY_DELAY_SECONDS }
+    return resolution.kind === 'not-yet' && inReplay && looks < LOOK_AGAIN_TIMES
+      ? { emitted: [], lookAgainInSeconds: LOOK_AGAIN_SECONDS }
       : [];
   }
 );

@@ -246,7 +246,7 @@ async function run(
   process.env.PULLMEDIC_WATCH_DELAY_SECONDS = '0';
   // And a BackOff that overtook its Failed event looks again at once: the
   // queues are drained in turn, so the Failed event is handled by then.
-  process.env.PULLMEDIC_JOIN_DELAY_SECONDS = '0';
+  process.env.PULLMEDIC_LOOK_AGAIN_SECONDS = '0';
   progress('creating the fleet …');
   const nodes = await provisionFleet(fleet, {
     ec2: new EC2Client(config),
