@@ -116,8 +116,15 @@ export async function createTable(
   return dynamo;
 }
 
-/** An SQS record as Lambda hands it to a function. */
-export const sqsRecord = (id: string, body: string): SQSRecord => ({
+/**
+ * An SQS record as Lambda hands it to a function; `looks` is the attribute
+ * a function sets when it puts an event back on its own queue.
+ */
+export const sqsRecord = (
+  id: string,
+  body: string,
+  looks?: string
+): SQSRecord => ({
   messageId: id,
   receiptHandle: id,
   body,
@@ -127,12 +134,30 @@ export const sqsRecord = (id: string, body: string): SQSRecord => ({
     SenderId: 'test',
     ApproximateFirstReceiveTimestamp: '0',
   },
-  messageAttributes: {},
+  messageAttributes:
+    looks === undefined
+      ? {}
+      : {
+          looks: {
+            dataType: 'Number',
+            stringValue: looks,
+            stringListValues: [],
+            binaryListValues: [],
+          },
+        },
   md5OfBody: '',
   eventSource: 'aws:sqs',
   eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:pullmedic-test',
   awsRegion: 'us-east-1',
 });
+
+/** A message received from a queue, as Lambda would hand it back. */
+export const receivedRecord = (m: Message): SQSRecord =>
+  sqsRecord(
+    m.MessageId as string,
+    m.Body as string,
+    m.MessageAttributes?.looks?.StringValue
+  );
 
 /**
  * The Lambda context a handler gets: its name, a request id, and the time
@@ -144,3 +169,54 @@ export const lambdaContext = (functionName: string): Context =>
     awsRequestId: `${functionName}-request`,
     getRemainingTimeInMillis: () => 30_000,
   }) as Context;
+
+/**
+ * Hands `seen` the input of every `commandName` call a client makes, then
+ * lets the call go on to moto: an observer, not a fake.
+ *
+ * @example
+ * ```ts
+ * observeCommand(sns, 'PublishCommand', (input) => published.push(input));
+ * ```
+ */
+export function observeCommand(
+  client: object,
+  commandName: string,
+  seen: (input: unknown) => void
+): void {
+  // Every SDK v3 client has the same middleware stack; SQS's type stands
+  // for any of them.
+  (client as SQSClient).middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === commandName) seen(args.input);
+      return next(args);
+    },
+    { step: 'initialize', name: `observe${commandName}` }
+  );
+}
+
+/**
+ * A named fake for one call moto lacks or cannot fail: `answer` gets the
+ * call's input and returns its output, or throws as AWS would; when it
+ * returns undefined the call goes on to moto, like every other call.
+ *
+ * @example
+ * ```ts
+ * answerCommand(autoscaling, 'StartInstanceRefreshCommand', () => ({ InstanceRefreshId: 'ir-1' }));
+ * ```
+ */
+export function answerCommand(
+  client: object,
+  commandName: string,
+  answer: (input: unknown) => object | undefined
+): void {
+  (client as SQSClient).middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== commandName) return next(args);
+      const output = answer(args.input);
+      if (output === undefined) return next(args);
+      return { response: {}, output: { $metadata: {}, ...output } } as never;
+    },
+    { step: 'initialize', name: `fake${commandName}` }
+  );
+}

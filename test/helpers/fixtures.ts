@@ -10,6 +10,7 @@ import type {
   ImagePullFailureClassifiedDetail,
   KubernetesEventDetail,
   KubernetesEventObject,
+  PodRef,
   PruneReport,
   SsmCommandInvocationDetail,
   VolumeRollRequestedDetail,
@@ -83,6 +84,25 @@ export const aClassifiedDetail = (
   },
   ...overrides,
 });
+
+/** The kubelet's BackOff of the seed pod, classified: it names no cause. */
+export const aBackOffDetail = (
+  time = '2026-11-20T09:41:10Z',
+  pod: PodRef = SEED_POD
+): ImagePullFailureClassifiedDetail =>
+  aClassifiedDetail({
+    class: 'other',
+    evidence: null,
+    causeKnown: false,
+    remedy: 'none',
+    pod,
+    kubernetesEvent: {
+      reason: 'BackOff',
+      type: 'Normal',
+      time,
+      message: `Back-off pulling image "${SEED_IMAGE}"`,
+    },
+  });
 
 /** A CRI-O failure staged in /var/tmp: disk_full, but remedy escalate. */
 export const aCrioTmpClassifiedDetail = (

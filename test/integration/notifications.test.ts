@@ -4,17 +4,13 @@ import {
   SNSClient,
   SubscribeCommand,
 } from '@aws-sdk/client-sns';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { SnsNotifier } from '../../adapters/aws/sns-notifier.ts';
 import { renderNotification } from '../../core/notification.ts';
 import { DETAIL_TYPES } from '../../events/detail-types.ts';
+import { observeCommand, queueWithArn, receiveAll } from '../helpers/aws.ts';
 import { startTestAws } from '../helpers/moto.ts';
 import {
   HOSTILE,
@@ -69,28 +65,13 @@ describe('Feature: on-call notifications through SNS (against moto)', () => {
     const sqs = new SQSClient(aws.clientConfig);
     // Observes what is published (the e-mail body is not in the SQS copy);
     // the call itself goes to moto.
-    sns.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'PublishCommand')
-          published.push(args.input as PublishCommandInput);
-        return next(args);
-      },
-      { step: 'initialize', name: 'observePublish' }
+    observeCommand(sns, 'PublishCommand', (input) =>
+      published.push(input as PublishCommandInput)
     );
     const topicArn = (
       await sns.send(new CreateTopicCommand({ Name: 'oncall' }))
     ).TopicArn as string;
-    const url = (
-      await sqs.send(new CreateQueueCommand({ QueueName: 'oncall-copy' }))
-    ).QueueUrl as string;
-    const arn = (
-      await sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: url,
-          AttributeNames: ['QueueArn'],
-        })
-      )
-    ).Attributes?.QueueArn as string;
+    const { url, arn } = await queueWithArn(sqs, 'oncall-copy');
     await sns.send(
       new SubscribeCommand({
         TopicArn: topicArn,
@@ -102,15 +83,9 @@ describe('Feature: on-call notifications through SNS (against moto)', () => {
     for (const [type, detail] of [...steps, other]) {
       await notifier.publish(renderNotification(type, detail));
     }
-    for (;;) {
-      const out = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10 })
-      );
-      if (!out.Messages?.length) break;
-      for (const m of out.Messages) {
-        const envelope = JSON.parse(m.Body as string);
-        copies.push({ envelope, body: JSON.parse(envelope.Message) });
-      }
+    for (const m of await receiveAll(sqs, url)) {
+      const envelope = JSON.parse(m.Body as string);
+      copies.push({ envelope, body: JSON.parse(envelope.Message) });
     }
     copies = copies.sort(
       (a, b) =>

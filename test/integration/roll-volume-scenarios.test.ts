@@ -32,6 +32,7 @@ import type { Emitted } from '../../core/ports.ts';
 import { rollVolume } from '../../core/roll-volume.ts';
 import { DETAIL_TYPES } from '../../events/detail-types.ts';
 import type { VolumeRollRequestedDetail } from '../../events/schemas.ts';
+import { answerCommand } from '../helpers/aws.ts';
 import { startTestAws } from '../helpers/moto.ts';
 
 // Every roll path of issue "Roll node groups to bigger volumes" against
@@ -71,37 +72,19 @@ describe('Feature: rolling each kind of node group to a bigger volume (moto)', (
     autoscaling = new AutoScalingClient(aws.clientConfig);
     // Fake: UpdateNodegroupVersion (moto: no route) and StartInstanceRefresh
     // (moto: HTTP 500) are recorded and answered; nothing else is touched.
-    for (const [client, command, log, answer] of [
-      [
-        eks,
-        'UpdateNodegroupVersionCommand',
-        nodegroupUpdates,
-        () => ({
-          update: {
-            id: `update-${nodegroupUpdates.length}`,
-            status: 'InProgress',
-          },
-        }),
-      ],
-      [
-        autoscaling,
-        'StartInstanceRefreshCommand',
-        refreshes,
-        () => ({ InstanceRefreshId: `refresh-${refreshes.length}` }),
-      ],
-    ] as const) {
-      (client as EKSClient).middlewareStack.add(
-        (next, context) => async (args) => {
-          if (context.commandName !== command) return next(args);
-          (log as unknown[]).push(args.input);
-          return {
-            response: {},
-            output: { $metadata: {}, ...answer() },
-          } as never;
+    answerCommand(eks, 'UpdateNodegroupVersionCommand', (input) => {
+      nodegroupUpdates.push(input as UpdateNodegroupVersionCommandInput);
+      return {
+        update: {
+          id: `update-${nodegroupUpdates.length}`,
+          status: 'InProgress',
         },
-        { step: 'initialize', name: `fake${command}` }
-      );
-    }
+      };
+    });
+    answerCommand(autoscaling, 'StartInstanceRefreshCommand', (input) => {
+      refreshes.push(input as StartInstanceRefreshCommandInput);
+      return { InstanceRefreshId: `refresh-${refreshes.length}` };
+    });
     const dynamo = new DynamoDBClient(aws.clientConfig);
     await dynamo.send(
       new CreateTableCommand({

@@ -13,6 +13,7 @@ import {
 import { EKSClient } from '@aws-sdk/client-eks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsRollouts } from '../../../adapters/aws/rollouts.ts';
+import { answerCommand } from '../../helpers/aws.ts';
 import { startTestAws } from '../../helpers/moto.ts';
 
 /**
@@ -22,18 +23,10 @@ import { startTestAws } from '../../helpers/moto.ts';
  */
 function fakeStartInstanceRefresh(client: AutoScalingClient) {
   const requests: StartInstanceRefreshCommandInput[] = [];
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName !== 'StartInstanceRefreshCommand')
-        return next(args);
-      requests.push(args.input as StartInstanceRefreshCommandInput);
-      return {
-        response: {},
-        output: { $metadata: {}, InstanceRefreshId: `ir-${requests.length}` },
-      } as never;
-    },
-    { step: 'initialize', name: 'fakeStartInstanceRefresh' }
-  );
+  answerCommand(client, 'StartInstanceRefreshCommand', (input) => {
+    requests.push(input as StartInstanceRefreshCommandInput);
+    return { InstanceRefreshId: `ir-${requests.length}` };
+  });
   return requests;
 }
 

@@ -6,6 +6,7 @@ import { setClientHook } from '../../../functions/_shared/wiring.ts';
 import {
   createTable,
   lambdaContext,
+  observeCommand,
   queueWithArn,
   receiveAll,
   sqsRecord,
@@ -57,19 +58,13 @@ describe('Function: notify handler, on a batch that holds several steps of one i
       PULLMEDIC_SDK_MAX_ATTEMPTS: '1',
     });
     // Observes the order of the publishes; each goes on to moto.
-    setClientHook((client) => {
-      client.middlewareStack.add(
-        (next, context) => async (args) => {
-          if (context.commandName === 'PublishCommand') {
-            const input = args.input as { Message: string };
-            const chatbot = JSON.parse(JSON.parse(input.Message).default);
-            published.push(chatbot.metadata.eventType);
-          }
-          return next(args);
-        },
-        { step: 'initialize', name: 'observePublish' }
-      );
-    });
+    setClientHook((client) =>
+      observeCommand(client, 'PublishCommand', (input) => {
+        const { Message } = input as { Message: string };
+        const chatbot = JSON.parse(JSON.parse(Message).default);
+        published.push(chatbot.metadata.eventType);
+      })
+    );
   });
   afterAll(async () => {
     setClientHook(undefined);

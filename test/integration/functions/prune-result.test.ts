@@ -15,6 +15,7 @@ import {
 import { PRUNE_RESULT_PREFIX } from '../../../core/prune-report.ts';
 import { setClientHook } from '../../../functions/_shared/wiring.ts';
 import {
+  answerCommand,
   busTap,
   createTable,
   lambdaContext,
@@ -122,30 +123,21 @@ describe('Function: prune-result handler, on what SSM reports (against moto)', (
     // answered here; every other call goes to moto (but the one PutEvents a
     // test asks to fail).
     setClientHook((client) => {
-      client.middlewareStack.add(
-        (next, context) => async (args) => {
-          // A named fake too: EventBridge refusing one PutEvents call.
-          if (context.commandName === 'PutEventsCommand' && failNextPutEvents) {
-            failNextPutEvents = false;
-            throw Object.assign(new Error('Rate exceeded'), {
-              name: 'ThrottlingException',
-            });
-          }
-          if (context.commandName !== 'GetCommandInvocationCommand')
-            return next(args);
-          const input = args.input as { CommandId: string; InstanceId: string };
-          return {
-            response: {},
-            output: {
-              $metadata: {},
-              CommandId: input.CommandId,
-              InstanceId: input.InstanceId,
-              ...INVOCATIONS[input.CommandId],
-            },
-          } as never;
-        },
-        { step: 'initialize', name: 'fakeGetCommandInvocation' }
-      );
+      answerCommand(client, 'GetCommandInvocationCommand', (input) => {
+        const { CommandId, InstanceId } = input as {
+          CommandId: string;
+          InstanceId: string;
+        };
+        return { CommandId, InstanceId, ...INVOCATIONS[CommandId] };
+      });
+      // A named fake too: EventBridge refusing one PutEvents call.
+      answerCommand(client, 'PutEventsCommand', () => {
+        if (!failNextPutEvents) return undefined;
+        failNextPutEvents = false;
+        throw Object.assign(new Error('Rate exceeded'), {
+          name: 'ThrottlingException',
+        });
+      });
     });
   });
   afterAll(async () => {

@@ -1,6 +1,6 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setClientHook } from '../../../functions/_shared/wiring.ts';
 import {
@@ -8,13 +8,14 @@ import {
   lambdaContext,
   queueWithArn,
   receiveAll,
+  receivedRecord,
   sqsRecord,
 } from '../../helpers/aws.ts';
 import {
+  aBackOffDetail,
   aClassifiedDetail,
   CLUSTER,
   NODE_NAME,
-  SEED_IMAGE,
 } from '../../helpers/fixtures.ts';
 import { startTestAws } from '../../helpers/moto.ts';
 
@@ -32,18 +33,7 @@ const classifiedEnvelope = (id: string, detail: object) =>
     detail,
   });
 
-const backOff = aClassifiedDetail({
-  class: 'other',
-  evidence: null,
-  causeKnown: false,
-  remedy: 'none',
-  kubernetesEvent: {
-    reason: 'BackOff',
-    type: 'Normal',
-    time: '2026-11-20T09:41:10Z',
-    message: `Back-off pulling image "${SEED_IMAGE}"`,
-  },
-});
+const backOff = aBackOffDetail();
 
 describe('Function: remediate handler, when a BackOff overtakes its Failed event (against moto)', () => {
   let aws: Awaited<ReturnType<typeof startTestAws>>;
@@ -66,8 +56,8 @@ describe('Function: remediate handler, when a BackOff overtakes its Failed event
       PULLMEDIC_PRUNE_DOCUMENT: 'pullmedic-test-prune-containerd',
       PULLMEDIC_DLQ_URL: dlq,
       PULLMEDIC_QUEUE_URL: ownQueue,
-      PULLMEDIC_JOIN_DELAY_SECONDS: '0',
-      PULLMEDIC_JOIN_LOOKS: '2',
+      PULLMEDIC_LOOK_AGAIN_SECONDS: '0',
+      PULLMEDIC_LOOK_AGAIN_TIMES: '2',
       PULLMEDIC_SDK_MAX_ATTEMPTS: '1',
     });
   });
@@ -102,19 +92,7 @@ describe('Function: remediate handler, when a BackOff overtakes its Failed event
     );
     const again = await handler(
       {
-        Records: requeued.map(
-          (m): SQSRecord => ({
-            ...sqsRecord(m.MessageId as string, m.Body as string),
-            messageAttributes: {
-              looks: {
-                dataType: 'Number',
-                stringValue: m.MessageAttributes?.looks?.StringValue,
-                stringListValues: [],
-                binaryListValues: [],
-              },
-            },
-          })
-        ),
+        Records: requeued.map(receivedRecord),
       },
       CONTEXT
     );
@@ -155,25 +133,14 @@ describe('Function: remediate handler, when a BackOff overtakes its Failed event
     };
     const record = sqsRecord(
       'm-last',
-      classifiedEnvelope('ev-last', elsewhere)
+      classifiedEnvelope('ev-last', elsewhere),
+      '2'
     );
 
     // Act
     const response = await handler(
       {
-        Records: [
-          {
-            ...record,
-            messageAttributes: {
-              looks: {
-                dataType: 'Number',
-                stringValue: '2',
-                stringListValues: [],
-                binaryListValues: [],
-              },
-            },
-          },
-        ],
+        Records: [record],
       },
       CONTEXT
     );

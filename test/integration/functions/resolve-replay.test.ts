@@ -1,6 +1,5 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbIncidentStore } from '../../../adapters/aws/dynamodb-incident-store.ts';
 import { setClientHook } from '../../../functions/_shared/wiring.ts';
@@ -9,6 +8,7 @@ import {
   lambdaContext,
   queueWithArn,
   receiveAll,
+  receivedRecord,
   sqsRecord,
 } from '../../helpers/aws.ts';
 import {
@@ -36,23 +36,6 @@ const pulledEnvelope = (id: string, replayName?: string) =>
     detail: aKubernetesEventDetail(aPulledEvent(PULLED_AT)),
   });
 
-/** An SQS message handed back to the function as Lambda would. */
-const asRecord = (m: {
-  MessageId?: string;
-  Body?: string;
-  MessageAttributes?: Record<string, { StringValue?: string }>;
-}): SQSRecord => ({
-  ...sqsRecord(m.MessageId as string, m.Body as string),
-  messageAttributes: {
-    looks: {
-      dataType: 'Number',
-      stringValue: m.MessageAttributes?.looks?.StringValue,
-      stringListValues: [],
-      binaryListValues: [],
-    },
-  },
-});
-
 describe('Function: resolve handler, when a Pulled event overtakes its incident (against moto)', () => {
   let aws: Awaited<ReturnType<typeof startTestAws>>;
   let sqs: SQSClient;
@@ -79,8 +62,8 @@ describe('Function: resolve handler, when a Pulled event overtakes its incident 
       PULLMEDIC_TABLE_NAME: 'pullmedic',
       PULLMEDIC_DLQ_URL: dlq,
       PULLMEDIC_QUEUE_URL: ownQueue,
-      PULLMEDIC_JOIN_DELAY_SECONDS: '0',
-      PULLMEDIC_JOIN_LOOKS: '2',
+      PULLMEDIC_LOOK_AGAIN_SECONDS: '0',
+      PULLMEDIC_LOOK_AGAIN_TIMES: '2',
       PULLMEDIC_SDK_MAX_ATTEMPTS: '1',
     });
   });
@@ -104,7 +87,10 @@ describe('Function: resolve handler, when a Pulled event overtakes its incident 
     const requeued = await receiveAll(sqs, ownQueue);
     await store.openOrJoin(incident, incident.openedAt);
     await store.claimPrune(key, incident.incidentId, '2026-11-20T09:41:00Z');
-    const again = await handler({ Records: requeued.map(asRecord) }, CONTEXT);
+    const again = await handler(
+      { Records: requeued.map(receivedRecord) },
+      CONTEXT
+    );
     const after = await store.get(key);
 
     // Assess

@@ -2,29 +2,12 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { joinWithoutCause } from '#core/join-incident.ts';
 import { InMemoryIncidentStore } from '#test/fakes/in-memory-incident-store.ts';
 import {
-  aClassifiedDetail,
+  aBackOffDetail,
   anIncident,
   LIVE,
   replayRun,
   SEED_IMAGE,
-  SEED_POD,
 } from '#test/helpers/fixtures.ts';
-
-/** A kubelet BackOff of the seed pod, which names no cause. */
-const aBackOff = (time = '2026-11-20T09:41:10Z', pod = SEED_POD) =>
-  aClassifiedDetail({
-    class: 'other',
-    evidence: null,
-    causeKnown: false,
-    remedy: 'none',
-    pod,
-    kubernetesEvent: {
-      reason: 'BackOff',
-      type: 'Normal',
-      time,
-      message: `Back-off pulling image "${SEED_IMAGE}"`,
-    },
-  });
 
 describe('Function: joinWithoutCause', () => {
   const incidents = new InMemoryIncidentStore();
@@ -38,7 +21,7 @@ describe('Function: joinWithoutCause', () => {
 
     // Act
     const verdict = await joinWithoutCause(
-      aBackOff(),
+      aBackOffDetail(),
       { ...LIVE, eventId: 'ev-backoff' },
       deps,
       0,
@@ -60,9 +43,9 @@ describe('Function: joinWithoutCause', () => {
 
   it('asks to look again when it overtook the Failed event that opens the incident', async () => {
     // Act
-    const first = await joinWithoutCause(aBackOff(), LIVE, deps, 0, 2);
+    const first = await joinWithoutCause(aBackOffDetail(), LIVE, deps, 0, 2);
     incidents.seed(anIncident());
-    const second = await joinWithoutCause(aBackOff(), LIVE, deps, 1, 2);
+    const second = await joinWithoutCause(aBackOffDetail(), LIVE, deps, 1, 2);
 
     // Assess
     expect(first).toEqual({ kind: 'look-again' });
@@ -75,7 +58,7 @@ describe('Function: joinWithoutCause', () => {
 
   it('lets go after the last look, and never opens an incident', async () => {
     // Act
-    const verdict = await joinWithoutCause(aBackOff(), LIVE, deps, 2, 2);
+    const verdict = await joinWithoutCause(aBackOffDetail(), LIVE, deps, 2, 2);
 
     // Assess
     expect(verdict).toEqual({
@@ -92,7 +75,7 @@ describe('Function: joinWithoutCause', () => {
 
     // Act
     const verdict = await joinWithoutCause(
-      aBackOff(undefined, { namespace: 'inference', name: 'other-pod' }),
+      aBackOffDetail(undefined, { namespace: 'inference', name: 'other-pod' }),
       LIVE,
       deps,
       0,
@@ -112,14 +95,14 @@ describe('Function: joinWithoutCause', () => {
 
     // Act
     const during = await joinWithoutCause(
-      aBackOff('2026-11-20T09:42:00Z'),
+      aBackOffDetail('2026-11-20T09:42:00Z'),
       LIVE,
       deps,
       0,
       2
     );
     const after = await joinWithoutCause(
-      aBackOff('2026-11-20T09:50:00Z'),
+      aBackOffDetail('2026-11-20T09:50:00Z'),
       LIVE,
       deps,
       0,
@@ -141,7 +124,7 @@ describe('Function: joinWithoutCause', () => {
 
     // Act
     const verdict = await joinWithoutCause(
-      aBackOff(),
+      aBackOffDetail(),
       replayRun('seed'),
       deps,
       2,

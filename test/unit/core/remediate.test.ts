@@ -9,6 +9,7 @@ import {
 } from '#events/schemas.ts';
 import { createFakeEnvironment } from '#test/fakes/environment.ts';
 import {
+  aBackOffDetail,
   aClassifiedDetail,
   aCrioTmpClassifiedDetail,
   anIncident,
@@ -524,27 +525,12 @@ describe('Function: remediate (events that name no cause)', () => {
     env.nodes.addNode(NODE_NAME, anOrigin());
   });
 
-  const causeless = (pod = SEED_POD) =>
-    aClassifiedDetail({
-      class: 'other',
-      evidence: null,
-      causeKnown: false,
-      remedy: 'none',
-      pod,
-      kubernetesEvent: {
-        reason: 'BackOff',
-        type: 'Normal',
-        time: '2026-11-20T09:41:00Z',
-        message: `Back-off pulling image "${SEED_IMAGE}"`,
-      },
-    });
-
   it('joins the open incident of its pod on the timeline, and emits nothing', async () => {
     // Prepare
     await remediate(aClassifiedDetail(), LIVE, env);
 
     // Act
-    const emitted = await remediate(causeless(), LIVE, env);
+    const emitted = await remediate(aBackOffDetail(), LIVE, env);
 
     // Assess
     expect(emitted).toEqual([]);
@@ -558,7 +544,7 @@ describe('Function: remediate (events that name no cause)', () => {
 
   it('never opens an incident by itself', async () => {
     // Act
-    const emitted = await remediate(causeless(), LIVE, env);
+    const emitted = await remediate(aBackOffDetail(), LIVE, env);
 
     // Assess
     expect(emitted).toEqual([]);
@@ -573,7 +559,7 @@ describe('Function: remediate (events that name no cause)', () => {
 
     // Act
     await remediate(
-      causeless({ namespace: 'inference', name: 'other-pod' }),
+      aBackOffDetail(undefined, { namespace: 'inference', name: 'other-pod' }),
       LIVE,
       env
     );
