@@ -1,5 +1,9 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  ScanCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setClientHook } from '../../../functions/_shared/wiring.ts';
@@ -155,5 +159,44 @@ describe('Function: remediate handler, when a BackOff overtakes its Failed event
     expect(response).toEqual({ batchItemFailures: [] });
     expect(incident.Item).toBeUndefined();
     expect(await receiveAll(sqs, ownQueue)).toEqual([]);
+  });
+
+  it("bounds each decision's in-progress record by the invocation's time left", async () => {
+    // Prepare: a Lambda timed out mid-decision must not hold its event
+    // "in progress" for the idempotency record's whole hour.
+    const { handler } = await import('../../../functions/remediate.ts');
+    const before = Date.now();
+
+    // Act
+    await handler(
+      {
+        Records: [
+          sqsRecord(
+            'm-bounded',
+            classifiedEnvelope('ev-bounded', {
+              ...backOff,
+              node: { name: 'ip-10-0-9-8.ec2.internal' },
+            }),
+            '2'
+          ),
+        ],
+      },
+      CONTEXT
+    );
+    const records = await documents.send(
+      new ScanCommand({
+        TableName: 'pullmedic',
+        FilterExpression: 'begins_with(pk, :prefix)',
+        ExpressionAttributeValues: { ':prefix': 'IDEMPOTENCY#remediate' },
+      })
+    );
+
+    // Assess: the handler's context says 30 s are left.
+    const bounded = (records.Items ?? []).filter(
+      (item) =>
+        item.in_progress_expiration >= before + 30_000 &&
+        item.in_progress_expiration <= Date.now() + 30_000
+    );
+    expect(bounded.length).toBeGreaterThan(0);
   });
 });
