@@ -41,6 +41,20 @@ const opened: IncidentRecord = {
   ],
 };
 
+/**
+ * The error a command failed with. Each call is settled before the next
+ * starts: a rejection left waiting for its assertion is an unhandled one.
+ */
+async function failureOf(running: Promise<unknown>): Promise<Error> {
+  try {
+    await running;
+  } catch (err) {
+    if (err instanceof Error) return err;
+    throw new Error(`rejected with a non-Error: ${String(err)}`);
+  }
+  throw new Error('expected the command to fail, and it succeeded');
+}
+
 /** Markdown as read: the renderer's backslash escapes removed. */
 const plain = (md: string) => md.replace(/\\([\\`*_[\]|~$!#])/g, '$1');
 
@@ -193,56 +207,62 @@ describe('Command: pullmedic postmortem INCIDENT (the table, against moto)', () 
 
   it('says when the incident is not in the table, or the node has a later one', async () => {
     // Act
-    const none = postmortemCommand(
-      [
-        `gpu-inference/ip-10-0-9-9.ec2.internal/20261120T094059Z`,
-        '--table',
-        TABLE,
-        '--out',
-        dir,
-      ],
-      io
+    const none = await failureOf(
+      postmortemCommand(
+        [
+          `gpu-inference/ip-10-0-9-9.ec2.internal/20261120T094059Z`,
+          '--table',
+          TABLE,
+          '--out',
+          dir,
+        ],
+        io
+      )
     );
-    const older = postmortemCommand(
-      [
-        `gpu-inference/${NODE}/20261119T010203Z`,
-        '--table',
-        TABLE,
-        '--out',
-        dir,
-      ],
-      io
+    const older = await failureOf(
+      postmortemCommand(
+        [
+          `gpu-inference/${NODE}/20261119T010203Z`,
+          '--table',
+          TABLE,
+          '--out',
+          dir,
+        ],
+        io
+      )
     );
-    const otherScope = postmortemCommand(
-      [ID, '--table', TABLE, '--scope', 'dry-run', '--out', dir],
-      io
+    const otherScope = await failureOf(
+      postmortemCommand(
+        [ID, '--table', TABLE, '--scope', 'dry-run', '--out', dir],
+        io
+      )
     );
 
     // Assess
-    await expect(none).rejects.toThrow(IncidentNotFoundError);
-    await expect(none).rejects.toThrow(
-      /has no incident for that node in scope live/
-    );
-    await expect(older).rejects.toThrow(
+    expect(none).toBeInstanceOf(IncidentNotFoundError);
+    expect(none.message).toMatch(/has no incident for that node in scope live/);
+    expect(older).toBeInstanceOf(IncidentNotFoundError);
+    expect(older.message).toContain(
       `that node's is now ${ID} (scope live); pullmedic postmortem ${ID}`
     );
-    await expect(otherScope).rejects.toThrow(/in scope dry-run/);
+    expect(otherScope).toBeInstanceOf(IncidentNotFoundError);
+    expect(otherScope.message).toMatch(/in scope dry-run/);
   });
 
   it('says when no table is given, or the table does not exist', async () => {
     // Act
-    const unset = postmortemCommand([ID, '--out', dir], io);
-    const missing = postmortemCommand(
-      [ID, '--table', 'no-such-table', '--out', dir],
-      io
+    const unset = await failureOf(postmortemCommand([ID, '--out', dir], io));
+    const missing = await failureOf(
+      postmortemCommand([ID, '--table', 'no-such-table', '--out', dir], io)
     );
 
     // Assess
-    await expect(unset).rejects.toThrow(PostmortemError);
-    await expect(unset).rejects.toThrow(
+    expect(unset).toBeInstanceOf(PostmortemError);
+    expect(unset.message).toMatch(
       /no table: pass --table NAME or set PULLMEDIC_TABLE_NAME/
     );
-    await expect(missing).rejects.toThrow(
+    expect(missing).toBeInstanceOf(PostmortemError);
+    expect(missing.message).toMatch(
       /table no-such-table not found \(region us-east-1\)/
     );
   });
@@ -253,12 +273,14 @@ describe('Command: pullmedic postmortem INCIDENT (the table, against moto)', () 
     const capture = { out: () => {}, err: (t: string) => void errors.push(t) };
 
     // Act
-    const bad = postmortemCommand(['not-an-id', '--table', TABLE], io);
+    const bad = await failureOf(
+      postmortemCommand(['not-an-id', '--table', TABLE], io)
+    );
     const neither = await postmortemCommand([], capture);
     const both = await postmortemCommand([ID, '--events', 'x.jsonl'], capture);
 
     // Assess
-    await expect(bad).rejects.toThrow(/"not-an-id" is not an incident id/);
+    expect(bad.message).toMatch(/"not-an-id" is not an incident id/);
     expect(neither).toBe(2);
     expect(both).toBe(2);
     expect(errors[0]).toContain(
