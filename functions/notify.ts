@@ -19,6 +19,7 @@ import { nonNegative } from './_shared/config.ts';
 import {
   describeIssues,
   eventBridgeQueueHandler,
+  recordKeys,
 } from './_shared/eventbridge-queue-handler.ts';
 import { logger, metrics } from './_shared/powertools.ts';
 
@@ -69,6 +70,7 @@ export const handler = eventBridgeQueueHandler(
       // Counted, never silent: the metric, the log, and the next post.
       metrics.addMetric('NotificationsRepeated', MetricUnit.Count, 1);
       logger.info('a repeated notice was counted, not posted', {
+        ...recordKeys(event),
         key: result.key,
       });
     }

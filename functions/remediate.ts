@@ -2,7 +2,10 @@ import { joinWithoutCause } from '../core/join-incident.ts';
 import { remediate } from '../core/remediate.ts';
 import { ImagePullFailureClassifiedDetail } from '../events/schemas.ts';
 import { nonNegative } from './_shared/config.ts';
-import { eventBridgeQueueHandler } from './_shared/eventbridge-queue-handler.ts';
+import {
+  eventBridgeQueueHandler,
+  recordKeys,
+} from './_shared/eventbridge-queue-handler.ts';
 import { logger } from './_shared/powertools.ts';
 
 // Read once at cold start. A BackOff can overtake the Failed event that
@@ -31,6 +34,7 @@ export const handler = eventBridgeQueueHandler(
     );
     if (verdict.kind === 'let-go') {
       logger.info('an event without a cause joined no incident', {
+        ...recordKeys(event),
         why: verdict.why,
       });
     }

@@ -27,7 +27,6 @@ import { dependencies } from './wiring.ts';
 
 export type Dependencies = ReturnType<typeof dependencies>;
 
-/** What a function does with one valid event: call the core, return what to emit. */
 /**
  * What a use case returns: the events to emit, or also a request to look
  * at the same event again later (a rollout being followed).
@@ -36,6 +35,7 @@ export type Outcome =
   | Emitted[]
   | { emitted: Emitted[]; lookAgainInSeconds?: number };
 
+/** What a function does with one valid event: call the core, return what to emit. */
 export type UseCase<T> = (
   event: Envelope & { detail: T },
   run: RunMode,
@@ -43,6 +43,21 @@ export type UseCase<T> = (
   /** How many times this event was looked at before (requeued). */
   looks: number
 ) => Promise<Outcome>;
+
+/**
+ * The keys that tie a log line to its event. Passed with each line, never
+ * appended to the shared logger: records of a batch are handled at once,
+ * and appended keys would land on another record's lines.
+ *
+ * @example
+ * ```ts
+ * logger.info('processed', { ...recordKeys(event), mode: 'auto' });
+ * ```
+ */
+export const recordKeys = (event: Envelope) => ({
+  eventId: event.id,
+  detailType: event['detail-type'],
+});
 
 /**
  * Explains a zod failure in one line: each issue's path and message.
@@ -209,7 +224,6 @@ export function eventBridgeQueueHandler<T extends z.ZodType>(
     deps: Dependencies
   ): Promise<void> => {
     const event = parseRecordBody(record.body, detail);
-    logger.appendKeys({ eventId: event.id, detailType: event['detail-type'] });
     const run = await runModeOf(event, deps.control);
     const looks = Number(record.messageAttributes?.looks?.stringValue ?? 0);
     if (decision?.deps !== deps) {
@@ -238,6 +252,7 @@ export function eventBridgeQueueHandler<T extends z.ZodType>(
     }
     recordDecisions(emitted);
     logger.info('processed', {
+      ...recordKeys(event),
       mode: run.mode,
       dryRun: run.dryRun,
       emitted: emitted.map((e) => e.detailType),
@@ -262,8 +277,6 @@ export function eventBridgeQueueHandler<T extends z.ZodType>(
       await deps
         .deadLetters(functionName)
         .send(record.body, err.message, functionName);
-    } finally {
-      logger.removeKeys(['eventId', 'detailType']);
     }
   };
 
