@@ -84,7 +84,7 @@ EOF
     if curl -fsS -o /dev/null "http://127.0.0.1:$port/v2/" 2>/dev/null; then
       return 0
     fi
-    lab_pid_matches "$(cat "$LAB_DIR/registry.pid")" registry.yml || return 1
+    lab_child_alive "$(cat "$LAB_DIR/registry.pid")" || return 1
     sleep 0.1
   done
   return 1
@@ -173,7 +173,7 @@ for ((i = 0; i < 100; i++)); do
   if [[ -S $LAB_SOCKET ]] && lab_ctr version >/dev/null 2>&1 && lab_crictl info >/dev/null 2>&1; then
     break
   fi
-  lab_pid_matches "$(cat "$LAB_DIR/containerd.pid")" containerd.toml ||
+  lab_child_alive "$(cat "$LAB_DIR/containerd.pid")" ||
     lab_die "containerd exited (see $LAB_DIR/containerd.log)"
   sleep 0.1
 done

@@ -52,3 +52,11 @@ lab_pid_matches() {
   cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
   [[ $cmdline == *"$needle"* ]]
 }
+
+# True while a child this script just started in the background is alive.
+# Not lab_pid_matches: until the child has exec'd, its command line is
+# still this script's, and a check in that moment saw a live daemon as
+# "exited". A child is ours until we reap it, so its pid cannot be reused.
+lab_child_alive() {
+  [[ $1 =~ ^[0-9]+$ ]] && kill -0 "$1" 2>/dev/null
+}
