@@ -88,15 +88,25 @@ export class LabNode implements LocalNode {
     await run('bash', [resolve(repoRoot, 'test/lab/down.sh')], { env }).catch(
       () => undefined
     );
-    await run('bash', [resolve(repoRoot, 'test/lab/up.sh')], {
-      env,
-      maxBuffer: 16 << 20,
-    });
-    const reproduced = await run(
-      'bash',
-      [resolve(repoRoot, 'test/lab/reproduce.sh')],
-      { env, maxBuffer: 16 << 20 }
-    );
+    let reproduced: { stdout: string };
+    try {
+      await run('bash', [resolve(repoRoot, 'test/lab/up.sh')], {
+        env,
+        maxBuffer: 16 << 20,
+      });
+      reproduced = await run(
+        'bash',
+        [resolve(repoRoot, 'test/lab/reproduce.sh')],
+        { env, maxBuffer: 16 << 20 }
+      );
+    } catch (err) {
+      // What came up before the failure (the tmpfs, the registry, a
+      // containerd) goes down with it, not left for the next run.
+      await run('bash', [resolve(repoRoot, 'test/lab/down.sh')], {
+        env,
+      }).catch(() => undefined);
+      throw err;
+    }
     const labEnv = parseEnv(await readFile(resolve(dir, 'lab.env'), 'utf8'));
     return new LabNode(
       name,

@@ -164,22 +164,35 @@ async function makeNodes(
     choice === 'simulated' ? 'asked for a simulated node' : labUnavailable();
   if (why !== undefined && choice === 'lab')
     throw new Error(`cannot use the lab: ${why}`);
+  const simulated = (n: ProvisionedNode, reason: string) => {
+    notes.push({
+      at: new Date(),
+      order: nextOrder(),
+      who: 'simulated',
+      text: `${n.spec.name} is a simulated node: ${reason}`,
+    });
+    return new SimulatedNode(n.spec);
+  };
   return Promise.all(
     nodes.map(async (n, i) => {
-      if (i > 0 || why !== undefined) {
-        if (i === 0)
-          notes.push({
-            at: new Date(),
-            order: nextOrder(),
-            who: 'simulated',
-            text: `${n.spec.name} is a simulated node: ${why}`,
-          });
-        return new SimulatedNode(n.spec);
-      }
+      if (i > 0) return new SimulatedNode(n.spec);
+      if (why !== undefined) return simulated(n, why);
       progress(
         'starting the containerd lab (a real containerd on a small tmpfs) …'
       );
-      const lab = await LabNode.start(n.spec.name);
+      let lab: LabNode;
+      try {
+        lab = await LabNode.start(n.spec.name);
+      } catch (err) {
+        // Asked for the lab: its failure is the answer. Auto: the incident
+        // still runs, on a simulated node, and the note says why.
+        if (choice === 'lab') throw err;
+        const reason = labFailure(err);
+        progress(
+          `the containerd lab did not start (${reason}); simulating the node`
+        );
+        return simulated(n, `the containerd lab did not start: ${reason}`);
+      }
       notes.push({
         at: new Date(),
         order: nextOrder(),
@@ -190,6 +203,16 @@ async function makeNodes(
     })
   );
 }
+
+/** The lab script's own last error line, or the error's first line. */
+const labFailure = (err: unknown): string => {
+  const text =
+    err instanceof Error
+      ? `${(err as { stderr?: string }).stderr ?? ''}\n${err.message}`
+      : String(err);
+  const said = text.match(/^lab\/\w+: error: (.+)$/m)?.[1];
+  return said ?? text.trim().split('\n')[0] ?? 'unknown error';
+};
 
 async function run(
   options: LocalRunOptions,
