@@ -22,6 +22,7 @@ import {
   recordKeys,
 } from './_shared/eventbridge-queue-handler.ts';
 import { logger, metrics } from './_shared/powertools.ts';
+import { incidentStore, notifier, wire } from './_shared/wiring.ts';
 
 /** The contract of each detail-type the notify rule routes here. */
 const NOTIFIED: Record<string, z.ZodType> = {
@@ -40,10 +41,17 @@ const NOTIFIED: Record<string, z.ZodType> = {
 // it was posted (the repeats are counted, and the next post says how many).
 const QUIET_SECONDS = nonNegative('PULLMEDIC_REPEAT_QUIET_SECONDS', 3600);
 
+/** The ports notify uses; its bundle carries only their SDK clients. */
+const dependencies = wire((w) => ({
+  notices: incidentStore(w),
+  notifier: notifier(w),
+}));
+
 /** Pipeline events → one SNS message each (Slack through Chatbot, e-mail). */
 export const handler = eventBridgeQueueHandler(
   'notify',
   z.record(z.string(), z.unknown()),
+  dependencies,
   async (event, _run, deps) => {
     const type = event['detail-type'];
     const schema = NOTIFIED[type];

@@ -7,6 +7,12 @@ import {
   recordKeys,
 } from './_shared/eventbridge-queue-handler.ts';
 import { logger } from './_shared/powertools.ts';
+import {
+  incidentStore,
+  nodeCommands,
+  nodeDirectory,
+  wire,
+} from './_shared/wiring.ts';
 
 // Read once at cold start. A BackOff can overtake the Failed event that
 // opens its incident; it looks again this often, this many times. Each look
@@ -16,6 +22,13 @@ import { logger } from './_shared/powertools.ts';
 const LOOK_AGAIN_SECONDS = nonNegative('PULLMEDIC_LOOK_AGAIN_SECONDS', 30);
 const LOOK_AGAIN_TIMES = nonNegative('PULLMEDIC_LOOK_AGAIN_TIMES', 2);
 
+/** The ports remediate uses; its bundle carries only their SDK clients. */
+const dependencies = wire((w) => ({
+  incidents: incidentStore(w),
+  nodes: nodeDirectory(w),
+  commands: nodeCommands(w),
+}));
+
 /**
  * disk_full classification → the node's incident and its one prune; an
  * event that names no cause → a step on its pod's incident.
@@ -23,6 +36,7 @@ const LOOK_AGAIN_TIMES = nonNegative('PULLMEDIC_LOOK_AGAIN_TIMES', 2);
 export const handler = eventBridgeQueueHandler(
   'remediate',
   ImagePullFailureClassifiedDetail,
+  dependencies,
   async (event, run, deps, looks) => {
     if (event.detail.causeKnown) return remediate(event.detail, run, deps);
     const verdict = await joinWithoutCause(

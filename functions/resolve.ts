@@ -2,6 +2,7 @@ import { resolutionOf } from '../core/resolve.ts';
 import { KubernetesEventInput } from '../events/exporter.ts';
 import { nonNegative } from './_shared/config.ts';
 import { eventBridgeQueueHandler } from './_shared/eventbridge-queue-handler.ts';
+import { incidentStore, wire } from './_shared/wiring.ts';
 
 // Read once at cold start. A replay delivers an incident's events all at
 // once, so its Pulled event can reach this function before the Failed
@@ -11,10 +12,16 @@ import { eventBridgeQueueHandler } from './_shared/eventbridge-queue-handler.ts'
 const LOOK_AGAIN_SECONDS = nonNegative('PULLMEDIC_LOOK_AGAIN_SECONDS', 30);
 const LOOK_AGAIN_TIMES = nonNegative('PULLMEDIC_LOOK_AGAIN_TIMES', 2);
 
+/** The ports resolve uses; its bundle carries only their SDK clients. */
+const dependencies = wire((w) => ({
+  incidents: incidentStore(w),
+}));
+
 /** Normal Pulled/Started on a node with an open incident → resolved, with MTTR. */
 export const handler = eventBridgeQueueHandler(
   'resolve',
   KubernetesEventInput,
+  dependencies,
   async (event, run, deps, looks) => {
     const resolution = await resolutionOf(event.detail, event.time, run, deps);
     if (resolution.kind === 'resolved') return resolution.emitted;

@@ -23,9 +23,7 @@ import type { Emitted } from '../../core/ports.ts';
 import { type Envelope, envelopeOf } from '../../events/schemas.ts';
 import { recordDecisions } from './metrics.ts';
 import { logger, metrics, tracer } from './powertools.ts';
-import { dependencies } from './wiring.ts';
-
-export type Dependencies = ReturnType<typeof dependencies>;
+import type { BaseDependencies } from './wiring.ts';
 
 /**
  * What a use case returns: the events to emit, or also a request to look
@@ -36,10 +34,10 @@ export type Outcome =
   | { emitted: Emitted[]; lookAgainInSeconds?: number };
 
 /** What a function does with one valid event: call the core, return what to emit. */
-export type UseCase<T> = (
+export type UseCase<T, D extends BaseDependencies> = (
   event: Envelope & { detail: T },
   run: RunMode,
-  deps: Dependencies,
+  deps: D,
   /** How many times this event was looked at before (requeued). */
   looks: number
 ) => Promise<Outcome>;
@@ -125,10 +123,10 @@ export function parseRecordBody<T extends z.ZodType>(
  * the pullmedic table): what it decided for an event is stored and handed
  * back when the same event comes again within the hour.
  */
-function idempotentDecision<T>(
-  useCase: UseCase<T>,
+function idempotentDecision<T, D extends BaseDependencies>(
+  useCase: UseCase<T, D>,
   functionName: string,
-  deps: Dependencies,
+  deps: D,
   config: IdempotencyConfig
 ) {
   return makeIdempotent(
@@ -136,7 +134,7 @@ function idempotentDecision<T>(
       _key: { key: string },
       event: Envelope & { detail: T },
       run: RunMode,
-      d: Dependencies,
+      d: D,
       looks: number
     ): Promise<{ emitted: Emitted[]; lookAgainInSeconds?: number }> => {
       const outcome = await useCase(event, run, d, looks);
@@ -195,13 +193,18 @@ function inOrderOf(
  *
  * @example
  * ```ts
- * export const handler = eventBridgeQueueHandler('classify', KubernetesEventDetail, classifyUseCase);
+ * const dependencies = wire((w) => ({ nodes: nodeDirectory(w) }));
+ * export const handler = eventBridgeQueueHandler('classify', KubernetesEventDetail, dependencies, classifyUseCase);
  * ```
  */
-export function eventBridgeQueueHandler<T extends z.ZodType>(
+export function eventBridgeQueueHandler<
+  T extends z.ZodType,
+  D extends BaseDependencies,
+>(
   functionName: string,
   detail: T,
-  useCase: UseCase<z.infer<T>>,
+  dependencies: () => D,
+  useCase: UseCase<z.infer<T>, D>,
   options: HandlerOptions = {}
 ) {
   const processor = new BatchProcessor(EventType.SQS);
@@ -213,16 +216,13 @@ export function eventBridgeQueueHandler<T extends z.ZodType>(
   // (the local runtime does that for each run).
   let decision:
     | {
-        deps: Dependencies;
-        decide: ReturnType<typeof idempotentDecision<z.infer<T>>>;
+        deps: D;
+        decide: ReturnType<typeof idempotentDecision<z.infer<T>, D>>;
       }
     | undefined;
 
   /** Parses one record and acts on it; a malformed one throws MalformedEventError. */
-  const handleRecord = async (
-    record: SQSRecord,
-    deps: Dependencies
-  ): Promise<void> => {
+  const handleRecord = async (record: SQSRecord, deps: D): Promise<void> => {
     const event = parseRecordBody(record.body, detail);
     const run = await runModeOf(event, deps.control);
     const looks = Number(record.messageAttributes?.looks?.stringValue ?? 0);

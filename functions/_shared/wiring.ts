@@ -32,17 +32,18 @@ import { tracer } from './powertools.ts';
 export type ClientHook = (client: SSMClient) => void;
 
 let clientHook: ClientHook | undefined;
-let cached: ReturnType<typeof build> | undefined;
+// Bumped to rebuild every function's dependencies on their next use.
+let generation = 0;
 
 /** Installs the client hook and drops the built dependencies. */
 export function setClientHook(hook: ClientHook | undefined): void {
   clientHook = hook;
-  cached = undefined;
+  generation += 1;
 }
 
 /** Forgets the built dependencies (the environment changed). */
 export function resetDependencies(): void {
-  cached = undefined;
+  generation += 1;
 }
 
 const clock: Clock = { now: () => new Date() };
@@ -54,97 +55,72 @@ function client<T extends object>(c: T): T {
   return tracer.captureAWSv3Client(c as never) as T;
 }
 
+/** What every function's wiring is built from: the configuration and the SDK options. */
+export interface Wiring {
+  config: Config;
+  /** Passes a new SDK client through the hook and the tracer. */
+  client: <T extends object>(c: T) => T;
+  options: { maxAttempts: number };
+  /** The DynamoDB client the base dependencies already hold. */
+  dynamo: DynamoDBClient;
+}
+
 /**
- * The composition root: SDK clients → adapters, built once per function
- * instance from the environment, on first use (so a cold start reads the
- * configuration once and a bad value fails loudly).
+ * The composition root of one function: the dependencies every function
+ * has (the run mode switch, the bus, its queues, its idempotency records)
+ * and the ports it names, built once per function instance, on first use,
+ * from the environment (so a cold start reads the configuration once and a
+ * bad value fails loudly). Each function names only the ports it uses, so
+ * its bundle carries only their SDK clients (EC2's alone is a megabyte).
  *
  * @example
  * ```ts
- * const { incidents, commands } = dependencies();
+ * const dependencies = wire((w) => ({ incidents: incidentStore(w) }));
+ * const { incidents, publisher } = dependencies();
  * ```
  */
-export function dependencies() {
-  cached ??= build(loadConfig(process.env));
-  return cached;
+export function wire<P extends object>(
+  ports: (wiring: Wiring) => P
+): () => BaseDependencies & P {
+  let built: { generation: number; deps: BaseDependencies & P } | undefined;
+  return () => {
+    if (built?.generation !== generation) {
+      const base = buildBase(loadConfig(process.env));
+      built = { generation, deps: { ...base, ...ports(base.wiring) } };
+    }
+    return built.deps;
+  };
 }
 
-function build(config: Config) {
+export type BaseDependencies = ReturnType<typeof buildBase>;
+
+function buildBase(config: Config) {
   // Retries are the adapters' and the queues' business: an SDK retry of a
   // non-idempotent call (SendCommand) would run the prune twice.
   const options = {
     maxAttempts: Number(process.env.PULLMEDIC_SDK_MAX_ATTEMPTS ?? 3),
   };
-  const ssm = client(new SSMClient(options));
-  const ec2 = client(new EC2Client(options));
-  const eks = client(new EKSClient(options));
   const sqs = client(new SQSClient(options));
   const dynamo = client(new DynamoDBClient(options));
-  const documents = DynamoDBDocumentClient.from(dynamo, {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-  const lazyStore = () =>
-    new DynamoDbIncidentStore(
-      documents,
-      required(config.tableName, 'PULLMEDIC_TABLE_NAME'),
-      config.policy.incidentTtlSeconds,
-      () => clock.now()
-    );
-  const store = once(lazyStore);
-  const commands = once(
-    () =>
-      new SsmNodeCommands(
-        client(new SSMClient({ ...options, maxAttempts: 1 })),
-        required(config.pruneDocument, 'PULLMEDIC_PRUNE_DOCUMENT'),
-        config.commandTimeoutSeconds
-      )
-  );
-  const notifier = once(
-    () =>
-      new SnsNotifier(
-        client(new SNSClient(options)),
-        required(config.topicArn, 'PULLMEDIC_TOPIC_ARN')
-      )
-  );
+  const wiring: Wiring = { config, client, options, dynamo };
   return {
+    wiring,
     config,
     busName: config.busName,
     clock,
     policy: config.policy,
-    get incidents() {
-      return store();
-    },
-    get locks() {
-      return store();
-    },
-    get notices() {
-      return store();
-    },
     control: new SsmControlSwitch(
-      ssm,
+      client(new SSMClient(options)),
       config.controlParameter,
       config.defaultMode,
       30,
       () => clock.now()
-    ),
-    nodes: new Ec2NodeDirectory(ec2, eks),
-    get commands() {
-      return commands();
-    },
-    launchTemplates: new Ec2LaunchTemplates(ec2),
-    rollouts: new AwsRollouts(
-      eks,
-      client(new AutoScalingClient(options)),
-      config.minHealthyPercentage
     ),
     publisher: new EventBridgePublisher(
       client(new EventBridgeClient(options)),
       config.busName,
       3
     ),
-    get notifier() {
-      return notifier();
-    },
     /** The function's own queue, for events it looks at again later. */
     requeue(functionName: string) {
       return new SqsRequeue(
@@ -175,6 +151,58 @@ function build(config: Config) {
 }
 
 /**
+ * The incident table: incidents, roll locks and repeat notices are rows of
+ * the one table, so one store serves the three ports.
+ */
+export function incidentStore({ config, dynamo }: Wiring) {
+  return new DynamoDbIncidentStore(
+    DynamoDBDocumentClient.from(dynamo, {
+      marshallOptions: { removeUndefinedValues: true },
+    }),
+    required(config.tableName, 'PULLMEDIC_TABLE_NAME'),
+    config.policy.incidentTtlSeconds,
+    () => clock.now()
+  );
+}
+
+/** Nodes: their instances (EC2) and node groups (EKS). */
+export function nodeDirectory({ client, options }: Wiring) {
+  return new Ec2NodeDirectory(
+    client(new EC2Client(options)),
+    client(new EKSClient(options))
+  );
+}
+
+/** Prune commands, sent once: the SDK never retries SendCommand. */
+export function nodeCommands({ client, options, config }: Wiring) {
+  return new SsmNodeCommands(
+    client(new SSMClient({ ...options, maxAttempts: 1 })),
+    required(config.pruneDocument, 'PULLMEDIC_PRUNE_DOCUMENT'),
+    config.commandTimeoutSeconds
+  );
+}
+
+export function launchTemplates({ client, options }: Wiring) {
+  return new Ec2LaunchTemplates(client(new EC2Client(options)));
+}
+
+/** Node group updates (EKS) and instance refreshes (Auto Scaling). */
+export function rollouts({ client, options, config }: Wiring) {
+  return new AwsRollouts(
+    client(new EKSClient(options)),
+    client(new AutoScalingClient(options)),
+    config.minHealthyPercentage
+  );
+}
+
+export function notifier({ client, options, config }: Wiring) {
+  return new SnsNotifier(
+    client(new SNSClient(options)),
+    required(config.topicArn, 'PULLMEDIC_TOPIC_ARN')
+  );
+}
+
+/**
  * A queue URL: PULLMEDIC_<KIND>_URL in Lambda (one function per process);
  * the local runtime, which runs every function in one process, sets
  * PULLMEDIC_<KIND>_URL_<FUNCTION> for each.
@@ -185,11 +213,3 @@ const urlFor = (kind: 'QUEUE' | 'DLQ', functionName: string): string =>
   ] ??
   process.env[`PULLMEDIC_${kind}_URL`] ??
   '';
-
-const once = <T>(make: () => T): (() => T) => {
-  let value: T | undefined;
-  return () => {
-    value ??= make();
-    return value;
-  };
-};
