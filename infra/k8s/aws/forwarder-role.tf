@@ -69,6 +69,13 @@ data "aws_iam_policy_document" "put_events" {
   statement {
     actions   = ["events:PutEvents"]
     resources = [var.event_bus_arn]
+    # Only the forwarder's own source: its pods cannot forge pullmedic's
+    # decisions or an operator's "Volume Roll Approved" (pullmedic.operator).
+    condition {
+      test     = "StringEquals"
+      variable = "events:source"
+      values   = ["pullmedic.kubernetes"]
+    }
   }
 }
 
