@@ -24,6 +24,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { FunctionName } from '../../events/patterns.ts';
 import { toPutEventsEntry } from '../../forwarder/transform.ts';
+import { AwsCallLog } from './aws-calls.ts';
 import {
   createLocalEnvironment,
   LOCAL_NAMES,
@@ -104,6 +105,8 @@ export interface LocalRunResult {
   notifications: NotificationCopy[];
   deadLetters: DeadLetter[];
   gaps: LocalGaps;
+  /** The AWS calls each function made, as IAM actions: what its role must allow. */
+  awsCalls: Record<string, string[]>;
   endpoint: string;
   moto?: MotoServer;
   shiftMs: number;
@@ -292,7 +295,11 @@ async function run(
   const gaps = new LocalGaps(byInstance, eventBridge, notes);
   // Imported only now: Powertools reads its environment when it loads.
   const wiring = await import('../../functions/_shared/wiring.ts');
-  wiring.setClientHook((client) => gaps.install(client));
+  const awsCalls = new AwsCallLog();
+  wiring.setClientHook((client) => {
+    awsCalls.install(client);
+    gaps.install(client);
+  });
   wiring.resetDependencies();
   const handlers = await loadHandlers();
   const kubelet = new KubeletStandIn(byName, notes);
@@ -388,7 +395,9 @@ async function run(
     };
     let result: Awaited<ReturnType<Handler>>;
     try {
-      result = await (handlers[fn] as Handler)(event, fakeContext(fn));
+      result = await awsCalls.during(fn, () =>
+        (handlers[fn] as Handler)(event, fakeContext(fn))
+      );
     } catch (err) {
       // Powertools throws when every record failed; Lambda then retries the
       // whole batch, as the runtime does here.
@@ -545,6 +554,7 @@ async function run(
     notifications,
     deadLetters,
     gaps,
+    awsCalls: awsCalls.actions(),
     endpoint: moto.endpoint,
     ...(options.keepMoto ? { moto } : {}),
     shiftMs,

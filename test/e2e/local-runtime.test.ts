@@ -8,11 +8,16 @@ import { ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_NAMES } from '../../cli/local/environment.ts';
-import { blockDevicesOf } from '../../cli/local/fleet.ts';
+import {
+  blockDevicesOf,
+  DEFAULT_FLEET,
+  FleetFile,
+} from '../../cli/local/fleet.ts';
 import { parseEvents } from '../../cli/local/input.ts';
 import { renderJson, renderTimeline } from '../../cli/local/output.ts';
 import { type LocalRunResult, runLocal } from '../../cli/local/runner.ts';
 import { DETAIL_TYPES } from '../../events/detail-types.ts';
+import { allowedActions, grants } from '../helpers/iam.ts';
 
 const SEED = new URL(
   '../../events/samples/seed-incident.jsonl',
@@ -33,6 +38,22 @@ const clientsOf = (result: LocalRunResult) => {
     documents: DynamoDBDocumentClient.from(new DynamoDBClient(config)),
   };
 };
+
+/**
+ * The calls a run's functions made that their roles in infra/serverless/
+ * iam.yml do not allow: on AWS, each would fail with AccessDenied.
+ */
+async function deniedCalls(result: LocalRunResult): Promise<string[]> {
+  const allowed = await allowedActions();
+  // serverless.yml names functions in camelCase (pruneResult).
+  const roleOf = (fn: string) =>
+    allowed[fn.replace(/-(\w)/g, (_, c: string) => c.toUpperCase())];
+  return Object.entries(result.awsCalls).flatMap(([fn, actions]) => {
+    const role = roleOf(fn);
+    if (role === undefined) return [`${fn}: no role in serverless.yml`];
+    return actions.filter((a) => !grants(role, a)).map((a) => `${fn}: ${a}`);
+  });
+}
 
 const types = (result: LocalRunResult) =>
   result.busEvents.map((e) => e['detail-type']);
@@ -174,6 +195,23 @@ describe('Feature: the local runtime replays the seed incident end to end', () =
     expect(new Set(chatbot.map((c) => c.metadata.threadId)).size).toBe(1);
   });
 
+  it("made only the AWS calls its functions' roles allow", async () => {
+    // Assess
+    expect(Object.keys(result.awsCalls).sort()).toEqual([
+      'classify',
+      'notify',
+      'prune-result',
+      'remediate',
+      'resolve',
+      'roll-volume',
+      'watch-rollout',
+    ]);
+    expect(result.awsCalls['roll-volume']).toContain(
+      'ec2:CreateLaunchTemplateVersion'
+    );
+    expect(await deniedCalls(result)).toEqual([]);
+  });
+
   it("says what it filled in moto's place, and prints both outputs", () => {
     // Act
     const text = renderTimeline(result, 'seed');
@@ -306,5 +344,37 @@ describe('Feature: malformed events are dead-lettered with the reason; the rest 
     expect(
       JSON.stringify(ofType(result, DETAIL_TYPES.nodePruneRequested))
     ).not.toContain('curl');
+  });
+});
+
+describe('Feature: a self-managed node group is rolled by an instance refresh', () => {
+  it('refreshes the group, follows the refresh to its end, and stays within its roles', async () => {
+    // Prepare: the seed's node, in an Auto Scaling group of its own.
+    const [seedNode] = DEFAULT_FLEET.nodes;
+    const fleet = FleetFile.parse({
+      ...DEFAULT_FLEET,
+      nodes: [
+        { ...seedNode, nodegroup: { kind: 'self-managed', name: 'gpu-asg' } },
+      ],
+    });
+    const items = parseEvents(await readFile(SEED, 'utf8'));
+
+    // Act
+    const result = await runLocal({ items, fleet, node: 'simulated' });
+
+    // Assess
+    const started = ofType(result, DETAIL_TYPES.volumeRollStarted);
+    expect(started).toHaveLength(1);
+    expect(started[0]?.detail).toMatchObject({
+      rollout: { kind: 'asg-instance-refresh' },
+    });
+    expect(ofType(result, DETAIL_TYPES.volumeRollCompleted)).toHaveLength(1);
+    expect(result.awsCalls['roll-volume']).toContain(
+      'autoscaling:StartInstanceRefresh'
+    );
+    expect(result.awsCalls['watch-rollout']).toContain(
+      'autoscaling:DescribeInstanceRefreshes'
+    );
+    expect(await deniedCalls(result)).toEqual([]);
   });
 });
