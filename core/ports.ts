@@ -110,6 +110,11 @@ export interface RollLocks {
     now: Date,
     cooldownSeconds: number
   ): Promise<{ acquired: true } | { acquired: false; heldBy: string }>;
+  /**
+   * Lets go of a lock `holder` took, so the group's next incident may roll:
+   * a roll that did not start must not hold the group for the cooldown.
+   */
+  release(groupKey: string, holder: string, now: Date): Promise<void>;
   /** Counts one roll in `now`'s hour; refused when `limit` were already counted. */
   countRoll(
     now: Date,

@@ -237,9 +237,9 @@ async function roll(
         at: now.toISOString(),
         step: 'roll-skipped',
         eventId: run.eventId,
-        detail: refusal,
+        detail: refusal.why,
       });
-      return [];
+      return refusalNotice(refusal, groupName, lt, plan, request, base);
     }
   }
   let applied: { newVersion: number | null; rolloutId: string | null };
@@ -298,9 +298,38 @@ async function roll(
 }
 
 /**
+ * What on-call hears of a roll the guard refused. Another roll of the
+ * group, or this one again: nothing. Over the fleet's budget the node is
+ * left as it is, and a person must hear of it.
+ */
+function refusalNotice(
+  refusal: { kind: 'already' | 'over-budget'; why: string },
+  groupName: string,
+  lt: LaunchTemplateRef,
+  plan: Extract<VolumePlan, { kind: 'grow' }>,
+  request: VolumeRollRequestedDetail,
+  base: DecisionBase
+): Emitted[] {
+  if (refusal.kind === 'already') return [];
+  return [
+    escalation(
+      base,
+      request.incidentId,
+      `the volume roll of ${groupName} was not started: ${refusal.why}`,
+      [
+        `Roll ${groupName} by hand when the rolls under way have ended: ${plan.deviceName} ${plan.oldSizeGiB} → ${plan.newSizeGiB} GiB, from launch template ${lt.id} version ${lt.version}.`,
+        'Or raise PULLMEDIC_MAX_ROLLS_PER_HOUR, if this many groups should roll at once.',
+      ]
+    ),
+  ];
+}
+
+/**
  * Why the roll must not start now, or undefined when it may: one roll per
- * node group within the cooldown (a second incident on the group during
- * its rollout), and one per incident (a redelivered request).
+ * incident (a redelivered request), one roll per node group within the
+ * cooldown (a second incident on the group during its rollout), and the
+ * fleet's budget of rolls an hour. A roll refused by the budget lets go of
+ * the group's lock, so the group's next incident may roll.
  */
 async function guard(
   groupName: string,
@@ -308,26 +337,34 @@ async function guard(
   key: ReturnType<typeof incidentKey>,
   deps: RollVolumeDeps,
   now: Date
-): Promise<string | undefined> {
+): Promise<{ kind: 'already' | 'over-budget'; why: string } | undefined> {
+  const groupKey = `${request.cluster}/${groupName}`;
   const lock = await deps.locks.acquire(
-    `${request.cluster}/${groupName}`,
+    groupKey,
     request.incidentId,
     now,
     deps.policy.rollCooldownSeconds
   );
   if (!lock.acquired) {
-    return `node group ${groupName} is already rolling for ${lock.heldBy}`;
+    return {
+      kind: 'already',
+      why: `node group ${groupName} is already rolling for ${lock.heldBy}`,
+    };
   }
   const first = await deps.incidents.claimRollStart(
     key,
     request.incidentId,
     now.toISOString()
   );
-  if (!first) return 'this incident already started its roll';
+  if (!first)
+    return { kind: 'already', why: 'this incident already started its roll' };
   const budget = await deps.locks.countRoll(now, deps.policy.maxRollsPerHour);
-  return budget.allowed
-    ? undefined
-    : `the fleet-wide limit of ${deps.policy.maxRollsPerHour} rolls an hour is reached`;
+  if (budget.allowed) return undefined;
+  await deps.locks.release(groupKey, request.incidentId, now);
+  return {
+    kind: 'over-budget',
+    why: `the fleet-wide limit of ${deps.policy.maxRollsPerHour} rolls an hour is reached`,
+  };
 }
 
 /**

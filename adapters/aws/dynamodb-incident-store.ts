@@ -313,6 +313,30 @@ export class DynamoDbIncidentStore
     }
   }
 
+  async release(groupKey: string, holder: string, now: Date): Promise<void> {
+    // Ended, not deleted: the same UpdateItem on ROLL# the role already
+    // allows, and the row keeps who held it last.
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: `ROLL#${groupKey}` },
+          UpdateExpression: 'SET lockedUntil = :ended, releasedAt = :at',
+          ConditionExpression: 'holder = :holder',
+          ExpressionAttributeValues: {
+            ':ended': Math.floor(now.getTime() / 1000) - 1,
+            ':at': now.toISOString(),
+            ':holder': holder,
+          },
+        })
+      );
+    } catch (err) {
+      // Held by another incident by now (or gone): not ours to release.
+      if (isConditionalCheckFailed(err)) return;
+      throw new AwsCallError('releasing the roll lock', { cause: err });
+    }
+  }
+
   async countRoll(
     now: Date,
     limit: number

@@ -88,6 +88,7 @@ export class InMemoryIncidentStore
     appendTimeline: [IncidentKey, string, TimelineEntry][];
     resolve: [IncidentKey, string, string, TimelineEntry][];
     acquire: [string, string, Date, number][];
+    release: [string, string, Date][];
     record: [string, Date, number][];
     forget: [string][];
   } = InMemoryIncidentStore.#noCalls();
@@ -105,6 +106,7 @@ export class InMemoryIncidentStore
       appendTimeline: [],
       resolve: [],
       acquire: [],
+      release: [],
       record: [],
       forget: [],
     };
@@ -311,6 +313,14 @@ export class InMemoryIncidentStore
       return { acquired: true };
     }
     return { acquired: false, heldBy: lock.holder };
+  }
+
+  async release(groupKey: string, holder: string, now: Date): Promise<void> {
+    this.calls.release.push([groupKey, holder, now]);
+    // SET lockedUntil = :ended, on condition holder = :holder
+    const lock = this.#locks.get(groupKey);
+    if (lock?.holder !== holder) return;
+    lock.lockedUntil = Math.floor(now.getTime() / 1000) - 1;
   }
 
   async countRoll(

@@ -235,6 +235,26 @@ describe('Class: DynamoDbIncidentStore (against moto)', () => {
     });
   });
 
+  describe('Method: release', () => {
+    it('frees a group at once, and only for the incident that holds it', async () => {
+      // Prepare
+      await freshTable();
+      await store.acquire('prod/gpu', 'inc-a', now, 600);
+      const soon = new Date(now.getTime() + 5_000);
+
+      // Act
+      await store.release('prod/gpu', 'inc-b', soon);
+      const whileHeld = await store.acquire('prod/gpu', 'inc-b', soon, 600);
+      await store.release('prod/gpu', 'inc-a', soon);
+      const afterRelease = await store.acquire('prod/gpu', 'inc-b', soon, 600);
+      await store.release('prod/none', 'inc-a', soon);
+
+      // Assess
+      expect(whileHeld).toEqual({ acquired: false, heldBy: 'inc-a' });
+      expect(afterRelease).toEqual({ acquired: true });
+    });
+  });
+
   describe('Methods: record and forget (repeated notices)', () => {
     it('posts the first notice of a quiet period, counts the repeats, and tells the next post', async () => {
       // Prepare

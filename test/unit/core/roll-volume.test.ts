@@ -576,12 +576,53 @@ describe('Function: rollVolume', () => {
     expect(env.launchTemplates.callCount('createVersion')).toBe(1);
   });
 
-  it('stops at the fleet-wide limit of rolls an hour', async () => {
+  it('stops at the fleet-wide limit of rolls an hour, tells on-call, and lets go of the group', async () => {
     // Prepare
     const deps = { ...env, policy: { ...env.policy, maxRollsPerHour: 0 } };
 
     // Act
     const emitted = await rollVolume(aRollRequest(), LIVE, deps);
+
+    // Assess
+    expect(emitted.map((e) => e.detailType)).toEqual([
+      DETAIL_TYPES.incidentEscalated,
+    ]);
+    expect(emitted[0]?.detail).toMatchObject({
+      incidentId: INCIDENT_ID,
+      reason: expect.stringContaining(
+        'was not started: the fleet-wide limit of 0 rolls an hour is reached'
+      ),
+      nextSteps: expect.arrayContaining([
+        expect.stringContaining('PULLMEDIC_MAX_ROLLS_PER_HOUR'),
+      ]),
+    });
+    expect(env.launchTemplates.callCount('createVersion')).toBe(0);
+    const stored = env.incidents
+      .incidents()
+      .find((i) => i.incidentId === INCIDENT_ID);
+    expect(stored?.timeline.at(-1)?.detail).toBe(
+      'the fleet-wide limit of 0 rolls an hour is reached'
+    );
+    const next = await env.incidents.acquire(
+      `${CLUSTER}/${NODEGROUP}`,
+      'another-incident',
+      new Date(NOW),
+      600
+    );
+    expect(next).toEqual({ acquired: true });
+  });
+
+  it('keeps quiet when the group is already rolling for another incident', async () => {
+    // Prepare
+    await env.incidents.acquire(
+      `${CLUSTER}/${NODEGROUP}`,
+      'the-first-incident',
+      new Date(NOW),
+      env.policy.rollCooldownSeconds
+    );
+
+    // Act
+    const emitted = await rollVolume(aRollRequest(), LIVE, env);
 
     // Assess
     expect(emitted).toEqual([]);
@@ -590,7 +631,7 @@ describe('Function: rollVolume', () => {
       .incidents()
       .find((i) => i.incidentId === INCIDENT_ID);
     expect(stored?.timeline.at(-1)?.detail).toBe(
-      'the fleet-wide limit of 0 rolls an hour is reached'
+      `node group ${NODEGROUP} is already rolling for the-first-incident`
     );
   });
 
