@@ -131,11 +131,16 @@ export interface CommandInvocation {
   stderr: string;
 }
 
-/** SSM Run Command, for our prune document only. */
+/** SSM Run Command, for our prune documents only. */
 export interface NodeCommands {
-  readonly documentName: string;
+  /**
+   * The prune document for a node of this AMI family: Bottlerocket has no
+   * shell on the host and needs its own. Undefined when none is deployed.
+   */
+  documentFor(amiFamily: AmiFamily): string | undefined;
   sendPrune(
     instanceId: string,
+    documentName: string,
     parameters: Record<string, string[]>,
     comment: string
   ): Promise<string>;
@@ -181,6 +186,8 @@ export interface NodeOrigin {
 export interface NodeDirectory {
   /** The instance behind a node name (its private DNS name), or undefined. */
   instanceIdOf(nodeName: string): Promise<string | undefined>;
+  /** The AMI family of an instance, from its image; 'unknown' when EC2 does not say. */
+  amiFamilyOf(instanceId: string): Promise<AmiFamily>;
   origin(instanceId: string): Promise<NodeOrigin>;
 }
 

@@ -17,6 +17,7 @@ import { assertIsError } from './errors.ts';
 import { joinWithoutCause } from './join-incident.ts';
 import type { Policy } from './policy.ts';
 import type {
+  AmiFamily,
   Clock,
   Emitted,
   IncidentKey,
@@ -115,6 +116,10 @@ export async function remediate(
   // unclaimed, so the redelivered event can still send it.
   const instanceId =
     node.instanceId ?? (await deps.nodes.instanceIdOf(node.name));
+  const amiFamily =
+    instanceId === undefined
+      ? 'unknown'
+      : await deps.nodes.amiFamilyOf(instanceId);
   const now = deps.clock.now().toISOString();
   if (!(await deps.incidents.claimPrune(key, incident.incidentId, now))) {
     // The incident's one prune is already under way: this event only joins.
@@ -139,7 +144,7 @@ export async function remediate(
       await sendPrune(
         key,
         incident.incidentId,
-        instanceId,
+        { instanceId, amiFamily },
         base,
         run,
         deps,
@@ -157,7 +162,7 @@ export async function remediate(
         `the prune of ${instanceId} could not be sent or recorded: ${err.message}`,
         [
           `Check that the SSM agent on ${instanceId} is online (aws ssm describe-instance-information).`,
-          `Prune ${node.name} by hand: sudo crictl rmi --prune.`,
+          `Prune ${node.name} by hand: ${handPrune(amiFamily)}.`,
         ]
       )
     );
@@ -203,20 +208,34 @@ function incidentCandidate(
   };
 }
 
+/** How a person prunes a node of this family by hand. */
+const handPrune = (amiFamily: AmiFamily): string =>
+  amiFamily === 'bottlerocket'
+    ? 'from its admin container, sudo sheltie, then ctr -n k8s.io images prune --all'
+    : 'sudo crictl rmi --prune';
+
 async function sendPrune(
   key: IncidentKey,
   incidentId: string,
-  instanceId: string,
+  target: { instanceId: string; amiFamily: AmiFamily },
   base: DecisionBase,
   run: RunMode,
   deps: RemediateDeps,
   now: string
 ): Promise<Emitted> {
+  const { instanceId, amiFamily } = target;
+  const documentName = deps.commands.documentFor(amiFamily);
+  if (documentName === undefined) {
+    throw new Error(
+      `no prune document for ${amiFamily} nodes is deployed (build infra/ssm/prune-${amiFamily}.yml and deploy the stack again)`
+    );
+  }
   const parameters = pruneParameters(false);
   const commandId = run.dryRun
     ? `dry-run-${incidentId}`
     : await deps.commands.sendPrune(
         instanceId,
+        documentName,
         parameters,
         `pullmedic ${incidentId}`.slice(0, 100)
       );
@@ -225,14 +244,14 @@ async function sendPrune(
     at: now,
     step: 'prune-requested',
     eventId: run.eventId,
-    detail: `${run.dryRun ? '[dry-run] would send' : 'sent'} ${deps.commands.documentName} to ${instanceId} (command ${commandId})`,
+    detail: `${run.dryRun ? '[dry-run] would send' : 'sent'} ${documentName} to ${instanceId} (command ${commandId})`,
   });
   const requested: NodePruneRequestedDetail = {
     ...base,
     node: { ...base.node, instanceId },
     incidentId,
     commandId,
-    documentName: deps.commands.documentName,
+    documentName,
     parameters,
     requestedAt: now,
   };

@@ -14,6 +14,7 @@ import type {
   NodeDirectory,
   NodeOrigin,
 } from '../../core/ports.ts';
+import { isNotFound } from './errors.ts';
 
 /** Tags that tell where an instance came from. */
 export const ORIGIN_TAGS = {
@@ -63,6 +64,22 @@ export class Ec2NodeDirectory implements NodeDirectory {
       )
     );
     return out.Reservations?.flatMap((r) => r.Instances ?? [])[0]?.InstanceId;
+  }
+
+  async amiFamilyOf(instanceId: string): Promise<AmiFamily> {
+    let imageId: string | undefined;
+    try {
+      const out = await this.#ec2.send(
+        new DescribeInstancesCommand({ InstanceIds: [instanceId] })
+      );
+      imageId = out.Reservations?.flatMap((r) => r.Instances ?? [])[0]?.ImageId;
+    } catch (err) {
+      // Not an instance EC2 knows: the prune's own SendCommand says so, in
+      // the escalation a person reads.
+      if (isNotFound(err)) return 'unknown';
+      throw new AwsCallError(`describing ${instanceId}`, { cause: err });
+    }
+    return familyOfImage(await this.#imageName(imageId));
   }
 
   async origin(instanceId: string): Promise<NodeOrigin> {

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import { AwsCallError } from '../../core/errors.ts';
 import type {
+  AmiFamily,
   CommandInvocation,
   ControlMode,
   ControlSwitch,
@@ -13,36 +14,55 @@ import type {
 } from '../../core/ports.ts';
 import { isNotFound } from './errors.ts';
 
+/** The names of the deployed prune documents. */
+export interface PruneDocuments {
+  /** AL2 and AL2023 nodes (and any node whose family EC2 does not tell). */
+  containerd: string;
+  /** Bottlerocket nodes; unset when the stack deploys no such document. */
+  bottlerocket?: string;
+}
+
 /**
- * Runs pullmedic's prune document on one instance with SSM Run Command and
- * reads its output back the way AWS keeps it.
+ * Runs pullmedic's prune documents on one instance with SSM Run Command and
+ * reads their output back the way AWS keeps it.
  *
  * @example
  * ```ts
- * const commands = new SsmNodeCommands(ssm, 'pullmedic-prod-prune-containerd', 600);
- * const id = await commands.sendPrune('i-0abc…', { DryRun: ['false'] }, 'incident …');
+ * const commands = new SsmNodeCommands(ssm, { containerd: 'pullmedic-prod-prune-containerd' }, 600);
+ * const id = await commands.sendPrune('i-0abc…', commands.documentFor('al2023') as string, { DryRun: ['false'] }, 'incident …');
  * ```
  */
 export class SsmNodeCommands implements NodeCommands {
-  readonly documentName: string;
+  readonly #documents: PruneDocuments;
   readonly #client: SSMClient;
   readonly #timeoutSeconds: number;
 
-  constructor(client: SSMClient, documentName: string, timeoutSeconds: number) {
+  constructor(
+    client: SSMClient,
+    documents: PruneDocuments,
+    timeoutSeconds: number
+  ) {
     this.#client = client;
-    this.documentName = documentName;
+    this.#documents = documents;
     this.#timeoutSeconds = timeoutSeconds;
+  }
+
+  documentFor(amiFamily: AmiFamily): string | undefined {
+    return amiFamily === 'bottlerocket'
+      ? this.#documents.bottlerocket || undefined
+      : this.#documents.containerd;
   }
 
   async sendPrune(
     instanceId: string,
+    documentName: string,
     parameters: Record<string, string[]>,
     comment: string
   ): Promise<string> {
     try {
       const out = await this.#client.send(
         new SendCommandCommand({
-          DocumentName: this.documentName,
+          DocumentName: documentName,
           InstanceIds: [instanceId],
           Parameters: parameters,
           Comment: comment,
@@ -54,7 +74,7 @@ export class SsmNodeCommands implements NodeCommands {
       if (!id) throw new Error('SendCommand returned no CommandId');
       return id;
     } catch (err) {
-      throw new AwsCallError(`sending ${this.documentName} to ${instanceId}`, {
+      throw new AwsCallError(`sending ${documentName} to ${instanceId}`, {
         cause: err,
       });
     }

@@ -43,6 +43,7 @@ export const LOCAL_NAMES = {
   table: 'pullmedic-local',
   topic: 'pullmedic-local-oncall',
   pruneDocument: 'pullmedic-local-prune-containerd',
+  pruneBottlerocketDocument: 'pullmedic-local-prune-bottlerocket',
   controlParameter: '/pullmedic/local/mode',
 } as const;
 
@@ -227,6 +228,17 @@ export async function createLocalEnvironment(
       Content: await readFile(
         process.env.PULLMEDIC_PRUNE_DOCUMENT_PATH ??
           resolve(repoRoot, 'infra/ssm/prune-containerd.yml'),
+        'utf8'
+      ),
+    })
+  );
+  await c.ssm.send(
+    new CreateDocumentCommand({
+      Name: LOCAL_NAMES.pruneBottlerocketDocument,
+      DocumentType: 'Command',
+      DocumentFormat: 'YAML',
+      Content: await readFile(
+        resolve(repoRoot, 'infra/ssm/prune-bottlerocket.yml'),
         'utf8'
       ),
     })

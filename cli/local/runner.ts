@@ -233,6 +233,8 @@ async function run(
     PULLMEDIC_BUS_NAME: LOCAL_NAMES.bus,
     PULLMEDIC_TABLE_NAME: LOCAL_NAMES.table,
     PULLMEDIC_PRUNE_DOCUMENT: LOCAL_NAMES.pruneDocument,
+    PULLMEDIC_PRUNE_BOTTLEROCKET_DOCUMENT:
+      LOCAL_NAMES.pruneBottlerocketDocument,
     PULLMEDIC_CONTROL_PARAMETER: LOCAL_NAMES.controlParameter,
     // moto answers 500 for what it lacks; an SDK retry would repeat side effects.
     PULLMEDIC_SDK_MAX_ATTEMPTS: '1',

@@ -7,6 +7,8 @@ export interface Config {
   tableName: string;
   topicArn: string;
   pruneDocument: string;
+  /** Empty when the stack deploys no Bottlerocket document. */
+  pruneBottlerocketDocument: string;
   controlParameter: string;
   defaultMode: ControlMode;
   commandTimeoutSeconds: number;
@@ -110,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     tableName: env.PULLMEDIC_TABLE_NAME ?? '',
     topicArn: env.PULLMEDIC_TOPIC_ARN ?? '',
     pruneDocument: env.PULLMEDIC_PRUNE_DOCUMENT ?? '',
+    pruneBottlerocketDocument: env.PULLMEDIC_PRUNE_BOTTLEROCKET_DOCUMENT ?? '',
     controlParameter: env.PULLMEDIC_CONTROL_PARAMETER ?? '/pullmedic/mode',
     defaultMode: mode as ControlMode,
     commandTimeoutSeconds: number(

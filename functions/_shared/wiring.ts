@@ -173,11 +173,19 @@ export function nodeDirectory({ client, options }: Wiring) {
   );
 }
 
-/** Prune commands, sent once: the SDK never retries SendCommand. */
+/**
+ * Prune commands, sent once: the SDK never retries SendCommand. The
+ * Bottlerocket document is optional, as the stack deploys it.
+ */
 export function nodeCommands({ client, options, config }: Wiring) {
   return new SsmNodeCommands(
     client(new SSMClient({ ...options, maxAttempts: 1 })),
-    required(config.pruneDocument, 'PULLMEDIC_PRUNE_DOCUMENT'),
+    {
+      containerd: required(config.pruneDocument, 'PULLMEDIC_PRUNE_DOCUMENT'),
+      ...(config.pruneBottlerocketDocument
+        ? { bottlerocket: config.pruneBottlerocketDocument }
+        : {}),
+    },
     config.commandTimeoutSeconds
   );
 }

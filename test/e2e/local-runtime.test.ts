@@ -378,3 +378,36 @@ describe('Feature: a self-managed node group is rolled by an instance refresh', 
     expect(await deniedCalls(result)).toEqual([]);
   });
 });
+
+describe('Feature: a Bottlerocket node gets the Bottlerocket prune document', () => {
+  it('sends the Bottlerocket document, rolls its data volume, and resolves', async () => {
+    // Prepare: the seed's node on Bottlerocket, images on its data volume.
+    const [seedNode] = DEFAULT_FLEET.nodes;
+    const fleet = FleetFile.parse({
+      ...DEFAULT_FLEET,
+      nodes: [
+        {
+          ...seedNode,
+          amiFamily: 'bottlerocket',
+          rootVolumeGiB: 4,
+          dataVolumeGiB: 20,
+        },
+      ],
+    });
+    const items = parseEvents(await readFile(SEED, 'utf8'));
+
+    // Act
+    const result = await runLocal({ items, fleet, node: 'simulated' });
+
+    // Assess
+    const requested = ofType(result, DETAIL_TYPES.nodePruneRequested);
+    expect(requested.map((e) => e.detail.documentName)).toEqual([
+      LOCAL_NAMES.pruneBottlerocketDocument,
+    ]);
+    expect(
+      ofType(result, DETAIL_TYPES.volumeRollStarted)[0]?.detail
+    ).toMatchObject({ deviceName: '/dev/xvdb', oldSizeGiB: 20 });
+    expect(ofType(result, DETAIL_TYPES.incidentResolved)).toHaveLength(1);
+    expect(await deniedCalls(result)).toEqual([]);
+  });
+});

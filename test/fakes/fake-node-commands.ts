@@ -1,4 +1,8 @@
-import type { CommandInvocation, NodeCommands } from '#core/ports.ts';
+import type {
+  AmiFamily,
+  CommandInvocation,
+  NodeCommands,
+} from '#core/ports.ts';
 
 /**
  * A hand-written NodeCommands: sendPrune hands out command ids in order
@@ -12,7 +16,7 @@ import type { CommandInvocation, NodeCommands } from '#core/ports.ts';
  * ```
  */
 export class FakeNodeCommands implements NodeCommands {
-  readonly documentName: string;
+  readonly documents: { containerd: string; bottlerocket?: string };
   #sent = 0;
   #commandIds: string[] = [];
   #invocations = new Map<string, CommandInvocation>();
@@ -22,14 +26,26 @@ export class FakeNodeCommands implements NodeCommands {
   calls: {
     sendPrune: {
       instanceId: string;
+      documentName: string;
       parameters: Record<string, string[]>;
       comment: string;
     }[];
     getInvocation: { commandId: string; instanceId: string }[];
   } = { sendPrune: [], getInvocation: [] };
 
-  constructor(documentName = 'pullmedic-test-prune-containerd') {
-    this.documentName = documentName;
+  constructor(
+    documents: { containerd: string; bottlerocket?: string } = {
+      containerd: 'pullmedic-test-prune-containerd',
+      bottlerocket: 'pullmedic-test-prune-bottlerocket',
+    }
+  ) {
+    this.documents = documents;
+  }
+
+  documentFor(amiFamily: AmiFamily): string | undefined {
+    return amiFamily === 'bottlerocket'
+      ? this.documents.bottlerocket
+      : this.documents.containerd;
   }
 
   /** The ids the next sendPrune calls return, in order. */
@@ -68,10 +84,16 @@ export class FakeNodeCommands implements NodeCommands {
 
   async sendPrune(
     instanceId: string,
+    documentName: string,
     parameters: Record<string, string[]>,
     comment: string
   ): Promise<string> {
-    this.calls.sendPrune.push({ instanceId, parameters, comment });
+    this.calls.sendPrune.push({
+      instanceId,
+      documentName,
+      parameters,
+      comment,
+    });
     if (this.#sendError) throw this.#sendError;
     this.#sent++;
     return (

@@ -1,5 +1,5 @@
 import { NodeNotFoundError } from '#core/errors.ts';
-import type { NodeDirectory, NodeOrigin } from '#core/ports.ts';
+import type { AmiFamily, NodeDirectory, NodeOrigin } from '#core/ports.ts';
 
 /**
  * A hand-written NodeDirectory over two maps: node name → instance id and
@@ -17,8 +17,9 @@ export class FakeNodeDirectory implements NodeDirectory {
   #origins = new Map<string, NodeOrigin>();
   #error: Error | undefined;
 
-  calls: { instanceIdOf: string[]; origin: string[] } = {
+  calls: { instanceIdOf: string[]; amiFamilyOf: string[]; origin: string[] } = {
     instanceIdOf: [],
+    amiFamilyOf: [],
     origin: [],
   };
 
@@ -45,13 +46,20 @@ export class FakeNodeDirectory implements NodeDirectory {
     this.#instanceIds.clear();
     this.#origins.clear();
     this.#error = undefined;
-    this.calls = { instanceIdOf: [], origin: [] };
+    this.calls = { instanceIdOf: [], amiFamilyOf: [], origin: [] };
   }
 
   async instanceIdOf(nodeName: string): Promise<string | undefined> {
     this.calls.instanceIdOf.push(nodeName);
     if (this.#error) throw this.#error;
     return this.#instanceIds.get(nodeName);
+  }
+
+  /** The registered origin's family; 'unknown' for an instance it does not know, as EC2's directory. */
+  async amiFamilyOf(instanceId: string): Promise<AmiFamily> {
+    this.calls.amiFamilyOf.push(instanceId);
+    if (this.#error) throw this.#error;
+    return this.#origins.get(instanceId)?.amiFamily ?? 'unknown';
   }
 
   async origin(instanceId: string): Promise<NodeOrigin> {

@@ -75,6 +75,20 @@ describe('Class: Ec2NodeDirectory and Ec2LaunchTemplates (against moto)', () => 
   const node = (name: string) =>
     nodes.find((n) => n.spec.name === name) as ProvisionedNode;
 
+  describe('Method: amiFamilyOf', () => {
+    it("tells each node's family from its AMI, and unknown for an instance EC2 does not know", async () => {
+      // Act
+      const families = await Promise.all(
+        fleet.nodes.map((n) => directory.amiFamilyOf(node(n.name).instanceId))
+      );
+      const missing = await directory.amiFamilyOf('i-0ffffffffffffffff');
+
+      // Assess
+      expect(families).toEqual(['al2023', 'bottlerocket', 'al2', 'al2023']);
+      expect(missing).toBe('unknown');
+    });
+  });
+
   describe('Method: instanceIdOf', () => {
     it('finds an instance by its private DNS name, and reads resource names directly', async () => {
       // Act

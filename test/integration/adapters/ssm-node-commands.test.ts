@@ -26,6 +26,8 @@ mainSteps:
       runCommand: ["echo pruned"]
 `;
 
+const DOCUMENTS = { containerd: 'pullmedic-test-prune' };
+
 describe('Class: SsmNodeCommands (against moto)', () => {
   let aws: Awaited<ReturnType<typeof startTestAws>>;
   let ssm: SSMClient;
@@ -46,14 +48,41 @@ describe('Class: SsmNodeCommands (against moto)', () => {
     await aws.stop();
   });
 
+  describe('Method: documentFor', () => {
+    it('picks the Bottlerocket document for Bottlerocket nodes, the containerd one for the rest', () => {
+      // Prepare
+      const both = new SsmNodeCommands(
+        ssm,
+        { ...DOCUMENTS, bottlerocket: 'pullmedic-test-prune-bottlerocket' },
+        600
+      );
+      const containerdOnly = new SsmNodeCommands(ssm, DOCUMENTS, 600);
+
+      // Act
+      const chosen = (
+        ['al2023', 'al2', 'unknown', 'bottlerocket'] as const
+      ).map((family) => both.documentFor(family));
+
+      // Assess
+      expect(chosen).toEqual([
+        'pullmedic-test-prune',
+        'pullmedic-test-prune',
+        'pullmedic-test-prune',
+        'pullmedic-test-prune-bottlerocket',
+      ]);
+      expect(containerdOnly.documentFor('bottlerocket')).toBeUndefined();
+    });
+  });
+
   describe('Method: sendPrune', () => {
     it('sends our document to one instance with only the given parameters', async () => {
       // Prepare
-      const commands = new SsmNodeCommands(ssm, 'pullmedic-test-prune', 600);
+      const commands = new SsmNodeCommands(ssm, DOCUMENTS, 600);
 
       // Act
       const id = await commands.sendPrune(
         'i-0123456789abcdef0',
+        'pullmedic-test-prune',
         { DryRun: ['false'] },
         'incident x'
       );
@@ -71,9 +100,10 @@ describe('Class: SsmNodeCommands (against moto)', () => {
   describe('Method: getInvocation', () => {
     it('reads the invocation SSM keeps for the command and instance', async () => {
       // Prepare
-      const commands = new SsmNodeCommands(ssm, 'pullmedic-test-prune', 600);
+      const commands = new SsmNodeCommands(ssm, DOCUMENTS, 600);
       const id = await commands.sendPrune(
         'i-0123456789abcdef1',
+        'pullmedic-test-prune',
         { DryRun: ['true'] },
         'x'
       );
@@ -91,9 +121,10 @@ describe('Class: SsmNodeCommands (against moto)', () => {
 
     it('wraps the SDK error with the action when the invocation does not exist', async () => {
       // Prepare
-      const commands = new SsmNodeCommands(ssm, 'pullmedic-test-prune', 600);
+      const commands = new SsmNodeCommands(ssm, DOCUMENTS, 600);
       const id = await commands.sendPrune(
         'i-0123456789abcdef2',
+        'pullmedic-test-prune',
         { DryRun: ['true'] },
         'x'
       );

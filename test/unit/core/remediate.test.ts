@@ -8,6 +8,7 @@ import {
   VolumeRollRequestedDetail,
 } from '#events/schemas.ts';
 import { createFakeEnvironment } from '#test/fakes/environment.ts';
+import { FakeNodeCommands } from '#test/fakes/fake-node-commands.ts';
 import {
   aBackOffDetail,
   aClassifiedDetail,
@@ -71,17 +72,61 @@ describe('Function: remediate', () => {
       dryRun: false,
       incidentId: INCIDENT_ID,
       commandId: 'cmd-0001',
-      documentName: env.commands.documentName,
+      documentName: env.commands.documents.containerd,
       parameters: { DryRun: ['false'] },
       requestedAt: NOW,
     });
     expect(env.commands.calls.sendPrune).toEqual([
       {
         instanceId: INSTANCE_ID,
+        documentName: env.commands.documents.containerd,
         parameters: { DryRun: ['false'] },
         comment: `pullmedic ${INCIDENT_ID}`,
       },
     ]);
+  });
+
+  it('sends the Bottlerocket document to a Bottlerocket node', async () => {
+    // Prepare
+    env.nodes.reset();
+    env.nodes.addNode(NODE_NAME, anOrigin({ amiFamily: 'bottlerocket' }));
+
+    // Act
+    const emitted = await remediate(aClassifiedDetail(), LIVE, env);
+
+    // Assess
+    expect(env.commands.calls.sendPrune.map((c) => c.documentName)).toEqual([
+      env.commands.documents.bottlerocket,
+    ]);
+    expect(emitted[1]?.detail).toMatchObject({
+      documentName: env.commands.documents.bottlerocket,
+    });
+  });
+
+  it('escalates, with the Bottlerocket way to prune by hand, when no Bottlerocket document is deployed', async () => {
+    // Prepare
+    env.nodes.reset();
+    env.nodes.addNode(NODE_NAME, anOrigin({ amiFamily: 'bottlerocket' }));
+    const commands = new FakeNodeCommands({ containerd: 'pullmedic-test' });
+
+    // Act
+    const emitted = await remediate(aClassifiedDetail(), LIVE, {
+      ...env,
+      commands,
+    });
+
+    // Assess
+    expect(typesOf(emitted)).toEqual([
+      DETAIL_TYPES.incidentOpened,
+      DETAIL_TYPES.incidentEscalated,
+    ]);
+    expect(IncidentEscalatedDetail.parse(emitted[1]?.detail)).toMatchObject({
+      reason: expect.stringContaining(
+        'no prune document for bottlerocket nodes is deployed'
+      ),
+      nextSteps: expect.arrayContaining([expect.stringContaining('sheltie')]),
+    });
+    expect(commands.callCount('sendPrune')).toBe(0);
   });
 
   it('leaves an open incident with its prune claimed and recorded when the prune is sent', async () => {
@@ -113,7 +158,7 @@ describe('Function: remediate', () => {
           {
             at: NOW,
             step: 'prune-requested',
-            detail: `sent ${env.commands.documentName} to ${INSTANCE_ID} (command cmd-0001)`,
+            detail: `sent ${env.commands.documents.containerd} to ${INSTANCE_ID} (command cmd-0001)`,
           },
         ],
       },
@@ -400,7 +445,7 @@ describe('Function: remediate', () => {
     expect(env.incidents.incidents()[0]?.timeline[1]).toEqual({
       at: NOW,
       step: 'prune-requested',
-      detail: `[dry-run] would send ${env.commands.documentName} to ${INSTANCE_ID} (command dry-run-${INCIDENT_ID})`,
+      detail: `[dry-run] would send ${env.commands.documents.containerd} to ${INSTANCE_ID} (command dry-run-${INCIDENT_ID})`,
     });
   });
 
