@@ -56,19 +56,36 @@ export function decidePrune(
   volumeSizeGiB: number | undefined,
   policy: Policy
 ): PruneVerdict {
-  if (invocation.status !== 'Success' || report === undefined) {
-    const why =
-      invocation.status === 'Success'
-        ? 'the prune printed no result line'
-        : `the prune command ended ${invocation.status}${invocation.statusDetails && invocation.statusDetails !== invocation.status ? ` (${invocation.statusDetails})` : ''}`;
+  const ended =
+    invocation.status === 'Success'
+      ? undefined
+      : `the prune command ended ${invocation.status}${invocation.statusDetails && invocation.statusDetails !== invocation.status ? ` (${invocation.statusDetails})` : ''}`;
+  if (report === undefined) {
     const commandError = commandErrorOf(invocation, report);
     return {
       outcome: 'roll',
       cause: 'prune-failed',
-      reason: why,
+      reason: ended ?? 'the prune printed no result line',
       ...(commandError ? { commandError } : {}),
     };
   }
+  const verdict = decideOnReport(report, volumeSizeGiB, policy);
+  if (ended === undefined) return verdict;
+  // Ended in error, but measured: decided on the disk as it is now, and
+  // the errors said.
+  const commandError = commandErrorOf(invocation, report);
+  return {
+    ...verdict,
+    reason: `${ended}: ${commandError ?? 'no error given'}; ${verdict.reason}`,
+    ...(verdict.outcome === 'roll' && commandError ? { commandError } : {}),
+  };
+}
+
+function decideOnReport(
+  report: PruneReport,
+  volumeSizeGiB: number | undefined,
+  policy: Policy
+): PruneVerdict {
   const freePercent =
     report.fsBytesTotal > 0
       ? (100 * report.freeBytesAfter) / report.fsBytesTotal
@@ -129,10 +146,11 @@ export async function handlePruneResult(
   if (incident === undefined) return [];
 
   const invocation = await invocationOf(detail, deps);
-  const report =
-    invocation.status === 'Success'
-      ? parsePruneReport(invocation.stdout)
-      : undefined;
+  // The script prints its result line last, and exits non-zero after it
+  // when something went wrong (a sandbox image it could not restore, an
+  // image it could not remove): a Failed command's line is still the
+  // measure of what the disk holds now, and of the pause image.
+  const report = parsePruneReport(invocation.stdout);
   const origin = await deps.nodes.origin(instanceId);
   const volume = containerdVolumeOf(origin);
   const verdict = decidePrune(invocation, report, volume?.sizeGiB, deps.policy);

@@ -43,6 +43,23 @@ describe('Function: decidePrune', () => {
     });
   });
 
+  it('says so when a command ended in error with a result line and no error anywhere', () => {
+    // Act
+    const verdict = decidePrune(
+      anInvocation({ status: 'Cancelled', statusDetails: undefined }),
+      aPruneReport({ freeBytesAfter: 16 * GiB }),
+      100,
+      DEFAULT_POLICY
+    );
+
+    // Assess
+    expect(verdict).toEqual({
+      outcome: 'recovering',
+      reason:
+        'the prune command ended Cancelled: no error given; the prune freed 16.0 GiB; 16.0 GiB (80%) is free',
+    });
+  });
+
   it('returns recovering when the volume size is unknown and enough is free', () => {
     // Act
     const verdict = decidePrune(
@@ -374,7 +391,7 @@ describe('Function: handlePruneResult', () => {
     }
   );
 
-  it('reports the command error and asks for a roll when the command failed', async () => {
+  it('reports the command error and asks for a roll when the command failed without a result line', async () => {
     // Prepare
     env.commands.setInvocation(
       'cmd-0001',
@@ -383,7 +400,7 @@ describe('Function: handlePruneResult', () => {
         status: 'Failed',
         statusDetails: 'Failed',
         responseCode: 1,
-        stdout: pruneStdout(),
+        stdout: 'pruning unused images with crictl\n',
         stderr: 'failed to connect to containerd.sock\n',
       })
     );
@@ -402,10 +419,93 @@ describe('Function: handlePruneResult', () => {
     ]);
     expect(emitted[0]?.detail).toMatchObject({
       status: 'Failed',
-      // A failed command's output is not trusted for a report.
       report: null,
       outcome: 'roll',
+      reason: 'the prune command ended Failed',
       commandError: 'failed to connect to containerd.sock',
+    });
+  });
+
+  it('reads the result line of a failed command: the pause image it could not restore escalates, the space freed counts', async () => {
+    // Prepare
+    withVolume(200);
+    const error =
+      'sandbox image 602401143452.dkr.ecr.us-east-1.amazonaws.com/eks/pause:3.9 is missing and could not be restored: new pods will fail (FailedCreatePodSandBox)';
+    const report = aPruneReport({
+      fsBytesTotal: 200 * GiB,
+      freeBytesAfter: 150 * GiB,
+      pauseImageIntact: false,
+      errors: [error],
+    });
+    env.commands.setInvocation(
+      'cmd-0001',
+      INSTANCE_ID,
+      anInvocation({
+        status: 'Failed',
+        statusDetails: 'Failed',
+        responseCode: 1,
+        stdout: pruneStdout(report),
+      })
+    );
+
+    // Act
+    const emitted = await handlePruneResult(
+      anSsmDetail({ status: 'Failed' }),
+      LIVE,
+      env
+    );
+
+    // Assess
+    expect(typesOf(emitted)).toEqual([
+      DETAIL_TYPES.nodePruneCompleted,
+      DETAIL_TYPES.incidentEscalated,
+    ]);
+    expect(emitted[0]?.detail).toMatchObject({
+      status: 'Failed',
+      report,
+      outcome: 'recovering',
+      reason: expect.stringMatching(
+        /^the prune command ended Failed: sandbox image .* could not be restored.*; the prune freed 16\.0 GiB/
+      ),
+    });
+    expect(emitted[1]?.detail).toMatchObject({
+      reason: expect.stringContaining('is missing after the prune'),
+    });
+  });
+
+  it('asks for a roll, with the errors, when a failed command freed too little', async () => {
+    // Prepare
+    const report = aPruneReport({
+      freeBytesAfter: 1 * GiB,
+      errors: ['crictl rmi nginx:1.25: image is in use by a container'],
+    });
+    env.commands.setInvocation(
+      'cmd-0001',
+      INSTANCE_ID,
+      anInvocation({
+        status: 'Failed',
+        statusDetails: 'Failed',
+        responseCode: 1,
+        stdout: pruneStdout(report),
+      })
+    );
+
+    // Act
+    const emitted = await handlePruneResult(
+      anSsmDetail({ status: 'Failed' }),
+      LIVE,
+      env
+    );
+
+    // Assess
+    expect(typesOf(emitted)).toEqual([
+      DETAIL_TYPES.nodePruneCompleted,
+      DETAIL_TYPES.volumeRollRequested,
+    ]);
+    expect(emitted[0]?.detail).toMatchObject({
+      outcome: 'roll',
+      commandError: 'crictl rmi nginx:1.25: image is in use by a container',
+      reason: expect.stringContaining('only 5% is free'),
     });
   });
 
