@@ -7,7 +7,8 @@ import { metrics } from './powertools.ts';
  * Counts what a function decided, as the dashboard reads it (namespace
  * pullmedic, dimension service): incidents by class, prunes and bytes
  * freed, rolls started, completed and failed, escalations, resolutions
- * and the time to recovery.
+ * and the time to recovery. Dry-run decisions count only as
+ * DryRunDecisions.
  *
  * @example
  * ```ts
@@ -16,6 +17,12 @@ import { metrics } from './powertools.ts';
  */
 export function recordDecisions(emitted: readonly Emitted[]): void {
   for (const { detailType, detail } of emitted) {
+    // A replay for a postmortem, or dry-run mode: nothing was done, so it
+    // counts apart and the dashboard shows only what touched the fleet.
+    if (detail.dryRun === true) {
+      metrics.addMetric('DryRunDecisions', MetricUnit.Count, 1);
+      continue;
+    }
     switch (detailType) {
       case DETAIL_TYPES.incidentOpened: {
         // One metric with its own class dimension, so the dashboard can

@@ -58,4 +58,34 @@ describe('Function: recordDecisions', () => {
       ['VolumeRollStarted', 'Count', 1],
     ]);
   });
+
+  it('counts dry-run decisions apart, and not as prunes, rolls or resolutions', () => {
+    // Prepare
+    const added = vi.spyOn(metrics, 'addMetric');
+    const single = vi.spyOn(metrics, 'singleMetric');
+
+    // Act
+    recordDecisions([
+      {
+        detailType: DETAIL_TYPES.incidentOpened,
+        detail: { class: 'disk_full', dryRun: true },
+      },
+      {
+        detailType: DETAIL_TYPES.nodePruneCompleted,
+        detail: { report: { bytesFreed: 1024 }, dryRun: true },
+      },
+      {
+        detailType: DETAIL_TYPES.incidentResolved,
+        detail: { mttrSeconds: 95, dryRun: true },
+      },
+    ]);
+
+    // Assess
+    expect(single).not.toHaveBeenCalled();
+    expect(added.mock.calls).toEqual([
+      ['DryRunDecisions', 'Count', 1],
+      ['DryRunDecisions', 'Count', 1],
+      ['DryRunDecisions', 'Count', 1],
+    ]);
+  });
 });
