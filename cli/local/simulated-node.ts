@@ -23,6 +23,13 @@ export interface LocalNode {
   stop?(): Promise<void>;
 }
 
+/** The sandbox image EKS nodes run (us-east-1's ECR; the region changes only the host). */
+const EKS_PAUSE_IMAGE =
+  '602401143452.dkr.ecr.us-east-1.amazonaws.com/eks/pause:3.10';
+
+const isPause = (image: { ref: string }): boolean =>
+  /\/pause:[^/]+$/.test(image.ref);
+
 /**
  * A simulated node: a containerd filesystem of the fleet's size holding the
  * fleet's images. Its prune prints the same result line as the document's
@@ -59,6 +66,15 @@ export class SimulatedNode implements LocalNode {
       bytes: Math.round(i.sizeGiB * GiB),
       inUse: i.inUse,
     }));
+    // Every EKS node has its sandbox image, whether or not a fleet file
+    // lists it: without one, the prune would report it missing and page.
+    if (!this.#images.some(isPause)) {
+      this.#images.unshift({
+        ref: EKS_PAUSE_IMAGE,
+        bytes: 300_000,
+        inUse: true,
+      });
+    }
     this.#leftoverBytes = sim.failedPullLeftoverGiB * GiB;
     this.#pullingBytes = sim.pullingImageGiB * GiB;
   }
@@ -73,10 +89,12 @@ export class SimulatedNode implements LocalNode {
 
   async prune(dryRun: boolean): Promise<Execution> {
     const before = this.#used();
-    const removable = this.#images.filter((i) => !i.inUse);
-    const pause = this.#images.find((i) => i.ref.includes('/pause:'));
+    // As the prune document: images no container uses, never the sandbox
+    // image (an EKS node cannot pull it again by itself).
+    const removable = this.#images.filter((i) => !i.inUse && !isPause(i));
+    const pause = this.#images.find(isPause);
     if (!dryRun) {
-      this.#images = this.#images.filter((i) => i.inUse);
+      this.#images = this.#images.filter((i) => !removable.includes(i));
       this.#leftoverBytes = 0;
     }
     const after = this.#used();
