@@ -350,7 +350,14 @@ const renderEscalation: Renderer = (detail) => {
 };
 
 function render(detailType: string, detail: Record<string, unknown>): Rendered {
-  return (RENDERERS[detailType] ?? renderEscalation)(detail);
+  const rendered = (RENDERERS[detailType] ?? renderEscalation)(detail);
+  // pullmedic opens incidents for disk_full only, so every step of one is
+  // of that class: a subscription filtered on class=disk_full gets the
+  // whole thread, not only its first message.
+  return rendered.className === undefined &&
+    typeof detail.incidentId === 'string'
+    ? { ...rendered, className: 'disk_full' }
+    : rendered;
 }
 
 /**

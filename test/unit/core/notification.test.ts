@@ -26,6 +26,7 @@ import {
   SEED_IMAGE,
   SEED_POD,
 } from '#test/helpers/fixtures.ts';
+import { steps } from '../../helpers/notification-steps.ts';
 
 const INCIDENT_ID = anIncident().incidentId;
 const NODE = { name: NODE_NAME, instanceId: INSTANCE_ID };
@@ -288,6 +289,7 @@ describe('Function: renderNotification', () => {
       severity: 'info',
       cluster: CLUSTER,
       detailType: DETAIL_TYPES.volumeRollStarted,
+      class: 'disk_full',
       nodegroup: NODEGROUP,
       dryRun: 'false',
     });
@@ -625,5 +627,15 @@ describe('Constant: NEXT_STEP_BY_CLASS', () => {
     expect(NEXT_STEP_BY_CLASS.other_no_space).toContain(
       'pullmedic does not prune for this'
     );
+  });
+
+  it('gives every step of an incident the class attribute, so a filter on class gets the whole thread', () => {
+    // Act
+    const classes = steps.map(
+      ([type, detail]) => render(type, detail).attributes.class
+    );
+
+    // Assess
+    expect(classes).toEqual(steps.map(() => 'disk_full'));
   });
 });
