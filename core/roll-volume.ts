@@ -83,6 +83,20 @@ export function rollPathOf(origin: NodeOrigin, targetGiB: number): RollPath {
       ],
     };
   }
+  // A managed node group without a launch template of its own: the
+  // instance's template is EKS's, which no one can tag or roll, so the
+  // opt-in does not apply and the answer is a new node group.
+  const ng = origin.eksNodegroup;
+  if (ng !== undefined && ng.launchTemplate === undefined) {
+    return {
+      kind: 'hands-off',
+      why: `managed node group ${ng.name} has no launch template (diskSize ${ng.diskSizeGiB ?? '?'} GiB cannot be changed in place)`,
+      nextSteps: [
+        `Create a new node group with a bigger disk and move the workloads: eksctl create nodegroup --cluster ${ng.cluster} --name ${ng.name}-${targetGiB}g --node-volume-size ${targetGiB} …, then drain and delete ${ng.name}.`,
+        `Terraform (terraform-aws-eks): disk_size = ${targetGiB} creates a replacement node group.`,
+      ],
+    };
+  }
   const template = origin.eksNodegroup?.launchTemplate ?? origin.launchTemplate;
   if (template !== undefined && origin.rollOptIn === false) {
     return {
@@ -94,18 +108,7 @@ export function rollPathOf(origin: NodeOrigin, targetGiB: number): RollPath {
       ],
     };
   }
-  const ng = origin.eksNodegroup;
-  if (ng !== undefined) {
-    if (ng.launchTemplate === undefined) {
-      return {
-        kind: 'hands-off',
-        why: `managed node group ${ng.name} has no launch template (diskSize ${ng.diskSizeGiB ?? '?'} GiB cannot be changed in place)`,
-        nextSteps: [
-          `Create a new node group with a bigger disk and move the workloads: eksctl create nodegroup --cluster ${ng.cluster} --name ${ng.name}-${targetGiB}g --node-volume-size ${targetGiB} …, then drain and delete ${ng.name}.`,
-          `Terraform (terraform-aws-eks): disk_size = ${targetGiB} creates a replacement node group.`,
-        ],
-      };
-    }
+  if (ng !== undefined && ng.launchTemplate !== undefined) {
     return {
       kind: 'managed',
       cluster: ng.cluster,

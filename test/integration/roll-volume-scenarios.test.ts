@@ -365,7 +365,13 @@ describe('Feature: rolling each kind of node group to a bigger volume (moto)', (
     const disk = await scenario('disksize', {
       amiFamily: 'al2023',
       rootVolumeGiB: 20,
-      nodegroup: { kind: 'managed', name: 'legacy', diskSize: 20 },
+      // As on AWS: the instance's template is EKS's own, with no opt-in.
+      nodegroup: {
+        kind: 'managed',
+        name: 'legacy',
+        diskSize: 20,
+        allowRoll: false,
+      },
     });
     const before = [nodegroupUpdates.length, refreshes.length];
 

@@ -252,6 +252,18 @@ describe('Function: rollVolume', () => {
       ],
     ],
     [
+      "the managed node group has no launch template, and the instance's (EKS's own) has no opt-in",
+      {
+        eksNodegroup: { cluster: CLUSTER, name: NODEGROUP, diskSizeGiB: 20 },
+        rollOptIn: false,
+      },
+      `managed node group ${NODEGROUP} has no launch template (diskSize 20 GiB cannot be changed in place)`,
+      [
+        `Create a new node group with a bigger disk and move the workloads: eksctl create nodegroup --cluster ${CLUSTER} --name ${NODEGROUP}-100g --node-volume-size 100 …, then drain and delete ${NODEGROUP}.`,
+        'Terraform (terraform-aws-eks): disk_size = 100 creates a replacement node group.',
+      ],
+    ],
+    [
       'the managed node group has neither a launch template nor a known disk size',
       { eksNodegroup: { cluster: CLUSTER, name: NODEGROUP } },
       `managed node group ${NODEGROUP} has no launch template (diskSize ? GiB cannot be changed in place)`,
