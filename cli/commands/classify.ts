@@ -8,8 +8,8 @@ export const CLASSIFY_HELP = `pullmedic classify [--input FILE]
 
 Classifies image-pull failure messages. Reads JSON Lines from FILE (default:
 standard input), each either a Kubernetes Event object or
-{"message": "...", "reason": "..."}, and prints one JSON line per input line,
-in order: {"class", "evidence", "causeKnown", "remedy", and what the message
+{"message": "...", "reason": "..."}, and prints one JSON line per input line
+(blank lines are skipped), in order: {"class", "evidence", "causeKnown", "remedy", and what the message
 tells: image, registry, layerDigest, path, runtime, filesystem}. A line that
 is not a JSON object with a "message" gets {"error": "..."} on its line, and
 the rest go on.
