@@ -280,7 +280,9 @@ const RENDERERS: Record<string, Renderer> = {
         `*Undo:* \`${slackEscape(d.undo, 600)}\``,
       ],
       nextSteps: [
-        'Nodes are replaced one at a time, respecting PodDisruptionBudgets.',
+        d.rollout.kind === 'eks-nodegroup-update'
+          ? 'EKS replaces the nodes a few at a time, draining each and respecting PodDisruptionBudgets.'
+          : 'An instance refresh replaces the instances and keeps most of the group healthy, but it does not drain nodes: without aws-node-termination-handler or a lifecycle hook, cordon and drain each old node first.',
       ],
       threadId: d.incidentId,
     };

@@ -288,7 +288,7 @@ async function roll(
     undo:
       path.kind === 'managed'
         ? `aws eks update-nodegroup-version --cluster-name ${path.cluster} --nodegroup-name ${path.nodegroup} --launch-template id=${lt.id},version=${lt.version}`
-        : `aws autoscaling update-auto-scaling-group --auto-scaling-group-name ${path.group} --launch-template LaunchTemplateId=${lt.id},Version=${lt.version} && aws autoscaling start-instance-refresh --auto-scaling-group-name ${path.group}`,
+        : `aws autoscaling rollback-instance-refresh --auto-scaling-group-name ${path.group} (while it runs; once it has ended, start a refresh back to version ${lt.version} of ${lt.id})`,
   };
   await deps.incidents.appendTimeline(key, request.incidentId, {
     at: now.toISOString(),

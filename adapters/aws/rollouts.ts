@@ -5,7 +5,6 @@ import {
   type DesiredConfiguration,
   type MixedInstancesPolicy,
   StartInstanceRefreshCommand,
-  UpdateAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
 import {
   DescribeUpdateCommand,
@@ -132,18 +131,26 @@ export class AwsRollouts implements Rollouts {
     launchTemplate: { id: string; version: number }
   ): Promise<string> {
     try {
-      const desired = await this.#pointGroupAt(group, launchTemplate);
+      const { desired, canRollBack } = await this.#desiredConfiguration(
+        group,
+        launchTemplate
+      );
       const out = await this.#autoscaling.send(
         new StartInstanceRefreshCommand({
           AutoScalingGroupName: group,
           Strategy: 'Rolling',
-          // The same configuration the group now has: SkipMatching then
-          // replaces exactly the instances launched from older versions.
+          // The group itself is left as it is: Auto Scaling saves the
+          // desired configuration on the group when the refresh succeeds,
+          // and a rollback returns to the configuration the group had
+          // before it started (updating the group first would leave a
+          // rollback nothing to return to). SkipMatching replaces exactly
+          // the instances that do not match it.
           DesiredConfiguration: desired,
           Preferences: {
             MinHealthyPercentage: this.#minHealthyPercentage,
             SkipMatching: true,
-            AutoRollback: true,
+            // Auto Scaling refuses a rollback to $Latest or $Default.
+            AutoRollback: canRollBack,
           },
         })
       );
@@ -156,14 +163,15 @@ export class AwsRollouts implements Rollouts {
   }
 
   /**
-   * Points the group at the pinned version, in its launch template or, for
-   * a mixed-instances group, in its MixedInstancesPolicy (kept whole: an
-   * update without it would drop it). Returns the configuration to refresh to.
+   * The group's configuration with the pinned version: in its launch
+   * template or, for a mixed-instances group, in its MixedInstancesPolicy
+   * (kept whole: a desired configuration without it would drop it). A
+   * rollback is possible when the group runs a numbered version.
    */
-  async #pointGroupAt(
+  async #desiredConfiguration(
     group: string,
     launchTemplate: { id: string; version: number }
-  ): Promise<DesiredConfiguration> {
+  ): Promise<{ desired: DesiredConfiguration; canRollBack: boolean }> {
     const spec = {
       LaunchTemplateId: launchTemplate.id,
       Version: String(launchTemplate.version),
@@ -174,6 +182,10 @@ export class AwsRollouts implements Rollouts {
     const asg = out.AutoScalingGroups?.[0];
     if (!asg) throw new Error(`no Auto Scaling group named ${group}`);
     const mixed = asg.MixedInstancesPolicy;
+    const current =
+      mixed?.LaunchTemplate?.LaunchTemplateSpecification?.Version ??
+      asg.LaunchTemplate?.Version;
+    const canRollBack = /^\d+$/.test(current ?? '');
     if (mixed?.LaunchTemplate) {
       const policy: MixedInstancesPolicy = {
         ...mixed,
@@ -182,20 +194,8 @@ export class AwsRollouts implements Rollouts {
           LaunchTemplateSpecification: spec,
         },
       };
-      await this.#autoscaling.send(
-        new UpdateAutoScalingGroupCommand({
-          AutoScalingGroupName: group,
-          MixedInstancesPolicy: policy,
-        })
-      );
-      return { MixedInstancesPolicy: policy };
+      return { desired: { MixedInstancesPolicy: policy }, canRollBack };
     }
-    await this.#autoscaling.send(
-      new UpdateAutoScalingGroupCommand({
-        AutoScalingGroupName: group,
-        LaunchTemplate: spec,
-      })
-    );
-    return { LaunchTemplate: spec };
+    return { desired: { LaunchTemplate: spec }, canRollBack };
   }
 }

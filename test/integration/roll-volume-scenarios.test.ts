@@ -256,7 +256,7 @@ describe('Feature: rolling each kind of node group to a bigger volume (moto)', (
     expect(text(emitted)).toContain('/dev/xvdb 20 GiB → 100 GiB');
   });
 
-  it('points a self-managed group at the new version and starts an instance refresh', async () => {
+  it('refreshes a self-managed group to the new version, leaving the group for Auto Scaling to update', async () => {
     // Prepare
     const { p, request } = await scenario('self-managed', {
       amiFamily: 'al2',
@@ -280,9 +280,12 @@ describe('Feature: rolling each kind of node group to a bigger volume (moto)', (
         })
       )
     ).AutoScalingGroups?.[0];
+    // Auto Scaling saves the desired configuration on the group when the
+    // refresh succeeds (moto runs none); until then a rollback has the
+    // old version to return to.
     expect(group?.LaunchTemplate).toMatchObject({
       LaunchTemplateId: p.launchTemplateId,
-      Version: '2',
+      Version: '1',
     });
     expect(refreshes.at(-1)).toMatchObject({
       AutoScalingGroupName: 'cpu-asg',
@@ -290,14 +293,19 @@ describe('Feature: rolling each kind of node group to a bigger volume (moto)', (
       DesiredConfiguration: {
         LaunchTemplate: { LaunchTemplateId: p.launchTemplateId, Version: '2' },
       },
-      Preferences: { MinHealthyPercentage: 90, SkipMatching: true },
+      Preferences: {
+        MinHealthyPercentage: 90,
+        SkipMatching: true,
+        AutoRollback: true,
+      },
     });
     expect(text(emitted)).toContain(
-      'aws autoscaling update-auto-scaling-group --auto-scaling-group-name cpu-asg'
+      'aws autoscaling rollback-instance-refresh --auto-scaling-group-name cpu-asg'
     );
+    expect(text(emitted)).toContain('it does not drain nodes');
   });
 
-  it('keeps a mixed-instances group mixed while it points it at the new version', async () => {
+  it('keeps a mixed-instances group mixed in the configuration it refreshes to', async () => {
     // Prepare
     const { p, request } = await scenario('mixed', {
       amiFamily: 'al2023',
@@ -323,15 +331,20 @@ describe('Feature: rolling each kind of node group to a bigger volume (moto)', (
       )
     ).AutoScalingGroups?.[0]?.MixedInstancesPolicy;
     expect(policy?.LaunchTemplate?.LaunchTemplateSpecification?.Version).toBe(
-      '2'
+      '1'
     );
-    expect(
-      policy?.LaunchTemplate?.Overrides?.map((o) => o.InstanceType)
-    ).toEqual(['g5.xlarge', 'g6.xlarge']);
-    expect(
-      refreshes.at(-1)?.DesiredConfiguration?.MixedInstancesPolicy
-        ?.LaunchTemplate?.Overrides
-    ).toHaveLength(2);
+    const desired =
+      refreshes.at(-1)?.DesiredConfiguration?.MixedInstancesPolicy;
+    expect(desired?.LaunchTemplate?.LaunchTemplateSpecification).toEqual({
+      LaunchTemplateId: p.launchTemplateId,
+      Version: '2',
+    });
+    expect(desired?.LaunchTemplate?.Overrides).toEqual(
+      policy?.LaunchTemplate?.Overrides
+    );
+    expect(desired?.InstancesDistribution).toEqual(
+      policy?.InstancesDistribution
+    );
   });
 
   it('changes nothing when the template already has 200 GiB', async () => {

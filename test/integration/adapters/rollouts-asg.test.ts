@@ -69,7 +69,7 @@ describe('Class: AwsRollouts, self-managed groups (moto; StartInstanceRefresh fa
     await aws.stop();
   });
 
-  it('points a launch-template group at the pinned version and refreshes to it', async () => {
+  it('refreshes a launch-template group to the pinned version, with a rollback to the version it runs', async () => {
     // Prepare
     await autoscaling.send(
       new CreateAutoScalingGroupCommand({
@@ -103,7 +103,7 @@ describe('Class: AwsRollouts, self-managed groups (moto; StartInstanceRefresh fa
     ).AutoScalingGroups?.[0];
     expect(group?.LaunchTemplate).toMatchObject({
       LaunchTemplateId: templateId,
-      Version: '2',
+      Version: '1',
     });
     expect(id).toBe('ir-1');
     expect(refreshes.at(-1)).toEqual({
@@ -170,7 +170,7 @@ describe('Class: AwsRollouts, self-managed groups (moto; StartInstanceRefresh fa
     const policy = group?.MixedInstancesPolicy;
     expect(policy?.LaunchTemplate?.LaunchTemplateSpecification).toMatchObject({
       LaunchTemplateId: templateId,
-      Version: '2',
+      Version: '1',
     });
     expect(
       policy?.LaunchTemplate?.Overrides?.map((o) => o.InstanceType)
@@ -180,8 +180,8 @@ describe('Class: AwsRollouts, self-managed groups (moto; StartInstanceRefresh fa
       OnDemandPercentageAboveBaseCapacity: 50,
     });
     expect(group?.LaunchTemplate).toBeUndefined();
-    // The refresh asks for the same policy (moto adds the template's name
-    // to what it describes).
+    // The refresh asks for the same policy with the new version (moto adds
+    // the template's name to what it describes).
     const desired =
       refreshes.at(-1)?.DesiredConfiguration?.MixedInstancesPolicy;
     expect(desired?.LaunchTemplate?.LaunchTemplateSpecification).toEqual({
@@ -194,5 +194,37 @@ describe('Class: AwsRollouts, self-managed groups (moto; StartInstanceRefresh fa
     expect(desired?.InstancesDistribution).toEqual(
       policy?.InstancesDistribution
     );
+  });
+
+  it('asks for no rollback when the group runs $Latest, which Auto Scaling cannot roll back to', async () => {
+    // Prepare
+    await autoscaling.send(
+      new CreateAutoScalingGroupCommand({
+        AutoScalingGroupName: 'latest-asg',
+        LaunchTemplate: { LaunchTemplateId: templateId, Version: '$Latest' },
+        MinSize: 0,
+        MaxSize: 3,
+        DesiredCapacity: 1,
+        VPCZoneIdentifier: subnetId,
+      })
+    );
+    const rollouts = new AwsRollouts(
+      new EKSClient(aws.clientConfig),
+      autoscaling,
+      90
+    );
+
+    // Act
+    await rollouts.refreshAutoScalingGroup('latest-asg', {
+      id: templateId,
+      version: 2,
+    });
+
+    // Assess
+    expect(refreshes.at(-1)?.Preferences?.AutoRollback).toBe(false);
+    expect(refreshes.at(-1)?.DesiredConfiguration?.LaunchTemplate).toEqual({
+      LaunchTemplateId: templateId,
+      Version: '2',
+    });
   });
 });

@@ -186,7 +186,7 @@ describe('Function: rollVolume', () => {
       nodegroup: { kind: 'self-managed', name: 'self-managed-gpu' },
       launchTemplate: { id: LAUNCH_TEMPLATE_ID, oldVersion: 7, newVersion: 8 },
       rollout: { kind: 'asg-instance-refresh', id: 'refresh-0001' },
-      undo: `aws autoscaling update-auto-scaling-group --auto-scaling-group-name self-managed-gpu --launch-template LaunchTemplateId=${LAUNCH_TEMPLATE_ID},Version=7 && aws autoscaling start-instance-refresh --auto-scaling-group-name self-managed-gpu`,
+      undo: `aws autoscaling rollback-instance-refresh --auto-scaling-group-name self-managed-gpu (while it runs; once it has ended, start a refresh back to version 7 of ${LAUNCH_TEMPLATE_ID})`,
     });
     expect(emitted[0]?.detail.launchTemplate).not.toHaveProperty('name');
     expect(env.incidents.lock(`${CLUSTER}/self-managed-gpu`)?.holder).toBe(
