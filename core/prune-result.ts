@@ -17,7 +17,7 @@ import type {
   NodeDirectory,
 } from './ports.ts';
 import { formatBytes, parsePruneReport } from './prune-report.ts';
-import { escalation } from './remediate.ts';
+import { escalation, recordEscalations } from './remediate.ts';
 import { containerdVolumeOf } from './volumes.ts';
 
 export interface PruneResultDeps {
@@ -194,6 +194,13 @@ export async function handlePruneResult(
       )
     );
   }
+  await recordEscalations(
+    emitted,
+    incident.key,
+    deps.incidents,
+    now,
+    run.eventId
+  );
   if (verdict.outcome === 'roll') {
     const roll = await rollRequest(
       incident,

@@ -56,6 +56,22 @@ export async function remediate(
   run: RunMode,
   deps: RemediateDeps
 ): Promise<Emitted[]> {
+  const emitted = await decide(classified, run, deps);
+  await recordEscalations(
+    emitted,
+    incidentKey(classified.cluster, classified.node.name, run),
+    deps.incidents,
+    deps.clock.now().toISOString(),
+    run.eventId
+  );
+  return emitted;
+}
+
+async function decide(
+  classified: ImagePullFailureClassifiedDetail,
+  run: RunMode,
+  deps: RemediateDeps
+): Promise<Emitted[]> {
   if (!classified.causeKnown) {
     // A caller that cannot look again later gets the join as it stands.
     await joinWithoutCause(classified, run, deps, 0, 0);
@@ -289,6 +305,38 @@ const killSwitchSteps = (node: string): string[] => [
   `Prune ${node} by hand (sudo crictl rmi --prune) or cordon it.`,
   'Turn pullmedic back on when ready: set its control parameter to live.',
 ];
+
+/**
+ * Writes each escalation of an incident into its timeline: what failed and
+ * the first thing a person must do, so the record (and the postmortem read
+ * from it) holds every step. Escalations with no incident (the kill switch
+ * before one opened) are only notified.
+ *
+ * @example
+ * ```ts
+ * await recordEscalations(emitted, key, deps.incidents, now, run.eventId);
+ * ```
+ */
+export async function recordEscalations(
+  emitted: readonly Emitted[],
+  key: IncidentKey,
+  incidents: Pick<IncidentStore, 'appendTimeline'>,
+  at: string,
+  eventId: string | undefined
+): Promise<void> {
+  for (const { detailType, detail } of emitted) {
+    if (detailType !== DETAIL_TYPES.incidentEscalated) continue;
+    const d = detail as IncidentEscalatedDetail;
+    if (d.incidentId === undefined) continue;
+    await incidents.appendTimeline(key, d.incidentId, {
+      at,
+      step: 'escalated',
+      eventId,
+      // nextSteps has one step at least (its schema says so).
+      detail: `${d.reason}; next: ${d.nextSteps[0]}`,
+    });
+  }
+}
 
 /**
  * An `Incident Escalated` event: what failed and what a person must do.

@@ -24,7 +24,7 @@ import type {
   RollLocks,
   Rollouts,
 } from './ports.ts';
-import { escalation } from './remediate.ts';
+import { escalation, recordEscalations } from './remediate.ts';
 import { containerdDeviceOf, containerdVolumeOf } from './volumes.ts';
 
 export interface RollVolumeDeps {
@@ -143,6 +143,22 @@ export function rollPathOf(origin: NodeOrigin, targetGiB: number): RollPath {
  * ```
  */
 export async function rollVolume(
+  request: VolumeRollRequestedDetail,
+  run: RunMode,
+  deps: RollVolumeDeps
+): Promise<Emitted[]> {
+  const emitted = await decideRoll(request, run, deps);
+  await recordEscalations(
+    emitted,
+    incidentKey(request.cluster, request.node.name, run),
+    deps.incidents,
+    deps.clock.now().toISOString(),
+    run.eventId
+  );
+  return emitted;
+}
+
+async function decideRoll(
   request: VolumeRollRequestedDetail,
   run: RunMode,
   deps: RollVolumeDeps

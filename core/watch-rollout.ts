@@ -5,7 +5,7 @@ import type {
 } from '../events/schemas.ts';
 import { incidentKey, type RunMode } from './context.ts';
 import type { Clock, Emitted, IncidentStore, Rollouts } from './ports.ts';
-import { escalation } from './remediate.ts';
+import { escalation, recordEscalations } from './remediate.ts';
 
 export interface WatchRolloutDeps {
   rollouts: Rollouts;
@@ -52,20 +52,25 @@ export async function watchRollout(
   };
   if (!status.done) {
     if (checks + 1 < maxChecks) return { kind: 'again' };
-    return {
-      kind: 'done',
-      emitted: [
-        escalation(
-          base,
-          started.incidentId,
-          `the ${started.rollout.kind} ${rolloutId} of ${started.nodegroup.name} is still ${status.status} after ${checks + 1} checks`,
-          [
-            `Look at it: ${started.rollout.kind === 'eks-nodegroup-update' ? `aws eks describe-update --name ${started.cluster} --nodegroup-name ${started.nodegroup.name} --update-id ${rolloutId}` : `aws autoscaling describe-instance-refreshes --auto-scaling-group-name ${started.nodegroup.name} --instance-refresh-ids ${rolloutId}`}`,
-            'Pods with PodDisruptionBudgets that allow no disruption block node replacement.',
-          ]
-        ),
-      ],
-    };
+    const emitted = [
+      escalation(
+        base,
+        started.incidentId,
+        `the ${started.rollout.kind} ${rolloutId} of ${started.nodegroup.name} is still ${status.status} after ${checks + 1} checks`,
+        [
+          `Look at it: ${started.rollout.kind === 'eks-nodegroup-update' ? `aws eks describe-update --name ${started.cluster} --nodegroup-name ${started.nodegroup.name} --update-id ${rolloutId}` : `aws autoscaling describe-instance-refreshes --auto-scaling-group-name ${started.nodegroup.name} --instance-refresh-ids ${rolloutId}`}`,
+          'Pods with PodDisruptionBudgets that allow no disruption block node replacement.',
+        ]
+      ),
+    ];
+    await recordEscalations(
+      emitted,
+      incidentKey(started.cluster, started.node.name, run),
+      deps.incidents,
+      deps.clock.now().toISOString(),
+      run.eventId
+    );
+    return { kind: 'done', emitted };
   }
   const completed: VolumeRollCompletedDetail = {
     ...base,

@@ -54,6 +54,11 @@ const STEPS: Record<
     decision: 'the rollout ended',
   },
   resolved: { kind: 'resolved', label: (d) => `resolved (${d.split(':')[0]})` },
+  escalated: {
+    kind: 'escalated',
+    label: (d) => `escalated: ${d.split('; next: ')[0]}`,
+    decision: 'tell on-call: a person must act',
+  },
 };
 
 /** What the prune's result led to, from the steps that followed it. */
@@ -84,9 +89,9 @@ function volumeOf(detail: string): VolumeChange | undefined {
 
 /**
  * A postmortem report from an incident record (the DynamoDB item's
- * `record`): its timeline is what pullmedic did and why; the Kubernetes
- * Events, the prune's disk numbers and escalations are not in it, and the
- * report says so.
+ * `record`): its timeline is what pullmedic did and why, escalations
+ * included; the Kubernetes Events and the prune's full report are not in
+ * it, and the report says so.
  *
  * @example
  * ```ts
@@ -163,7 +168,7 @@ export function reportFromIncidentRecord(
     ...(volume ? { volume } : {}),
     source: `the incident record in DynamoDB table ${where.table} (scope ${where.scope})`,
     caveats: [
-      "The incident record keeps pullmedic's own steps; the Kubernetes Events, the prune's disk numbers and any escalation are in the bus archive and the functions' logs.",
+      "The incident record keeps pullmedic's own steps and escalations; the Kubernetes Events and the prune's full report (disk before and after, images removed) are in the bus archive.",
       ...(record.status === 'open'
         ? ['The incident is still open: no time to recovery yet.']
         : []),

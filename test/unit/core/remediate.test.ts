@@ -359,6 +359,11 @@ describe('Function: remediate', () => {
       ],
     });
     expect(env.commands.callCount('sendPrune')).toBe(0);
+    expect(env.incidents.incidents()[0]?.timeline.at(-1)).toEqual({
+      at: NOW,
+      step: 'escalated',
+      detail: `no EC2 instance found for node ${NODE_NAME}; next: Check that ${NODE_NAME} is an EC2 instance in this account and region.`,
+    });
   });
 
   it('escalates instead of failing when the prune cannot be sent, so the claimed prune is not lost silently', async () => {

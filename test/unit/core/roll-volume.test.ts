@@ -612,8 +612,15 @@ describe('Function: rollVolume', () => {
     const stored = env.incidents
       .incidents()
       .find((i) => i.incidentId === INCIDENT_ID);
-    expect(stored?.timeline.at(-1)?.detail).toBe(
+    expect(stored?.timeline.slice(-2).map((t) => t.step)).toEqual([
+      'roll-skipped',
+      'escalated',
+    ]);
+    expect(stored?.timeline.at(-2)?.detail).toBe(
       'the fleet-wide limit of 0 rolls an hour is reached'
+    );
+    expect(stored?.timeline.at(-1)?.detail).toMatch(
+      /^the volume roll of .* was not started: .*; next: Roll .* by hand/
     );
     const next = await env.incidents.acquire(
       `${CLUSTER}/${NODEGROUP}`,
