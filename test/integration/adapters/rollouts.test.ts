@@ -1,6 +1,8 @@
 import {
   AutoScalingClient,
+  DescribeAutoScalingGroupsCommand,
   DescribeInstanceRefreshesCommand,
+  StartInstanceRefreshCommand,
 } from '@aws-sdk/client-auto-scaling';
 import {
   DescribeUpdateCommand,
@@ -14,7 +16,8 @@ import { AwsCallError } from '../../../core/errors.ts';
 
 // moto has neither EKS UpdateNodegroupVersion (no route, HTTP 404) nor
 // Auto Scaling StartInstanceRefresh (HTTP 500), so these two calls are
-// covered with aws-sdk-client-mock. The request shapes follow the API
+// covered with aws-sdk-client-mock (DescribeAutoScalingGroups, which moto
+// has, is mocked here too: the mock takes the whole client). The request shapes follow the API
 // references: EKS UpdateNodegroupVersion (clusterName, nodegroupName in the
 // path; launchTemplate {id, version}, clientRequestToken in the body) and
 // Auto Scaling StartInstanceRefresh (AutoScalingGroupName, Strategy
@@ -84,6 +87,98 @@ describe('Class: AwsRollouts (calls moto lacks, on aws-sdk-client-mock)', () => 
       await expect(updating).rejects.toThrow(AwsCallError);
       await expect(updating).rejects.toThrow(
         /updating node group gpu failed: ResourceInUseException/
+      );
+    });
+  });
+
+  describe('Method: refreshAutoScalingGroup', () => {
+    it('starts a rolling refresh to the pinned version, with a rollback to the one the group runs', async () => {
+      // Prepare
+      autoscaling.on(DescribeAutoScalingGroupsCommand).resolves({
+        AutoScalingGroups: [
+          {
+            AutoScalingGroupName: 'cpu-asg',
+            LaunchTemplate: { LaunchTemplateId: 'lt-0abc', Version: '6' },
+            MinSize: 0,
+            MaxSize: 3,
+            DesiredCapacity: 1,
+            DefaultCooldown: 300,
+            AvailabilityZones: ['us-east-1a'],
+            HealthCheckType: 'EC2',
+            CreatedTime: new Date('2026-11-01T00:00:00Z'),
+          },
+        ],
+      });
+      autoscaling
+        .on(StartInstanceRefreshCommand)
+        .resolves({ InstanceRefreshId: 'ir-0123' });
+      const rollouts = new AwsRollouts(
+        new EKSClient({}),
+        new AutoScalingClient({}),
+        90
+      );
+
+      // Act
+      const id = await rollouts.refreshAutoScalingGroup('cpu-asg', {
+        id: 'lt-0abc',
+        version: 7,
+      });
+
+      // Assess
+      expect(id).toBe('ir-0123');
+      const input = autoscaling.commandCalls(StartInstanceRefreshCommand)[0]
+        ?.args[0].input;
+      expect(input).toEqual({
+        AutoScalingGroupName: 'cpu-asg',
+        Strategy: 'Rolling',
+        DesiredConfiguration: {
+          LaunchTemplate: { LaunchTemplateId: 'lt-0abc', Version: '7' },
+        },
+        Preferences: {
+          MinHealthyPercentage: 90,
+          SkipMatching: true,
+          AutoRollback: true,
+        },
+      });
+    });
+
+    it('wraps a refusal with the group it was for', async () => {
+      // Prepare
+      autoscaling.on(DescribeAutoScalingGroupsCommand).resolves({
+        AutoScalingGroups: [
+          {
+            AutoScalingGroupName: 'cpu-asg',
+            LaunchTemplate: { LaunchTemplateId: 'lt-0abc', Version: '6' },
+            MinSize: 0,
+            MaxSize: 3,
+            DesiredCapacity: 1,
+            DefaultCooldown: 300,
+            AvailabilityZones: ['us-east-1a'],
+            HealthCheckType: 'EC2',
+            CreatedTime: new Date('2026-11-01T00:00:00Z'),
+          },
+        ],
+      });
+      autoscaling.on(StartInstanceRefreshCommand).rejects(
+        Object.assign(new Error('An Instance Refresh is already in progress'), {
+          name: 'InstanceRefreshInProgress',
+        })
+      );
+      const rollouts = new AwsRollouts(
+        new EKSClient({}),
+        new AutoScalingClient({}),
+        90
+      );
+
+      // Act
+      const refreshing = rollouts.refreshAutoScalingGroup('cpu-asg', {
+        id: 'lt-0abc',
+        version: 7,
+      });
+
+      // Assess
+      await expect(refreshing).rejects.toThrow(
+        /starting an instance refresh of cpu-asg failed: InstanceRefreshInProgress/
       );
     });
   });
