@@ -108,6 +108,12 @@ export function renderNotification(
       : rendered;
   const cluster = String(detail.cluster ?? 'unknown');
   const dryRun = detail.dryRun === true;
+  // A replay's incident is another incident (its own scope in the table):
+  // its posts get their own thread, not the live incident's.
+  const threadId =
+    typeof detail.replayName === 'string'
+      ? `replay/${detail.replayName}/${r.threadId}`
+      : r.threadId;
   const title = `${dryRun ? '[dry-run] ' : ''}${r.title}`;
   const description = r.lines.join('\n').slice(0, MAX_DESCRIPTION);
   const severity = SEVERITY[detailType] ?? 'info';
@@ -127,7 +133,7 @@ export function renderNotification(
       ].slice(0, 5),
     },
     metadata: {
-      threadId: r.threadId,
+      threadId,
       summary: title.slice(0, 250),
       eventType: detailType,
       additionalContext: { cluster, dryRun: String(dryRun) },
@@ -141,7 +147,7 @@ export function renderNotification(
       ? ['', 'Next steps:', ...r.nextSteps.map((s) => `- ${plain(s)}`)]
       : []),
     '',
-    `Incident: ${r.threadId}`,
+    `Incident: ${threadId}`,
   ].join('\n');
   return {
     subject: plain(title).slice(0, 99),

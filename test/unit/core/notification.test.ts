@@ -638,4 +638,27 @@ describe('Constant: NEXT_STEP_BY_CLASS', () => {
     // Assess
     expect(classes).toEqual(steps.map(() => 'disk_full'));
   });
+
+  it("threads a replay's posts apart from the live incident they replay", () => {
+    // Prepare
+    const [type, detail] = steps[0] as [string, Record<string, unknown>];
+
+    // Act
+    const live = render(type, detail);
+    const replayed = render(type, {
+      ...detail,
+      dryRun: true,
+      replayName: 'postmortem-20261120',
+    });
+
+    // Assess
+    const threadOf = (n: typeof live) =>
+      (n.chatbot.metadata as { threadId: string }).threadId;
+    expect(threadOf(replayed)).toBe(
+      `replay/postmortem-20261120/${threadOf(live)}`
+    );
+    expect(replayed.text).toContain(
+      `Incident: replay/postmortem-20261120/${threadOf(live)}`
+    );
+  });
 });
