@@ -129,11 +129,14 @@ async function fromEvents(
     ...result.notes.map((n) => `[${n.who}] ${n.text}`),
     ...result.deadLetters.map((d) => `Dead-lettered (${d.queue}): ${d.reason}`),
   ];
+  const replayedOn = kinds.includes('lab')
+    ? 'the containerd lab'
+    : 'a simulated node';
   const reports = reportsFromBusEvents(result.busEvents, {
     shiftMs: result.shiftMs,
     source: `${path}, replayed by pullmedic postmortem --events`,
     caveats,
-  });
+  }).map((report) => ({ ...report, replayedOn }));
   if (reports.length === 0) {
     const classes = new Map<string, number>();
     for (const e of result.busEvents) {

@@ -67,6 +67,14 @@ function summary(r: PostmortemReport): string[] {
         ? 'yes: some decisions were taken without acting'
         : 'no: pullmedic acted',
     ],
+    ...(r.replayedOn
+      ? [
+          [
+            'Replayed on',
+            `${r.replayedOn}: the disk figures and times are its, not the incident's`,
+          ],
+        ]
+      : []),
   ];
   return [
     ...table(['', ''], rows),

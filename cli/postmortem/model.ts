@@ -90,6 +90,12 @@ export interface PostmortemReport {
   decisions: DecisionRow[];
   disk?: DiskUsage;
   volume?: VolumeChange;
+  /**
+   * Set when the report comes from a local replay: what the prune ran on
+   * ('a simulated node', 'the containerd lab'). Its disk figures and times
+   * are that stand-in's, not the incident's, and every output says so.
+   */
+  replayedOn?: string;
   /** Where the report comes from, one sentence. */
   source: string;
   /** What the reader must know about the source (replays, stand-ins). */

@@ -58,6 +58,11 @@ export function terminalSummary(
       ? `  resolved  ${utcTime(r.resolvedAt)}, time to recovery ${duration(r.mttrSeconds)}`
       : '  resolved  not yet',
     `  did       ${did(r)}`,
+    ...(r.replayedOn
+      ? [
+          `  replayed  on ${r.replayedOn}: the disk figures and times are its, not the incident's`,
+        ]
+      : []),
     `  timeline  ${r.timeline.length} steps, ${r.decisions.length} decisions`,
     ...paths.map((p, i) => `  ${i === 0 ? 'wrote    ' : '         '} ${p}`),
   ];

@@ -194,6 +194,7 @@ function header(r: PostmortemReport): string[] {
     r.mttrSeconds === undefined
       ? ''
       : `time to recovery ${duration(r.mttrSeconds)}`,
+    r.replayedOn ? `replayed on ${r.replayedOn}: figures are its` : '',
   ].filter(Boolean);
   return [
     text(PAD, 30, cut(`Postmortem ${r.incidentId}`, 100), {

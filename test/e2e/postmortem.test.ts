@@ -83,6 +83,12 @@ describe('Command: pullmedic postmortem --events (the seed incident, end to end)
     );
     expect(summary).toMatch(/\| Time to recovery \| \d+s \|/);
     expect(summary).toContain('| Dry run | no: pullmedic acted |');
+    // The numbers are the simulated node's: every output says so.
+    expect(summary).toContain(
+      "| Replayed on | a simulated node: the disk figures and times are its, not the incident's |"
+    );
+    expect(stdout).toContain('replayed  on a simulated node');
+    expect(svg).toContain('replayed on a simulated node: figures are its');
   });
 
   it('tells the timeline in order: classification, prune, roll 20 → 100 GiB, resolution', () => {
