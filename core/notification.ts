@@ -194,10 +194,35 @@ const imageLine = (image?: string) =>
 
 type Renderer = (detail: Record<string, unknown>) => Rendered;
 
+/**
+ * The kubelet's image GC could not free enough: the images in use no
+ * longer fit the disk. Not a pull failure to prune: a volume to grow.
+ */
+function renderImageGcFailed(d: ImagePullFailureClassifiedDetail): Rendered {
+  const wanted = d.gcWantedBytes;
+  const freed = d.gcFreedBytes;
+  return {
+    title: `Image GC on ${d.node.name} cannot free enough: grow its volume`,
+    lines: [
+      nodeLine(d),
+      wanted !== undefined && freed !== undefined
+        ? `*Image GC:* wanted to free ${formatBytes(wanted)}, freed ${formatBytes(freed)}`
+        : `*Kubelet:* ${e(d.kubernetesEvent.message)}`,
+      "The images the node's pods use no longer fit its disk. pullmedic does not prune here: the images are in use, and a prune would free nothing.",
+    ],
+    nextSteps: [
+      `Grow the volume of ${d.node.name}'s node group (a new launch template version, then roll it), or run fewer large images per node.`,
+    ],
+    threadId: `pull/${d.cluster}/${d.node.name}///${d.class}`,
+    className: d.class,
+  };
+}
+
 /** One renderer per detail-type; escalations are the fallback. */
 const RENDERERS: Record<string, Renderer> = {
   [DETAIL_TYPES.imagePullFailureClassified]: (detail) => {
     const d = detail as unknown as ImagePullFailureClassifiedDetail;
+    if (d.class === 'image_gc_failed') return renderImageGcFailed(d);
     return {
       title: `Image pull failing on ${d.node.name}: ${d.class}`,
       lines: [

@@ -661,4 +661,53 @@ describe('Constant: NEXT_STEP_BY_CLASS', () => {
       `Incident: replay/postmortem-20261120/${threadOf(live)}`
     );
   });
+
+  it('tells image GC that cannot free enough as a volume to grow, with the bytes', () => {
+    // Act
+    const n = render(
+      DETAIL_TYPES.imagePullFailureClassified,
+      aClassifiedDetail({
+        class: 'image_gc_failed',
+        remedy: 'grow_volume',
+        evidence: 'wanted to free',
+        gcWantedBytes: 8 * 1024 ** 3,
+        gcFreedBytes: 512 * 1024 ** 2,
+        pod: undefined,
+        image: undefined,
+      })
+    );
+
+    // Assess
+    expect(n.subject).toBe(
+      `Image GC on ${NODE_NAME} cannot free enough: grow its volume`
+    );
+    expect(n.text).toContain(
+      'Image GC: wanted to free 8.0 GiB, freed 512.0 MiB'
+    );
+    expect(n.text).toContain('pullmedic does not prune here');
+    expect(n.attributes.class).toBe('image_gc_failed');
+    expect(n.chatbot.content).toMatchObject({
+      nextSteps: [
+        expect.stringContaining('node group (a new launch template version'),
+      ],
+    });
+  });
+
+  it('quotes the kubelet when image GC gave no byte counts', () => {
+    // Act
+    const n = render(
+      DETAIL_TYPES.imagePullFailureClassified,
+      aClassifiedDetail({
+        class: 'image_gc_failed',
+        remedy: 'grow_volume',
+        evidence: 'failed to garbage collect required amount of images',
+        pod: undefined,
+        image: undefined,
+      })
+    );
+
+    // Assess
+    expect(n.text).toMatch(/Kubelet: /);
+    expect(n.text).not.toContain('Image GC: wanted');
+  });
 });
