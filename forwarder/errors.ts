@@ -49,13 +49,24 @@ export class KubeCallError extends ForwarderError {
   }
 }
 
+/** EventBridge error codes that fail the same way however often they are sent. */
+export const PERMANENT_CODES: ReadonlySet<string> = new Set([
+  'MalformedDetail',
+  'InvalidArgument',
+  'ValidationException',
+  'EntryTooLarge',
+  'AccessDeniedException',
+]);
+
 /**
  * An entry could not be put on the bus: `code` is EventBridge's per-entry
- * ErrorCode (or the SDK error's name) after the last attempt.
+ * ErrorCode (or the SDK error's name) after the last attempt. `retryable`
+ * says whether sending it again later may work (throttling, an outage).
  */
 export class SinkDeliveryError extends ForwarderError {
   readonly code: string;
   readonly attempts: number;
+  readonly retryable: boolean;
   constructor(
     message: string,
     code: string,
@@ -66,6 +77,7 @@ export class SinkDeliveryError extends ForwarderError {
     this.name = 'SinkDeliveryError';
     this.code = code;
     this.attempts = attempts;
+    this.retryable = !PERMANENT_CODES.has(code);
   }
 }
 

@@ -34,6 +34,11 @@ export interface ForwarderOptions {
   maxInFlight: number;
   /** How many sent events the checkpoint remembers. */
   checkpointKeys: number;
+  /**
+   * How long the queue waits before sending again after an entry it had
+   * to queue again (default 1000 ms): an outage is not sent a tight loop.
+   */
+  retryPauseMs?: number;
   /** The checkpoint loaded at start, if any. */
   checkpoint?: Checkpoint | undefined;
   now?: () => number;
@@ -85,6 +90,7 @@ export class Forwarder {
   readonly #abort = new AbortController();
   readonly #synced = new Set<string>();
   #inFlight = 0;
+  #draining = false;
   #idleWaiters: (() => void)[] = [];
   #savedAt: number | undefined;
   #shed = { since: 0, counts: [0, 0, 0] };
@@ -241,6 +247,7 @@ export class Forwarder {
 
   async #send(item: Item): Promise<void> {
     const { metrics, log } = this.#o;
+    let requeued = false;
     try {
       const entry = toPutEventsEntry(item.event, {
         cluster: this.#o.cluster,
@@ -273,17 +280,63 @@ export class Forwarder {
         remember(this.#sent, item.key, item.count, this.#o.checkpointKeys);
       }
     } catch (err) {
-      const code = err instanceof SinkDeliveryError ? err.code : 'closed';
-      metrics.failed.inc({ code });
-      log.warn('event not forwarded', { key: item.key, error: err });
+      requeued = this.#afterFailure(item, err);
     } finally {
-      item.progress.settle(item.token);
+      if (!requeued) item.progress.settle(item.token);
       this.#inFlight -= 1;
-      this.#pump();
+      if (requeued) {
+        setTimeout(() => this.#pump(), this.#o.retryPauseMs ?? 1000).unref();
+      } else {
+        this.#pump();
+      }
       if (this.#inFlight === 0 && this.#queue.size === 0) {
         for (const wake of this.#idleWaiters.splice(0)) wake();
       }
     }
+  }
+
+  /**
+   * What becomes of an item the sink could not send; true when it is held
+   * (queued again, or shed and settled by the shedding). Held, not given
+   * up: back in the queue, the resume point stays before it and it goes
+   * out once EventBridge takes it again. The sink's backoff paces the
+   * tries; the bounded queue still sheds the least useful events first if
+   * the outage lasts. While draining, a failure is final: a stop must not
+   * wait on an outage.
+   */
+  #afterFailure(item: Item, err: unknown): boolean {
+    const { metrics, log } = this.#o;
+    const again =
+      err instanceof SinkDeliveryError && err.retryable && !this.#draining
+        ? this.#requeue(item)
+        : 'given-up';
+    if (again === 'queued') {
+      metrics.retries.inc();
+      log.warn('event not forwarded yet: queued again', {
+        key: item.key,
+        code: (err as SinkDeliveryError).code,
+      });
+    } else if (again === 'superseded') {
+      metrics.coalesced.inc();
+    } else if (again === 'given-up') {
+      const code = err instanceof SinkDeliveryError ? err.code : 'closed';
+      metrics.failed.inc({ code });
+      log.warn('event not forwarded', { key: item.key, error: err });
+    }
+    return again === 'queued' || again === 'shed';
+  }
+
+  /**
+   * Puts an item that failed for now back in the queue. `superseded` when a
+   * newer count of the same event is queued or sent: that one stands for
+   * it. `shed` when the queue, full, dropped it (and counted it).
+   */
+  #requeue(item: Item): 'queued' | 'superseded' | 'shed' {
+    if ((this.#accepted.get(item.key) ?? 0) > item.count) return 'superseded';
+    if (this.#queue.has(item.key)) return 'superseded';
+    const outcome = this.#queue.push(item);
+    for (const shed of outcome.shed) this.#recordShed(shed);
+    return outcome.shed.includes(item) ? 'shed' : 'queued';
   }
 
   /**
@@ -292,6 +345,7 @@ export class Forwarder {
    * the sink. Call it after the streams stop.
    */
   async drain(timeoutMs: number): Promise<{ complete: boolean }> {
+    this.#draining = true;
     let complete = true;
     if (this.#inFlight > 0 || this.#queue.size > 0) {
       let timer: NodeJS.Timeout | undefined;

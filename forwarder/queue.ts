@@ -70,6 +70,11 @@ export class BoundedQueue<T extends Queueable> {
     return this.#weight;
   }
 
+  /** Whether an item with this key is queued. */
+  has(key: string): boolean {
+    return this.#classes.some((c) => c.has(key));
+  }
+
   push(item: T): PushOutcome<T> {
     let outcome: PushOutcome<T> = { kind: 'queued', shed: [] };
     const cls = this.#classes[item.priority];

@@ -3,7 +3,11 @@ import {
   type PutEventsCommandOutput,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
-import { SinkClosedError, SinkDeliveryError } from '../errors.ts';
+import {
+  PERMANENT_CODES,
+  SinkClosedError,
+  SinkDeliveryError,
+} from '../errors.ts';
 import type { Log } from '../log.ts';
 import type { ForwardedEvent, Sink } from './sink.ts';
 
@@ -42,15 +46,6 @@ export interface EventBridgeSinkOptions {
   log?: Log;
   random?: () => number;
 }
-
-// Codes that fail the same way however often they are sent.
-const PERMANENT = new Set([
-  'MalformedDetail',
-  'InvalidArgument',
-  'ValidationException',
-  'EntryTooLarge',
-  'AccessDeniedException',
-]);
 
 interface Pending {
   ev: ForwardedEvent;
@@ -291,7 +286,7 @@ export class EventBridgeSink implements Sink {
   #retryOrFail(batch: Pending[], code: string, cause?: unknown): void {
     const again: Pending[] = [];
     for (const p of batch) {
-      if (PERMANENT.has(code) || p.attempts >= this.#maxAttempts) {
+      if (PERMANENT_CODES.has(code) || p.attempts >= this.#maxAttempts) {
         this.#settle(
           p,
           new SinkDeliveryError(

@@ -23,6 +23,14 @@ const kubeletEvent = (
   lastTimestamp: at,
 });
 
+/** Polls until `cond` holds (at most 2 s). */
+const until = async (cond: () => boolean) => {
+  for (let i = 0; i < 400 && !cond(); i++) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  if (!cond()) throw new Error('condition not met within 2 s');
+};
+
 const setup = (
   options: {
     checkpoint?: Checkpoint;
@@ -45,6 +53,7 @@ const setup = (
     maxAgeSeconds: 600,
     queueCapacity: options.queueCapacity ?? 100,
     maxInFlight: 10,
+    retryPauseMs: 5,
     checkpointKeys: 100,
     checkpoint: options.checkpoint,
     now: () => NOW,
@@ -183,7 +192,51 @@ describe('Class: Forwarder', () => {
       expect(forwarder.checkpoint().streams['type=Warning']).toBe('24');
     });
 
-    it('counts what it could not send and still moves on', async () => {
+    it('holds an entry EventBridge refused for now, and the resume point before it, until it goes out', async () => {
+      // Prepare: EventBridge refuses the first two tries (throttled).
+      const sink = new InMemorySink();
+      sink.failNext(2, 'ThrottlingException');
+      const { forwarder, metrics } = setup({ sink });
+      const handler = forwarder.handlerFor('type=Warning');
+
+      // Act
+      handler.onEvent(kubeletEvent('a'), '1', 'watch');
+      const whileHeld = forwarder.checkpoint().streams['type=Warning'];
+      await until(() => metrics.forwarded.total() === 1);
+
+      // Assess
+      expect(whileHeld).not.toBe('1');
+      expect(sink.events.map((e) => e.key)).toEqual([
+        expect.stringContaining('a'),
+      ]);
+      expect(metrics.retries.total()).toBe(2);
+      expect(metrics.failed.total()).toBe(0);
+      expect(forwarder.checkpoint().streams['type=Warning']).toBe('1');
+      await forwarder.drain(1000);
+    });
+
+    it('gives up at once on what EventBridge will never take, and moves on', async () => {
+      // Prepare
+      const sink = new InMemorySink();
+      sink.failNext(1, 'ValidationException');
+      const { forwarder, metrics } = setup({ sink });
+      const handler = forwarder.handlerFor('type=Warning');
+
+      // Act
+      handler.onEvent(kubeletEvent('a'), '1', 'watch');
+      handler.onEvent(kubeletEvent('b'), '2', 'watch');
+      await until(
+        () => metrics.forwarded.total() + metrics.failed.total() === 2
+      );
+
+      // Assess
+      expect(metrics.failed.get({ code: 'ValidationException' })).toBe(1);
+      expect(metrics.forwarded.total()).toBe(1);
+      expect(forwarder.checkpoint().streams['type=Warning']).toBe('2');
+      await forwarder.drain(1000);
+    });
+
+    it('counts what it could not send while draining and still moves on', async () => {
       // Prepare
       const sink = new InMemorySink();
       sink.failNext(1, 'InternalFailure');
