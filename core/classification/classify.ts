@@ -263,6 +263,20 @@ function readInput(input: ClassifierInput | null | undefined): {
 }
 
 /**
+ * {@link classify} without its guard: throws what a rule throws. For the
+ * property tests, which must see a fault rather than its fallback verdict.
+ *
+ * @example
+ * ```ts
+ * classifyStrict({ reason: 'Failed', message: '… no space left on device' }).class;
+ * ```
+ */
+export function classifyStrict(input: ClassifierInput): Classification {
+  const { scan, reason } = readInput(input);
+  return classifyScan(scan, reason);
+}
+
+/**
  * Classifies one kubelet/runtime image-pull message (a Kubernetes Event's
  * reason and message, or a container's waiting state). Pure, total and
  * fast: never throws, reads at most {@link MAX_SCAN_CHARS} characters.
@@ -289,8 +303,7 @@ function readInput(input: ClassifierInput | null | undefined): {
  */
 export function classify(input: ClassifierInput): Classification {
   try {
-    const { scan, reason } = readInput(input);
-    return classifyScan(scan, reason);
+    return classifyStrict(input);
   } catch {
     // Nothing above is known to throw; this keeps the promise to callers
     // (one bad event must not fail a batch) if a future rule ever does.
