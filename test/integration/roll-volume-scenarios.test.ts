@@ -269,7 +269,11 @@ describe('Feature: rolling each kind of node group to a bigger volume (moto)', (
 
     // Assess
     const v = await versions(p.launchTemplateId);
-    expect(v.get(2)?.BlockDeviceMappings?.[0]?.Ebs?.VolumeSize).toBe(100);
+    const [root1, ...rest1] = v.get(1)?.BlockDeviceMappings ?? [];
+    expect(v.get(2)?.BlockDeviceMappings).toEqual([
+      { ...root1, Ebs: { ...root1?.Ebs, VolumeSize: 100 } },
+      ...rest1,
+    ]);
     expect(without(v.get(2), 'BlockDeviceMappings')).toEqual(
       without(v.get(1), 'BlockDeviceMappings')
     );
@@ -322,7 +326,14 @@ describe('Feature: rolling each kind of node group to a bigger volume (moto)', (
 
     // Assess
     const v = await versions(p.launchTemplateId);
-    expect(v.get(2)?.BlockDeviceMappings?.[0]?.Ebs?.VolumeSize).toBe(100);
+    const [root1, ...rest1] = v.get(1)?.BlockDeviceMappings ?? [];
+    expect(v.get(2)?.BlockDeviceMappings).toEqual([
+      { ...root1, Ebs: { ...root1?.Ebs, VolumeSize: 100 } },
+      ...rest1,
+    ]);
+    expect(without(v.get(2), 'BlockDeviceMappings')).toEqual(
+      without(v.get(1), 'BlockDeviceMappings')
+    );
     const policy = (
       await autoscaling.send(
         new DescribeAutoScalingGroupsCommand({
