@@ -194,6 +194,15 @@ const imageLine = (image?: string) =>
 
 type Renderer = (detail: Record<string, unknown>) => Rendered;
 
+/** What a roll changed, and its undo: told again when it ends. */
+const changeLines = (
+  c: NonNullable<VolumeRollCompletedDetail['change']>
+): string[] => [
+  `*Volume:* ${e(c.deviceName)} ${c.oldSizeGiB} GiB → ${c.newSizeGiB} GiB`,
+  `*Launch template:* ${e(c.launchTemplate.id)} version ${c.launchTemplate.oldVersion} → ${c.launchTemplate.newVersion ?? '(none)'}`,
+  `*Undo:* \`${slackEscape(c.undo, 600)}\``,
+];
+
 /**
  * The kubelet's image GC could not free enough: the images in use no
  * longer fit the disk. Not a pull failure to prune: a volume to grow.
@@ -345,6 +354,7 @@ const RENDERERS: Record<string, Renderer> = {
         nodeLine(d),
         `*Rollout:* ${d.rollout.kind} ${e(d.rollout.id)}: ${e(d.status)}`,
         ...d.errors.map((x) => `*Error:* ${e(x)}`),
+        ...(d.change ? changeLines(d.change) : []),
       ],
       nextSteps: d.succeeded
         ? []

@@ -81,6 +81,17 @@ export async function watchRollout(
     succeeded: status.succeeded,
     errors: status.errors,
     checks: checks + 1,
+    change: {
+      launchTemplate: {
+        id: started.launchTemplate.id,
+        oldVersion: started.launchTemplate.oldVersion,
+        newVersion: started.launchTemplate.newVersion,
+      },
+      deviceName: started.deviceName,
+      oldSizeGiB: started.oldSizeGiB,
+      newSizeGiB: started.newSizeGiB,
+      undo: started.undo,
+    },
   };
   await deps.incidents.appendTimeline(
     incidentKey(started.cluster, started.node.name, run),

@@ -239,6 +239,20 @@ export const VolumeRollCompletedDetail = Decision.extend({
   succeeded: z.boolean(),
   errors: z.array(z.string()).default([]),
   checks: z.number().int().nonnegative(),
+  /** What the roll changed and how to undo it, from its start. */
+  change: z
+    .object({
+      launchTemplate: z.object({
+        id: z.string(),
+        oldVersion: z.number().int().positive(),
+        newVersion: z.number().int().positive().nullable(),
+      }),
+      deviceName: z.string(),
+      oldSizeGiB: z.number().positive(),
+      newSizeGiB: z.number().positive(),
+      undo: z.string(),
+    })
+    .optional(),
 });
 export type VolumeRollCompletedDetail = z.infer<
   typeof VolumeRollCompletedDetail

@@ -390,6 +390,75 @@ describe('Function: renderNotification', () => {
     expect(failed.text).toContain('Error: instance i-1 failed health checks');
     expect(failed.text).toContain('describe-instance-refreshes');
     expect(eks.text).toContain('aws eks describe-update');
+    expect(ok.text).not.toContain('Undo:');
+  });
+
+  it('says again, when a rollout ends, what it changed and how to undo it', () => {
+    // Act
+    const n = render(DETAIL_TYPES.volumeRollCompleted, {
+      cluster: CLUSTER,
+      node: NODE,
+      dryRun: false,
+      incidentId: INCIDENT_ID,
+      nodegroup: { kind: 'managed', name: NODEGROUP },
+      rollout: { kind: 'eks-nodegroup-update', id: 'u-1' },
+      status: 'Successful',
+      succeeded: true,
+      errors: [],
+      checks: 2,
+      change: {
+        launchTemplate: {
+          id: LAUNCH_TEMPLATE_ID,
+          oldVersion: 3,
+          newVersion: 4,
+        },
+        deviceName: '/dev/xvda',
+        oldSizeGiB: 20,
+        newSizeGiB: 100,
+        undo: `aws eks update-nodegroup-version --cluster-name ${CLUSTER} --nodegroup-name ${NODEGROUP} --launch-template id=${LAUNCH_TEMPLATE_ID},version=3`,
+      },
+    });
+
+    // Assess
+    expect(n.text).toContain('Volume: /dev/xvda 20 GiB → 100 GiB');
+    expect(n.text).toContain(
+      `Launch template: ${LAUNCH_TEMPLATE_ID} version 3 → 4`
+    );
+    expect(n.text).toContain(
+      `Undo: \`aws eks update-nodegroup-version --cluster-name ${CLUSTER}`
+    );
+  });
+
+  it('says no version was made when the change it repeats made none', () => {
+    // Act
+    const n = render(DETAIL_TYPES.volumeRollCompleted, {
+      cluster: CLUSTER,
+      node: NODE,
+      dryRun: true,
+      incidentId: INCIDENT_ID,
+      nodegroup: { kind: 'managed', name: NODEGROUP },
+      rollout: { kind: 'eks-nodegroup-update', id: 'u-1' },
+      status: 'Successful',
+      succeeded: true,
+      errors: [],
+      checks: 1,
+      change: {
+        launchTemplate: {
+          id: LAUNCH_TEMPLATE_ID,
+          oldVersion: 3,
+          newVersion: null,
+        },
+        deviceName: '/dev/xvda',
+        oldSizeGiB: 20,
+        newSizeGiB: 100,
+        undo: 'nothing to undo',
+      },
+    });
+
+    // Assess
+    expect(n.text).toContain(
+      `Launch template: ${LAUNCH_TEMPLATE_ID} version 3 → (none)`
+    );
   });
 
   it('reports the disk, the removed images and the roll next when a prune succeeded on a small volume', () => {
