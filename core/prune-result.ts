@@ -194,13 +194,7 @@ export async function handlePruneResult(
       )
     );
   }
-  await recordEscalations(
-    emitted,
-    incident.key,
-    deps.incidents,
-    now,
-    run.eventId
-  );
+  await recordEscalations(emitted, incident.key, deps, run);
   if (verdict.outcome === 'roll') {
     const roll = await rollRequest(
       incident,

@@ -57,13 +57,8 @@ export async function remediate(
   deps: RemediateDeps
 ): Promise<Emitted[]> {
   const emitted = await decide(classified, run, deps);
-  await recordEscalations(
-    emitted,
-    incidentKey(classified.cluster, classified.node.name, run),
-    deps.incidents,
-    deps.clock.now().toISOString(),
-    run.eventId
-  );
+  const key = incidentKey(classified.cluster, classified.node.name, run);
+  await recordEscalations(emitted, key, deps, run);
   return emitted;
 }
 
@@ -314,24 +309,24 @@ const killSwitchSteps = (node: string): string[] => [
  *
  * @example
  * ```ts
- * await recordEscalations(emitted, key, deps.incidents, now, run.eventId);
+ * await recordEscalations(emitted, key, deps, run);
  * ```
  */
 export async function recordEscalations(
   emitted: readonly Emitted[],
   key: IncidentKey,
-  incidents: Pick<IncidentStore, 'appendTimeline'>,
-  at: string,
-  eventId: string | undefined
+  deps: { incidents: Pick<IncidentStore, 'appendTimeline'>; clock: Clock },
+  run: Pick<RunMode, 'eventId'>
 ): Promise<void> {
+  const at = deps.clock.now().toISOString();
   for (const { detailType, detail } of emitted) {
     if (detailType !== DETAIL_TYPES.incidentEscalated) continue;
     const d = detail as IncidentEscalatedDetail;
     if (d.incidentId === undefined) continue;
-    await incidents.appendTimeline(key, d.incidentId, {
+    await deps.incidents.appendTimeline(key, d.incidentId, {
       at,
       step: 'escalated',
-      eventId,
+      eventId: run.eventId,
       // nextSteps has one step at least (its schema says so).
       detail: `${d.reason}; next: ${d.nextSteps[0]}`,
     });

@@ -148,13 +148,8 @@ export async function rollVolume(
   deps: RollVolumeDeps
 ): Promise<Emitted[]> {
   const emitted = await decideRoll(request, run, deps);
-  await recordEscalations(
-    emitted,
-    incidentKey(request.cluster, request.node.name, run),
-    deps.incidents,
-    deps.clock.now().toISOString(),
-    run.eventId
-  );
+  const key = incidentKey(request.cluster, request.node.name, run);
+  await recordEscalations(emitted, key, deps, run);
   return emitted;
 }
 

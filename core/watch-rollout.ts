@@ -63,13 +63,8 @@ export async function watchRollout(
         ]
       ),
     ];
-    await recordEscalations(
-      emitted,
-      incidentKey(started.cluster, started.node.name, run),
-      deps.incidents,
-      deps.clock.now().toISOString(),
-      run.eventId
-    );
+    const key = incidentKey(started.cluster, started.node.name, run);
+    await recordEscalations(emitted, key, deps, run);
     return { kind: 'done', emitted };
   }
   const completed: VolumeRollCompletedDetail = {
