@@ -3,18 +3,8 @@ import { z } from 'zod';
 import { MalformedEventError } from '../core/errors.ts';
 import { incidentOrder } from '../core/notification-order.ts';
 import { notify } from '../core/notify.ts';
+import { DETAIL_CONTRACTS } from '../events/contracts.ts';
 import { DETAIL_TYPES } from '../events/detail-types.ts';
-import {
-  ImagePullFailureClassifiedDetail,
-  IncidentEscalatedDetail,
-  IncidentOpenedDetail,
-  IncidentResolvedDetail,
-  NodePruneCompletedDetail,
-  NodePruneRequestedDetail,
-  VolumeRollCompletedDetail,
-  VolumeRollProposedDetail,
-  VolumeRollStartedDetail,
-} from '../events/schemas.ts';
 import { nonNegative } from './_shared/config.ts';
 import {
   describeIssues,
@@ -25,17 +15,19 @@ import { logger, metrics } from './_shared/powertools.ts';
 import { incidentStore, notifier, wire } from './_shared/wiring.ts';
 
 /** The contract of each detail-type the notify rule routes here. */
-const NOTIFIED: Record<string, z.ZodType> = {
-  [DETAIL_TYPES.imagePullFailureClassified]: ImagePullFailureClassifiedDetail,
-  [DETAIL_TYPES.incidentOpened]: IncidentOpenedDetail,
-  [DETAIL_TYPES.nodePruneRequested]: NodePruneRequestedDetail,
-  [DETAIL_TYPES.nodePruneCompleted]: NodePruneCompletedDetail,
-  [DETAIL_TYPES.volumeRollProposed]: VolumeRollProposedDetail,
-  [DETAIL_TYPES.volumeRollStarted]: VolumeRollStartedDetail,
-  [DETAIL_TYPES.volumeRollCompleted]: VolumeRollCompletedDetail,
-  [DETAIL_TYPES.incidentResolved]: IncidentResolvedDetail,
-  [DETAIL_TYPES.incidentEscalated]: IncidentEscalatedDetail,
-};
+const NOTIFIED: Record<string, z.ZodType> = Object.fromEntries(
+  [
+    DETAIL_TYPES.imagePullFailureClassified,
+    DETAIL_TYPES.incidentOpened,
+    DETAIL_TYPES.nodePruneRequested,
+    DETAIL_TYPES.nodePruneCompleted,
+    DETAIL_TYPES.volumeRollProposed,
+    DETAIL_TYPES.volumeRollStarted,
+    DETAIL_TYPES.volumeRollCompleted,
+    DETAIL_TYPES.incidentResolved,
+    DETAIL_TYPES.incidentEscalated,
+  ].map((type) => [type, DETAIL_CONTRACTS[type].schema])
+);
 
 // Read once at cold start: how long a repeating notice stays quiet after
 // it was posted (the repeats are counted, and the next post says how many).
