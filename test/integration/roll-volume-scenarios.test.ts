@@ -55,6 +55,25 @@ const without = (
   return rest;
 };
 
+/**
+ * Version 2 is version 1 with the first mapping's volume at `sizeGiB`:
+ * every other mapping and field kept.
+ */
+function expectOnlyRootGrown(
+  v1: ResponseLaunchTemplateData | undefined,
+  v2: ResponseLaunchTemplateData | undefined,
+  sizeGiB: number
+): void {
+  const [root1, ...rest1] = v1?.BlockDeviceMappings ?? [];
+  expect(v2?.BlockDeviceMappings).toEqual([
+    { ...root1, Ebs: { ...root1?.Ebs, VolumeSize: sizeGiB } },
+    ...rest1,
+  ]);
+  expect(without(v2, 'BlockDeviceMappings')).toEqual(
+    without(v1, 'BlockDeviceMappings')
+  );
+}
+
 describe('Feature: rolling each kind of node group to a bigger volume (moto)', () => {
   let aws: Awaited<ReturnType<typeof startTestAws>>;
   let ec2: EC2Client;
@@ -269,14 +288,7 @@ describe('Feature: rolling each kind of node group to a bigger volume (moto)', (
 
     // Assess
     const v = await versions(p.launchTemplateId);
-    const [root1, ...rest1] = v.get(1)?.BlockDeviceMappings ?? [];
-    expect(v.get(2)?.BlockDeviceMappings).toEqual([
-      { ...root1, Ebs: { ...root1?.Ebs, VolumeSize: 100 } },
-      ...rest1,
-    ]);
-    expect(without(v.get(2), 'BlockDeviceMappings')).toEqual(
-      without(v.get(1), 'BlockDeviceMappings')
-    );
+    expectOnlyRootGrown(v.get(1), v.get(2), 100);
     const group = (
       await autoscaling.send(
         new DescribeAutoScalingGroupsCommand({
@@ -326,14 +338,7 @@ describe('Feature: rolling each kind of node group to a bigger volume (moto)', (
 
     // Assess
     const v = await versions(p.launchTemplateId);
-    const [root1, ...rest1] = v.get(1)?.BlockDeviceMappings ?? [];
-    expect(v.get(2)?.BlockDeviceMappings).toEqual([
-      { ...root1, Ebs: { ...root1?.Ebs, VolumeSize: 100 } },
-      ...rest1,
-    ]);
-    expect(without(v.get(2), 'BlockDeviceMappings')).toEqual(
-      without(v.get(1), 'BlockDeviceMappings')
-    );
+    expectOnlyRootGrown(v.get(1), v.get(2), 100);
     const policy = (
       await autoscaling.send(
         new DescribeAutoScalingGroupsCommand({

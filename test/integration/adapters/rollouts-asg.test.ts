@@ -69,23 +69,25 @@ describe('Class: AwsRollouts, self-managed groups (moto; StartInstanceRefresh fa
     await aws.stop();
   });
 
-  it('refreshes a launch-template group to the pinned version, with a rollback to the version it runs', async () => {
-    // Prepare
-    await autoscaling.send(
+  /** A group of one instance launched from the template at `version`. */
+  const createGroup = (name: string, version: string) =>
+    autoscaling.send(
       new CreateAutoScalingGroupCommand({
-        AutoScalingGroupName: 'cpu-asg',
-        LaunchTemplate: { LaunchTemplateId: templateId, Version: '1' },
+        AutoScalingGroupName: name,
+        LaunchTemplate: { LaunchTemplateId: templateId, Version: version },
         MinSize: 0,
         MaxSize: 3,
         DesiredCapacity: 1,
         VPCZoneIdentifier: subnetId,
       })
     );
-    const rollouts = new AwsRollouts(
-      new EKSClient(aws.clientConfig),
-      autoscaling,
-      90
-    );
+  const rolloutsOf = () =>
+    new AwsRollouts(new EKSClient(aws.clientConfig), autoscaling, 90);
+
+  it('refreshes a launch-template group to the pinned version, with a rollback to the version it runs', async () => {
+    // Prepare
+    await createGroup('cpu-asg', '1');
+    const rollouts = rolloutsOf();
 
     // Act
     const id = await rollouts.refreshAutoScalingGroup('cpu-asg', {
@@ -147,11 +149,7 @@ describe('Class: AwsRollouts, self-managed groups (moto; StartInstanceRefresh fa
         VPCZoneIdentifier: subnetId,
       })
     );
-    const rollouts = new AwsRollouts(
-      new EKSClient(aws.clientConfig),
-      autoscaling,
-      90
-    );
+    const rollouts = rolloutsOf();
 
     // Act
     await rollouts.refreshAutoScalingGroup('mixed-asg', {
@@ -198,21 +196,8 @@ describe('Class: AwsRollouts, self-managed groups (moto; StartInstanceRefresh fa
 
   it('asks for no rollback when the group runs $Latest, which Auto Scaling cannot roll back to', async () => {
     // Prepare
-    await autoscaling.send(
-      new CreateAutoScalingGroupCommand({
-        AutoScalingGroupName: 'latest-asg',
-        LaunchTemplate: { LaunchTemplateId: templateId, Version: '$Latest' },
-        MinSize: 0,
-        MaxSize: 3,
-        DesiredCapacity: 1,
-        VPCZoneIdentifier: subnetId,
-      })
-    );
-    const rollouts = new AwsRollouts(
-      new EKSClient(aws.clientConfig),
-      autoscaling,
-      90
-    );
+    await createGroup('latest-asg', '$Latest');
+    const rollouts = rolloutsOf();
 
     // Act
     await rollouts.refreshAutoScalingGroup('latest-asg', {

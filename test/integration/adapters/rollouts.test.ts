@@ -92,23 +92,24 @@ describe('Class: AwsRollouts (calls moto lacks, on aws-sdk-client-mock)', () => 
   });
 
   describe('Method: refreshAutoScalingGroup', () => {
+    /** A group on version 6 of its template, as DescribeAutoScalingGroups gives it. */
+    const CPU_ASG = {
+      AutoScalingGroupName: 'cpu-asg',
+      LaunchTemplate: { LaunchTemplateId: 'lt-0abc', Version: '6' },
+      MinSize: 0,
+      MaxSize: 3,
+      DesiredCapacity: 1,
+      DefaultCooldown: 300,
+      AvailabilityZones: ['us-east-1a'],
+      HealthCheckType: 'EC2',
+      CreatedTime: new Date('2026-11-01T00:00:00Z'),
+    };
+
     it('starts a rolling refresh to the pinned version, with a rollback to the one the group runs', async () => {
       // Prepare
-      autoscaling.on(DescribeAutoScalingGroupsCommand).resolves({
-        AutoScalingGroups: [
-          {
-            AutoScalingGroupName: 'cpu-asg',
-            LaunchTemplate: { LaunchTemplateId: 'lt-0abc', Version: '6' },
-            MinSize: 0,
-            MaxSize: 3,
-            DesiredCapacity: 1,
-            DefaultCooldown: 300,
-            AvailabilityZones: ['us-east-1a'],
-            HealthCheckType: 'EC2',
-            CreatedTime: new Date('2026-11-01T00:00:00Z'),
-          },
-        ],
-      });
+      autoscaling
+        .on(DescribeAutoScalingGroupsCommand)
+        .resolves({ AutoScalingGroups: [CPU_ASG] });
       autoscaling
         .on(StartInstanceRefreshCommand)
         .resolves({ InstanceRefreshId: 'ir-0123' });
@@ -144,21 +145,9 @@ describe('Class: AwsRollouts (calls moto lacks, on aws-sdk-client-mock)', () => 
 
     it('wraps a refusal with the group it was for', async () => {
       // Prepare
-      autoscaling.on(DescribeAutoScalingGroupsCommand).resolves({
-        AutoScalingGroups: [
-          {
-            AutoScalingGroupName: 'cpu-asg',
-            LaunchTemplate: { LaunchTemplateId: 'lt-0abc', Version: '6' },
-            MinSize: 0,
-            MaxSize: 3,
-            DesiredCapacity: 1,
-            DefaultCooldown: 300,
-            AvailabilityZones: ['us-east-1a'],
-            HealthCheckType: 'EC2',
-            CreatedTime: new Date('2026-11-01T00:00:00Z'),
-          },
-        ],
-      });
+      autoscaling
+        .on(DescribeAutoScalingGroupsCommand)
+        .resolves({ AutoScalingGroups: [CPU_ASG] });
       autoscaling.on(StartInstanceRefreshCommand).rejects(
         Object.assign(new Error('An Instance Refresh is already in progress'), {
           name: 'InstanceRefreshInProgress',

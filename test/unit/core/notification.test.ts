@@ -91,6 +91,29 @@ const rollStarted = (
   ...overrides,
 });
 
+/** How an instance refresh of NODEGROUP ended. */
+const completed = (succeeded: boolean) => ({
+  cluster: CLUSTER,
+  node: NODE,
+  dryRun: false,
+  incidentId: INCIDENT_ID,
+  nodegroup: { kind: 'self-managed', name: NODEGROUP },
+  rollout: { kind: 'asg-instance-refresh', id: 'ir-1' },
+  status: succeeded ? 'Successful' : 'Failed',
+  succeeded,
+  errors: succeeded ? [] : ['instance i-1 failed health checks'],
+  checks: 3,
+});
+
+/** What a roll changed, as Volume Roll Completed repeats it. */
+const change = (newVersion: number | null) => ({
+  launchTemplate: { id: LAUNCH_TEMPLATE_ID, oldVersion: 3, newVersion },
+  deviceName: '/dev/xvda',
+  oldSizeGiB: 20,
+  newSizeGiB: 100,
+  undo: `aws eks update-nodegroup-version --cluster-name ${CLUSTER} --nodegroup-name ${NODEGROUP} --launch-template id=${LAUNCH_TEMPLATE_ID},version=3`,
+});
+
 const resolved: IncidentResolvedDetail = {
   cluster: CLUSTER,
   node: NODE,
@@ -360,20 +383,6 @@ describe('Function: renderNotification', () => {
   });
 
   it('tells how a rollout ended, and what to look at when it failed', () => {
-    // Prepare
-    const completed = (succeeded: boolean) => ({
-      cluster: CLUSTER,
-      node: NODE,
-      dryRun: false,
-      incidentId: INCIDENT_ID,
-      nodegroup: { kind: 'self-managed', name: NODEGROUP },
-      rollout: { kind: 'asg-instance-refresh', id: 'ir-1' },
-      status: succeeded ? 'Successful' : 'Failed',
-      succeeded,
-      errors: succeeded ? [] : ['instance i-1 failed health checks'],
-      checks: 3,
-    });
-
     // Act
     const ok = render(DETAIL_TYPES.volumeRollCompleted, completed(true));
     const failed = render(DETAIL_TYPES.volumeRollCompleted, completed(false));
@@ -396,27 +405,8 @@ describe('Function: renderNotification', () => {
   it('says again, when a rollout ends, what it changed and how to undo it', () => {
     // Act
     const n = render(DETAIL_TYPES.volumeRollCompleted, {
-      cluster: CLUSTER,
-      node: NODE,
-      dryRun: false,
-      incidentId: INCIDENT_ID,
-      nodegroup: { kind: 'managed', name: NODEGROUP },
-      rollout: { kind: 'eks-nodegroup-update', id: 'u-1' },
-      status: 'Successful',
-      succeeded: true,
-      errors: [],
-      checks: 2,
-      change: {
-        launchTemplate: {
-          id: LAUNCH_TEMPLATE_ID,
-          oldVersion: 3,
-          newVersion: 4,
-        },
-        deviceName: '/dev/xvda',
-        oldSizeGiB: 20,
-        newSizeGiB: 100,
-        undo: `aws eks update-nodegroup-version --cluster-name ${CLUSTER} --nodegroup-name ${NODEGROUP} --launch-template id=${LAUNCH_TEMPLATE_ID},version=3`,
-      },
+      ...completed(true),
+      change: change(4),
     });
 
     // Assess
@@ -432,27 +422,8 @@ describe('Function: renderNotification', () => {
   it('says no version was made when the change it repeats made none', () => {
     // Act
     const n = render(DETAIL_TYPES.volumeRollCompleted, {
-      cluster: CLUSTER,
-      node: NODE,
-      dryRun: true,
-      incidentId: INCIDENT_ID,
-      nodegroup: { kind: 'managed', name: NODEGROUP },
-      rollout: { kind: 'eks-nodegroup-update', id: 'u-1' },
-      status: 'Successful',
-      succeeded: true,
-      errors: [],
-      checks: 1,
-      change: {
-        launchTemplate: {
-          id: LAUNCH_TEMPLATE_ID,
-          oldVersion: 3,
-          newVersion: null,
-        },
-        deviceName: '/dev/xvda',
-        oldSizeGiB: 20,
-        newSizeGiB: 100,
-        undo: 'nothing to undo',
-      },
+      ...completed(true),
+      change: change(null),
     });
 
     // Assess

@@ -266,6 +266,21 @@ describe('Function: handlePruneResult', () => {
       anOrigin({ volumes: [{ deviceName: '/dev/xvda', sizeGiB }] })
     );
 
+  /** The prune command ended Failed (exit 1) with this output. */
+  const handleFailedPrune = (output: { stdout: string; stderr?: string }) => {
+    env.commands.setInvocation(
+      'cmd-0001',
+      INSTANCE_ID,
+      anInvocation({
+        status: 'Failed',
+        statusDetails: 'Failed',
+        responseCode: 1,
+        ...output,
+      })
+    );
+    return handlePruneResult(anSsmDetail({ status: 'Failed' }), LIVE, env);
+  };
+
   it('does nothing when no incident sent the command', async () => {
     // Act
     const emitted = await handlePruneResult(
@@ -392,25 +407,11 @@ describe('Function: handlePruneResult', () => {
   );
 
   it('reports the command error and asks for a roll when the command failed without a result line', async () => {
-    // Prepare
-    env.commands.setInvocation(
-      'cmd-0001',
-      INSTANCE_ID,
-      anInvocation({
-        status: 'Failed',
-        statusDetails: 'Failed',
-        responseCode: 1,
-        stdout: 'pruning unused images with crictl\n',
-        stderr: 'failed to connect to containerd.sock\n',
-      })
-    );
-
     // Act
-    const emitted = await handlePruneResult(
-      anSsmDetail({ status: 'Failed' }),
-      LIVE,
-      env
-    );
+    const emitted = await handleFailedPrune({
+      stdout: 'pruning unused images with crictl\n',
+      stderr: 'failed to connect to containerd.sock\n',
+    });
 
     // Assess
     expect(typesOf(emitted)).toEqual([
@@ -437,23 +438,9 @@ describe('Function: handlePruneResult', () => {
       pauseImageIntact: false,
       errors: [error],
     });
-    env.commands.setInvocation(
-      'cmd-0001',
-      INSTANCE_ID,
-      anInvocation({
-        status: 'Failed',
-        statusDetails: 'Failed',
-        responseCode: 1,
-        stdout: pruneStdout(report),
-      })
-    );
 
     // Act
-    const emitted = await handlePruneResult(
-      anSsmDetail({ status: 'Failed' }),
-      LIVE,
-      env
-    );
+    const emitted = await handleFailedPrune({ stdout: pruneStdout(report) });
 
     // Assess
     expect(typesOf(emitted)).toEqual([
@@ -479,23 +466,9 @@ describe('Function: handlePruneResult', () => {
       freeBytesAfter: 1 * GiB,
       errors: ['crictl rmi nginx:1.25: image is in use by a container'],
     });
-    env.commands.setInvocation(
-      'cmd-0001',
-      INSTANCE_ID,
-      anInvocation({
-        status: 'Failed',
-        statusDetails: 'Failed',
-        responseCode: 1,
-        stdout: pruneStdout(report),
-      })
-    );
 
     // Act
-    const emitted = await handlePruneResult(
-      anSsmDetail({ status: 'Failed' }),
-      LIVE,
-      env
-    );
+    const emitted = await handleFailedPrune({ stdout: pruneStdout(report) });
 
     // Assess
     expect(typesOf(emitted)).toEqual([
