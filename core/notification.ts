@@ -203,6 +203,10 @@ const changeLines = (
   `*Undo:* \`${slackEscape(c.undo, 600)}\``,
 ];
 
+/** A pull failure no incident holds is threaded by node, pod and class. */
+const pullThreadId = (d: ImagePullFailureClassifiedDetail): string =>
+  `pull/${d.cluster}/${d.node.name}/${d.pod?.namespace ?? ''}/${d.pod?.name ?? ''}/${d.class}`;
+
 /**
  * The kubelet's image GC could not free enough: the images in use no
  * longer fit the disk. Not a pull failure to prune: a volume to grow.
@@ -222,7 +226,7 @@ function renderImageGcFailed(d: ImagePullFailureClassifiedDetail): Rendered {
     nextSteps: [
       `Grow the volume of ${d.node.name}'s node group (a new launch template version, then roll it), or run fewer large images per node.`,
     ],
-    threadId: `pull/${d.cluster}/${d.node.name}///${d.class}`,
+    threadId: pullThreadId(d),
     className: d.class,
   };
 }
@@ -243,7 +247,7 @@ const RENDERERS: Record<string, Renderer> = {
         'pullmedic does not remediate this class.',
       ],
       nextSteps: [NEXT_STEP_BY_CLASS[d.class]],
-      threadId: `pull/${d.cluster}/${d.node.name}/${d.pod?.namespace ?? ''}/${d.pod?.name ?? ''}/${d.class}`,
+      threadId: pullThreadId(d),
       className: d.class,
     };
   },

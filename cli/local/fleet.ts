@@ -87,6 +87,10 @@ export const FleetFile = z.object({
 export type FleetFile = z.infer<typeof FleetFile>;
 export type FleetNode = FleetFile['nodes'][number];
 
+/** The sandbox image EKS nodes run (us-east-1's ECR; the region changes only the host). */
+export const EKS_PAUSE_IMAGE =
+  '602401143452.dkr.ecr.us-east-1.amazonaws.com/eks/pause:3.10';
+
 /** The seed's GPU node: 20 GiB root volume, managed node group "gpu". */
 export const DEFAULT_FLEET: FleetFile = FleetFile.parse({
   cluster: 'gpu-inference',
@@ -103,7 +107,7 @@ export const DEFAULT_FLEET: FleetFile = FleetFile.parse({
         systemGiB: 4,
         images: [
           {
-            ref: '602401143452.dkr.ecr.us-east-1.amazonaws.com/eks/pause:3.10',
+            ref: EKS_PAUSE_IMAGE,
             sizeGiB: 0.001,
             inUse: true,
           },

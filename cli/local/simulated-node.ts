@@ -1,5 +1,5 @@
 import { PRUNE_RESULT_PREFIX } from '../../core/prune-report.ts';
-import type { FleetNode } from './fleet.ts';
+import { EKS_PAUSE_IMAGE, type FleetNode } from './fleet.ts';
 
 const GiB = 1024 ** 3;
 
@@ -22,10 +22,6 @@ export interface LocalNode {
   /** Releases what the node holds (the lab's containerd, tmpfs, registry). */
   stop?(): Promise<void>;
 }
-
-/** The sandbox image EKS nodes run (us-east-1's ECR; the region changes only the host). */
-const EKS_PAUSE_IMAGE =
-  '602401143452.dkr.ecr.us-east-1.amazonaws.com/eks/pause:3.10';
 
 const isPause = (image: { ref: string }): boolean =>
   /\/pause:[^/]+$/.test(image.ref);
