@@ -46,7 +46,11 @@ export async function motoPython(): Promise<string> {
 
 /**
  * Starts moto in server mode on a free loopback port and waits until it
- * answers. `amisPath` pins the AMIs (and their root device names).
+ * answers. `amisPath` pins the AMIs (and their root device names). moto
+ * runs through the project's launcher (scripts/moto-launcher.py), which
+ * serves one request at a time, so that a conditional write is atomic as
+ * on AWS, and memoises EventBridge's template parsing, so that a storm of
+ * events does not stall it.
  *
  * @example
  * ```ts
@@ -62,7 +66,13 @@ export async function startMoto(
   const port = await freePort();
   const child: ChildProcess = spawn(
     python,
-    ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)],
+    [
+      resolve(repoRoot, 'scripts/moto-launcher.py'),
+      '-H',
+      '127.0.0.1',
+      '-p',
+      String(port),
+    ],
     {
       env: {
         ...process.env,
