@@ -25,15 +25,22 @@ export interface RunMode {
   replayName?: string;
   /** Incident scope: live state, dry-run's own, or the replay's own. */
   scope: string;
-  /** The EventBridge id of the event being run, for the incident timeline. */
-  eventId?: string;
+  /**
+   * The EventBridge id of the event being run: it goes on the incident's
+   * timeline, and it is who holds a step the run moves the incident to (a
+   * redelivery of the same event carries the same id, and carries on).
+   */
+  eventId: string;
 }
 
-/** The marker a live replay puts in its name (`pullmedic replay --live`). */
-export const LIVE_REPLAY_MARKER = '-live-';
+/**
+ * How a live replay's name starts (`pullmedic replay --live` names it so);
+ * a name that merely contains "-live-" is not one.
+ */
+export const LIVE_REPLAY_PREFIX = 'pullmedic-live-';
 
 export async function runModeOf(
-  envelope: { 'replay-name'?: string; detail?: unknown; id?: string },
+  envelope: { 'replay-name'?: string; detail?: unknown; id: string },
   control: ControlSwitch
 ): Promise<RunMode> {
   const mode = await control.mode();
@@ -48,14 +55,17 @@ export async function runModeOf(
     replayName === undefined
       ? liveRun(mode, upstream.dryRun === true)
       : replayRun(mode, replayName, upstream.dryRun === true);
-  return envelope.id ? { ...run, eventId: envelope.id } : run;
+  return { ...run, eventId: envelope.id };
 }
 
 /**
  * Dry-run keeps its own incidents, so switching to live later still
  * prunes: a decision taken without acting must not use up the live one.
  */
-const liveRun = (mode: ControlMode, decidedDry: boolean): RunMode => {
+const liveRun = (
+  mode: ControlMode,
+  decidedDry: boolean
+): Omit<RunMode, 'eventId'> => {
   const dryRun = mode !== 'live' || decidedDry;
   return {
     mode: mode === 'off' ? 'off' : dryRun ? 'dry-run' : 'live',
@@ -69,9 +79,9 @@ const replayRun = (
   mode: ControlMode,
   replayName: string,
   decidedDry: boolean
-): RunMode => {
+): Omit<RunMode, 'eventId'> => {
   const live =
-    replayName.includes(LIVE_REPLAY_MARKER) && mode === 'live' && !decidedDry;
+    replayName.startsWith(LIVE_REPLAY_PREFIX) && mode === 'live' && !decidedDry;
   return {
     mode: mode === 'off' ? 'off' : live ? 'live' : 'dry-run',
     dryRun: !live,

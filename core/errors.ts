@@ -28,28 +28,63 @@ export class MalformedEventError extends PullmedicError {
   }
 }
 
-/** A node named in an event has no EC2 instance we can find. */
-export class NodeNotFoundError extends PullmedicError {
-  readonly nodeName: string;
-  constructor(nodeName: string, options?: ErrorOptions) {
-    super(`no EC2 instance found for node ${nodeName}`, options);
-    this.name = 'NodeNotFoundError';
-    this.nodeName = nodeName;
-  }
-}
-
-/** An AWS call failed; `action` says which, the cause keeps the SDK error. */
+/**
+ * An AWS call failed; `action` says which, the cause keeps the SDK error,
+ * and `permanent` says whether a retry can ever succeed (AccessDenied, a
+ * vanished instance or template, a validation error) or may (throttling,
+ * 5xx, a timeout). The adapters decide it from the SDK's error.
+ */
 export class AwsCallError extends PullmedicError {
   readonly action: string;
-  constructor(action: string, options?: ErrorOptions) {
+  readonly permanent: boolean;
+  /** The SDK error's name, e.g. `AccessDeniedException`. */
+  readonly code: string;
+  constructor(
+    action: string,
+    options?: ErrorOptions & { permanent?: boolean; code?: string }
+  ) {
     const cause = options?.cause;
     const why =
       cause instanceof Error ? `: ${cause.name}: ${cause.message}` : '';
     super(`${action} failed${why}`, options);
     this.name = 'AwsCallError';
     this.action = action;
+    this.permanent = options?.permanent ?? false;
+    this.code =
+      options?.code ?? (cause instanceof Error ? cause.name : 'Error');
   }
 }
+
+/**
+ * EC2 describes no instance by that id (it answered, with nothing): the
+ * node is gone, and asking again will not bring it back.
+ */
+export class NodeNotFoundError extends AwsCallError {
+  readonly instanceId: string;
+  constructor(instanceId: string, options?: ErrorOptions) {
+    super(`describing ${instanceId}`, {
+      ...options,
+      permanent: true,
+      code: 'InvalidInstanceID.NotFound',
+    });
+    this.message = `no EC2 instance ${instanceId} found: it is gone`;
+    this.name = 'NodeNotFoundError';
+    this.instanceId = instanceId;
+  }
+}
+
+/**
+ * Whether an error will never pass by retrying: the use case escalates it
+ * at once instead of letting the queue retry it into the dead-letter
+ * queue.
+ *
+ * @example
+ * ```ts
+ * if (isPermanentFailure(err)) return [escalation(...)];
+ * ```
+ */
+export const isPermanentFailure = (err: unknown): err is AwsCallError =>
+  err instanceof AwsCallError && err.permanent;
 
 /**
  * Narrows an unknown caught value to an Error.
@@ -64,3 +99,15 @@ export function assertIsError(value: unknown): asserts value is Error {
     throw new PullmedicError(`non-error thrown: ${String(value)}`);
   }
 }
+
+/**
+ * The message of whatever was thrown, for a report or a log line.
+ *
+ * @example
+ * ```ts
+ * messageOf(new Error('Rate exceeded')); // 'Rate exceeded'
+ * messageOf('oops'); // 'oops'
+ * ```
+ */
+export const messageOf = (thrown: unknown): string =>
+  thrown instanceof Error ? thrown.message : String(thrown);

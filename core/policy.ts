@@ -1,3 +1,5 @@
+import { DEFAULT_DEADLINES, type Deadlines } from './incident-steps.ts';
+
 /**
  * The remediation policy: the thresholds every decision is measured
  * against. Read once in the composition root, validated there.
@@ -29,6 +31,8 @@ export interface Policy {
   maxRollsPerHour: number;
   /** `auto` rolls at once; `approval` proposes and waits for an approval event. */
   rollApproval: 'auto' | 'approval';
+  /** How long each step of an incident may last before the reconciler looks. */
+  deadlines: Deadlines;
 }
 
 export const DEFAULT_POLICY: Policy = {
@@ -41,6 +45,7 @@ export const DEFAULT_POLICY: Policy = {
   nodegroupAllowlist: ['*'],
   maxRollsPerHour: 3,
   rollApproval: 'auto',
+  deadlines: DEFAULT_DEADLINES,
 };
 
 const wildcard = (pattern: string): RegExp =>

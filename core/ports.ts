@@ -1,6 +1,13 @@
 import type { DetailType } from '../events/detail-types.ts';
-import type { NodeRef, PodRef, TimelineEntry } from '../events/schemas.ts';
+import type {
+  NodeRef,
+  PodRef,
+  TimelineEntry,
+  VolumeRollRequestedDetail,
+  VolumeRollStartedDetail,
+} from '../events/schemas.ts';
 import type { FailureClass } from './classification/types.ts';
+import type { IncidentStep } from './incident-steps.ts';
 
 // The ports through which the core reaches the outside. Adapters in
 // adapters/aws implement them against the AWS SDK; tests use the in-memory
@@ -28,6 +35,42 @@ export interface IncidentKey {
   scope: string;
 }
 
+/**
+ * The prune of an incident: its intent, written before SendCommand, and
+ * then the command. The intent id travels in the command's Comment, so a
+ * retry finds a command the first try sent but did not record.
+ */
+export interface PruneIntent {
+  intentId: string;
+  instanceId: string;
+  amiFamily: AmiFamily;
+  documentName: string;
+  claimedAt: string;
+  commandId?: string;
+  sentAt?: string;
+  /** Looks at a result that had no result line (a prune that never ran). */
+  looks?: number;
+}
+
+/** How far roll-volume got with the incident's roll. */
+export interface RollProgress {
+  /** The request being carried out (what a person would do by hand). */
+  request: VolumeRollRequestedDetail;
+  /** The node group's lock, once taken. */
+  groupKey?: string;
+  /** The hour's budget, once counted. */
+  counted?: boolean;
+  launchTemplate?: { id: string; oldVersion: number; newVersion?: number };
+  rollout?: {
+    kind: 'eks-nodegroup-update' | 'asg-instance-refresh';
+    id: string;
+  };
+  /** What was announced when the rollout started: the reconciler watches from it. */
+  started?: VolumeRollStartedDetail;
+  /** Looks at the rollout so far. */
+  looks?: number;
+}
+
 export interface IncidentRecord {
   key: IncidentKey;
   incidentId: string;
@@ -43,10 +86,16 @@ export interface IncidentRecord {
   remedy?: 'prune' | 'escalate';
   pod?: PodRef;
   image?: string;
-  pruneRequestedAt?: string;
-  pruneCommandId?: string;
-  rollRequestedAt?: string;
-  rollStartedAt?: string;
+  /** Where the incident stands (core/incident-steps.ts). */
+  step: IncidentStep;
+  /** Who moved it there: the EventBridge id of the request (or the reconciler's mark). */
+  stepBy?: string;
+  /** When the reconciler looks if nothing moved it; unset when nothing is awaited from pullmedic. */
+  due?: string;
+  prune?: PruneIntent;
+  roll?: RollProgress;
+  /** Events the reconciler decided and has not yet published (an outbox). */
+  outbox?: Emitted[];
   resolvedAt?: string;
   timeline: TimelineEntry[];
 }
@@ -57,6 +106,34 @@ export type OpenResult =
   /** The event predates the resolution of the node's last incident. */
   | { outcome: 'stale'; incident: IncidentRecord };
 
+/** One move of an incident to a next step (core/incident-steps.ts). */
+export interface Move {
+  to: IncidentStep;
+  /** Who moves it: the EventBridge id of the request being handled. */
+  by: string;
+  /** When the reconciler looks next; null: nothing awaited from pullmedic. */
+  due: string | null;
+  /** Replaces the prune state. */
+  prune?: PruneIntent;
+  /** Replaces the roll state. */
+  roll?: RollProgress;
+  /** Appended to the timeline in the same write. */
+  entry?: TimelineEntry;
+  /** Events decided and not yet published (the reconciler's outbox). */
+  outbox?: Emitted[];
+}
+
+export type Advance =
+  /** This write moved the incident. */
+  | { outcome: 'moved'; incident: IncidentRecord }
+  /**
+   * `by` had moved it already (this step or a later one): a retry of the
+   * same request, which carries on from what the record holds.
+   */
+  | { outcome: 'mine'; incident: IncidentRecord }
+  /** Another request holds the step, the incident is not at a step that leads there, or it was replaced. */
+  | { outcome: 'refused'; incident: IncidentRecord | undefined };
+
 export interface IncidentStore {
   get(key: IncidentKey): Promise<IncidentRecord | undefined>;
   /**
@@ -64,27 +141,43 @@ export interface IncidentStore {
    * older than the last one's resolution (stale). Atomic.
    */
   openOrJoin(candidate: IncidentRecord, eventTime: string): Promise<OpenResult>;
-  /** Claims the incident's one prune; false when already claimed. Atomic. */
-  claimPrune(
+  /**
+   * Moves the incident to `move.to` when it stands at a step that leads
+   * there, setting the deadline, the prune or roll state and a timeline
+   * entry in the same conditional write. Atomic: of two requests, one moves
+   * it; the same request again gets `mine`.
+   */
+  advance(key: IncidentKey, incidentId: string, move: Move): Promise<Advance>;
+  /**
+   * Records progress within the step `by` holds (a template version made,
+   * a rollout started, a look at it) and pushes the deadline; false when
+   * `by` no longer holds the step.
+   */
+  progress(
     key: IncidentKey,
     incidentId: string,
-    at: string
+    by: string,
+    patch: {
+      prune?: PruneIntent;
+      roll?: RollProgress;
+      due?: string | null;
+      outbox?: Emitted[] | null;
+    }
   ): Promise<boolean>;
-  /** Claims the incident's one roll request; false when already claimed. */
-  claimRoll(key: IncidentKey, incidentId: string, at: string): Promise<boolean>;
-  /** Claims the incident's one roll start (a template version and a rollout). */
-  claimRollStart(
+  /** Points the prune's intent id at the incident (written with the claim). */
+  pointIntent(
     key: IncidentKey,
     incidentId: string,
-    at: string
-  ): Promise<boolean>;
-  /** Records the prune command and a pointer from its id to the incident. */
-  recordPruneCommand(
+    intentId: string
+  ): Promise<void>;
+  /** Points a command id at the incident (written once the command is known). */
+  pointCommand(
     key: IncidentKey,
     incidentId: string,
     commandId: string
   ): Promise<void>;
   findByCommand(commandId: string): Promise<IncidentRecord | undefined>;
+  findByIntent(intentId: string): Promise<IncidentRecord | undefined>;
   appendTimeline(
     key: IncidentKey,
     incidentId: string,
@@ -97,6 +190,11 @@ export interface IncidentStore {
     at: string,
     entry: TimelineEntry
   ): Promise<boolean>;
+  /**
+   * Live incidents whose deadline passed by `now`, earliest first: a query
+   * of the sparse index of open incidents, never a scan.
+   */
+  due(now: string, limit: number): Promise<IncidentRecord[]>;
 }
 
 /**
@@ -115,10 +213,14 @@ export interface RollLocks {
    * a roll that did not start must not hold the group for the cooldown.
    */
   release(groupKey: string, holder: string, now: Date): Promise<void>;
-  /** Counts one roll in `now`'s hour; refused when `limit` were already counted. */
+  /**
+   * Counts `holder`'s roll in `now`'s hour; refused when `limit` others
+   * were already counted. Counting the same holder again counts nothing.
+   */
   countRoll(
     now: Date,
-    limit: number
+    limit: number,
+    holder: string
   ): Promise<{ allowed: true } | { allowed: false; count: number }>;
 }
 
@@ -138,12 +240,20 @@ export interface NodeCommands {
    * shell on the host and needs its own. Undefined when none is deployed.
    */
   documentFor(amiFamily: AmiFamily): string | undefined;
+  /**
+   * Sends the prune; `comment` carries the intent id (SendCommand has no
+   * idempotency token, so the intent is how a retry finds it).
+   */
   sendPrune(
     instanceId: string,
     documentName: string,
     parameters: Record<string, string[]>,
     comment: string
   ): Promise<string>;
+  /** The command a retry is looking for: sent to the instance with the intent id in its Comment. */
+  findPrune(instanceId: string, intentId: string): Promise<string | undefined>;
+  /** The Comment a command was sent with, for a status that arrives before its pointer. */
+  commentOf(commandId: string): Promise<string | undefined>;
   getInvocation(
     commandId: string,
     instanceId: string
@@ -220,13 +330,26 @@ export interface LaunchTemplateData {
 
 export interface LaunchTemplates {
   getVersion(id: string, version: number): Promise<LaunchTemplateData>;
-  /** Creates a version holding exactly `data`; returns its number. */
+  /**
+   * Creates a version holding exactly `data`; returns its number. The same
+   * `clientToken` again returns the version it made (EC2's idempotency).
+   */
   createVersion(
     id: string,
     sourceVersion: number,
     data: LaunchTemplateData,
-    description: string
+    description: string,
+    clientToken: string
   ): Promise<number>;
+  /**
+   * A version newer than `afterVersion` whose description carries `mark`:
+   * what a retry made before it could record it.
+   */
+  findVersion(
+    id: string,
+    afterVersion: number,
+    mark: string
+  ): Promise<number | undefined>;
 }
 
 /** Where a rollout stands, as EKS or Auto Scaling reports it. */
@@ -246,17 +369,27 @@ export interface Rollouts {
     },
     where: { cluster: string; group: string }
   ): Promise<RolloutStatus>;
-  /** UpdateNodegroupVersion to a pinned template version; returns the update id. */
+  /**
+   * UpdateNodegroupVersion to a pinned template version; returns the update
+   * id. The same `clientRequestToken` again returns the same update.
+   */
   updateManagedNodegroup(
     cluster: string,
     nodegroup: string,
-    launchTemplate: { id: string; version: number }
+    launchTemplate: { id: string; version: number },
+    clientRequestToken: string
   ): Promise<string>;
-  /** Points the group at the version and starts an instance refresh. */
+  /**
+   * Starts an instance refresh to the version as the group's desired
+   * configuration, or returns the refresh to it already under way (the API
+   * has no idempotency token). `autoRollback` is asked for where Auto
+   * Scaling can roll back; the answer says whether it was set.
+   */
   refreshAutoScalingGroup(
     group: string,
-    launchTemplate: { id: string; version: number }
-  ): Promise<string>;
+    launchTemplate: { id: string; version: number },
+    options: { autoRollback: boolean }
+  ): Promise<{ id: string; autoRollback: boolean }>;
 }
 
 /** One event to put on the bus. */

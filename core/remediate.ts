@@ -1,7 +1,6 @@
 import { DETAIL_TYPES } from '../events/detail-types.ts';
 import type {
   ImagePullFailureClassifiedDetail,
-  IncidentEscalatedDetail,
   IncidentOpenedDetail,
   NodePruneRequestedDetail,
   VolumeRollRequestedDetail,
@@ -13,7 +12,9 @@ import {
   incidentKey,
   type RunMode,
 } from './context.ts';
-import { assertIsError } from './errors.ts';
+import { isPermanentFailure } from './errors.ts';
+import { escalate, escalation, failureOf } from './escalation.ts';
+import { dueAfter } from './incident-steps.ts';
 import { joinWithoutCause } from './join-incident.ts';
 import type { Policy } from './policy.ts';
 import type {
@@ -25,6 +26,7 @@ import type {
   IncidentStore,
   NodeCommands,
   NodeDirectory,
+  PruneIntent,
 } from './ports.ts';
 import { containerdVolumeOf } from './volumes.ts';
 
@@ -44,7 +46,9 @@ export const pruneParameters = (dryRun: boolean): Record<string, string[]> => ({
 /**
  * Acts on a disk_full classification: opens or joins the node's incident,
  * then sends the incident's one prune. Repeats of the failure, redeliveries
- * and replays of events the incident has already seen change nothing.
+ * and replays of events the incident has already seen change nothing; a
+ * retry of the request that claimed the prune carries on from where it
+ * stopped (it finds a command it sent but did not record by its intent id).
  *
  * @example
  * ```ts
@@ -56,23 +60,11 @@ export async function remediate(
   run: RunMode,
   deps: RemediateDeps
 ): Promise<Emitted[]> {
-  const emitted = await decide(classified, run, deps);
-  const key = incidentKey(classified.cluster, classified.node.name, run);
-  await recordEscalations(emitted, key, deps, run);
-  return emitted;
-}
-
-async function decide(
-  classified: ImagePullFailureClassifiedDetail,
-  run: RunMode,
-  deps: RemediateDeps
-): Promise<Emitted[]> {
   if (!classified.causeKnown) {
     // A caller that cannot look again later gets the join as it stands.
     await joinWithoutCause(classified, run, deps, 0, 0);
     return [];
   }
-  const { cluster, node } = classified;
   const base = baseOf(classified, run);
   if (run.mode === 'off') {
     return [
@@ -80,105 +72,140 @@ async function decide(
         base,
         undefined,
         'the kill switch is on: pullmedic did nothing',
-        killSwitchSteps(node.name)
+        killSwitchSteps(classified.node.name)
       ),
     ];
   }
-
-  const key = incidentKey(cluster, node.name, run);
-  const eventTime = classified.kubernetesEvent.time;
-  const candidate = incidentCandidate(classified, key, run);
-  const opening = await deps.incidents.openOrJoin(candidate, eventTime);
+  const key = incidentKey(classified.cluster, classified.node.name, run);
+  const opening = await deps.incidents.openOrJoin(
+    incidentCandidate(classified, key, run, deps),
+    classified.kubernetesEvent.time
+  );
   if (opening.outcome === 'stale') return [];
   const incident = opening.incident;
-  const emitted: Emitted[] = [];
-  if (opening.outcome === 'opened') {
-    const opened: IncidentOpenedDetail = {
-      ...base,
-      incidentId: incident.incidentId,
-      openedAt: incident.openedAt,
-      class: classified.class,
-      evidence: classified.evidence,
-      pod: classified.pod,
-      image: classified.image,
-    };
-    emitted.push({ detailType: DETAIL_TYPES.incidentOpened, detail: opened });
-  }
-
-  // CRI-O stages blobs in /var/tmp: pruning images would not free it.
-  // Told once, when the incident opens; later events only join.
-  if (classified.remedy !== 'prune') {
-    if (opening.outcome !== 'opened') return emitted;
-    emitted.push(
-      escalation(
-        base,
-        incident.incidentId,
-        `the disk that filled (${classified.filesystem ?? 'unknown'}) is not freed by pruning images`,
-        [
-          `Free space under ${classified.path ?? '/var/tmp'} on ${node.name} (CRI-O stages image blobs in /var/tmp).`,
-          "Point CRI-O's big_files_temporary_dir at the image volume, or grow the root volume.",
-        ]
-      )
-    );
-    return emitted;
-  }
-
-  // Looked up before the claim: a lookup that throws leaves the prune
-  // unclaimed, so the redelivered event can still send it.
-  const instanceId =
-    node.instanceId ?? (await deps.nodes.instanceIdOf(node.name));
-  const amiFamily =
-    instanceId === undefined
-      ? 'unknown'
-      : await deps.nodes.amiFamilyOf(instanceId);
-  const now = deps.clock.now().toISOString();
-  if (!(await deps.incidents.claimPrune(key, incident.incidentId, now))) {
-    // The incident's one prune is already under way: this event only joins.
-    return emitted;
-  }
-  if (instanceId === undefined) {
-    emitted.push(
-      escalation(
-        base,
-        incident.incidentId,
-        `no EC2 instance found for node ${node.name}`,
-        [
-          `Check that ${node.name} is an EC2 instance in this account and region.`,
-          `Prune it by hand: sudo crictl rmi --prune on ${node.name}.`,
-        ]
-      )
-    );
-    return emitted;
-  }
+  // A retry of the event that opened the incident finds it "joined": the
+  // first entry of its timeline says whose it is.
+  const openedHere =
+    opening.outcome === 'opened' ||
+    incident.timeline[0]?.eventId === run.eventId;
+  const emitted: Emitted[] = openedHere
+    ? [opened(classified, incident, base)]
+    : [];
   try {
     emitted.push(
-      await sendPrune(
-        key,
-        incident.incidentId,
-        { instanceId, amiFamily },
-        base,
-        run,
-        deps,
-        now
-      )
+      ...(await act(classified, incident, openedHere, base, run, deps))
     );
   } catch (err) {
-    // The prune is claimed: a redelivery would only join, so a failure here
-    // would go unnoticed. A person hears of it now instead.
-    assertIsError(err);
-    emitted.push(
-      escalation(
-        base,
-        incident.incidentId,
-        `the prune of ${instanceId} could not be sent or recorded: ${err.message}`,
-        [
-          `Check that the SSM agent on ${instanceId} is online (aws ssm describe-instance-information).`,
-          `Prune ${node.name} by hand: ${handPrune(amiFamily)}.`,
-        ]
-      )
+    if (!isPermanentFailure(err)) throw err;
+    const failure = failureOf(
+      err,
+      'remediate',
+      `the prune of ${classified.node.name}`
     );
-    return emitted;
+    emitted.push(
+      ...(await escalate(
+        incident,
+        failure.reason,
+        [
+          ...failure.nextSteps,
+          `Prune ${classified.node.name} by hand: ${handPrune(incident.prune?.amiFamily ?? 'unknown')}.`,
+        ],
+        base,
+        run,
+        deps
+      ))
+    );
   }
+  return emitted;
+}
+
+function opened(
+  classified: ImagePullFailureClassifiedDetail,
+  incident: IncidentRecord,
+  base: DecisionBase
+): Emitted {
+  const detail: IncidentOpenedDetail = {
+    ...base,
+    incidentId: incident.incidentId,
+    openedAt: incident.openedAt,
+    class: classified.class,
+    evidence: classified.evidence,
+    pod: classified.pod,
+    image: classified.image,
+  };
+  return { detailType: DETAIL_TYPES.incidentOpened, detail };
+}
+
+/** After the open: escalate what pruning cannot fix, else send the one prune. */
+async function act(
+  classified: ImagePullFailureClassifiedDetail,
+  incident: IncidentRecord,
+  openedHere: boolean,
+  base: DecisionBase,
+  run: RunMode,
+  deps: RemediateDeps
+): Promise<Emitted[]> {
+  const { node } = classified;
+  // CRI-O stages blobs in /var/tmp: pruning images would not free it.
+  // Told once, by the event that opened the incident; later events only join.
+  if (classified.remedy !== 'prune') {
+    if (!openedHere) return [];
+    return escalate(
+      incident,
+      `the disk that filled (${classified.filesystem ?? 'unknown'}) is not freed by pruning images`,
+      [
+        `Free space under ${classified.path ?? '/var/tmp'} on ${node.name} (CRI-O stages image blobs in /var/tmp).`,
+        "Point CRI-O's big_files_temporary_dir at the image volume, or grow the root volume.",
+      ],
+      base,
+      run,
+      deps
+    );
+  }
+  // The prune is someone else's already: this event only joins.
+  if (incident.step !== 'opened' && incident.stepBy !== run.eventId) return [];
+
+  // Looked up before the claim: a lookup that fails for now leaves the
+  // prune unclaimed, and the redelivered event looks again.
+  const instanceId =
+    node.instanceId ?? (await deps.nodes.instanceIdOf(node.name));
+  if (instanceId === undefined) {
+    return escalate(
+      incident,
+      `no EC2 instance found for node ${node.name}`,
+      [
+        `Check that ${node.name} is an EC2 instance in this account and region.`,
+        `Prune it by hand: sudo crictl rmi --prune on ${node.name}.`,
+      ],
+      base,
+      run,
+      deps
+    );
+  }
+  const amiFamily = await deps.nodes.amiFamilyOf(instanceId);
+  const documentName = deps.commands.documentFor(amiFamily);
+  if (documentName === undefined) {
+    return escalate(
+      incident,
+      `no prune document for ${amiFamily} nodes is deployed`,
+      [
+        `Build infra/ssm/prune-${amiFamily}.yml and deploy the stack again.`,
+        `Prune ${node.name} by hand: ${handPrune(amiFamily)}.`,
+      ],
+      base,
+      run,
+      deps
+    );
+  }
+  const sent = await sendPrune(
+    incident,
+    { instanceId, amiFamily, documentName },
+    base,
+    run,
+    deps
+  );
+  if (sent === undefined) return [];
+  const emitted = [sent];
   if (run.dryRun) {
     // No command runs in dry-run, so no result will come back: decide the
     // volume question now from what EC2 says.
@@ -193,10 +220,17 @@ async function decide(
 function incidentCandidate(
   classified: ImagePullFailureClassifiedDetail,
   key: IncidentKey,
-  run: RunMode
+  run: RunMode,
+  deps: Pick<RemediateDeps, 'clock' | 'policy'>
 ): IncidentRecord {
   const { cluster, node } = classified;
   const eventTime = classified.kubernetesEvent.time;
+  const due = dueAfter(
+    'opened',
+    deps.clock.now(),
+    deps.policy.deadlines,
+    key.scope
+  );
   return {
     key,
     incidentId: incidentIdOf(cluster, node.name, eventTime),
@@ -208,6 +242,9 @@ function incidentCandidate(
     remedy: classified.remedy === 'prune' ? 'prune' : 'escalate',
     pod: classified.pod,
     image: classified.image,
+    step: 'opened',
+    stepBy: run.eventId,
+    ...(due ? { due } : {}),
     timeline: [
       {
         at: eventTime,
@@ -225,46 +262,86 @@ const handPrune = (amiFamily: AmiFamily): string =>
     ? 'from its admin container, sudo sheltie, then ctr -n k8s.io images prune --all'
     : 'sudo crictl rmi --prune';
 
+/**
+ * The intent id a prune's command carries in its Comment: the claim's
+ * holder, so a retry of the same request looks for its own command.
+ */
+export const pruneCommentOf = (intentId: string, incidentId: string): string =>
+  `pullmedic ${intentId} ${incidentId}`.slice(0, 100);
+
+/** The intent id out of a prune command's Comment, if it is one of ours. */
+export const intentOfComment = (
+  comment: string | undefined
+): string | undefined => comment?.match(/^pullmedic (\S+)/)?.[1];
+
+/**
+ * Claims the incident's prune (the intent first), sends it unless a retry
+ * finds it sent, records the command, then says so. Undefined when the
+ * prune is another request's.
+ */
 async function sendPrune(
-  key: IncidentKey,
-  incidentId: string,
-  target: { instanceId: string; amiFamily: AmiFamily },
+  incident: IncidentRecord,
+  target: { instanceId: string; amiFamily: AmiFamily; documentName: string },
   base: DecisionBase,
   run: RunMode,
-  deps: RemediateDeps,
-  now: string
-): Promise<Emitted> {
-  const { instanceId, amiFamily } = target;
-  const documentName = deps.commands.documentFor(amiFamily);
-  if (documentName === undefined) {
-    throw new Error(
-      `no prune document for ${amiFamily} nodes is deployed (build infra/ssm/prune-${amiFamily}.yml and deploy the stack again)`
-    );
-  }
-  const parameters = pruneParameters(false);
-  const commandId = run.dryRun
-    ? `dry-run-${incidentId}`
-    : await deps.commands.sendPrune(
-        instanceId,
-        documentName,
-        parameters,
-        `pullmedic ${incidentId}`.slice(0, 100)
-      );
-  await deps.incidents.recordPruneCommand(key, incidentId, commandId);
-  await deps.incidents.appendTimeline(key, incidentId, {
-    at: now,
-    step: 'prune-requested',
-    eventId: run.eventId,
-    detail: `${run.dryRun ? '[dry-run] would send' : 'sent'} ${documentName} to ${instanceId} (command ${commandId})`,
+  deps: RemediateDeps
+): Promise<Emitted | undefined> {
+  const { key, incidentId } = incident;
+  const by = run.eventId;
+  const now = deps.clock.now();
+  const claim = await deps.incidents.advance(key, incidentId, {
+    to: 'prune-claimed',
+    by,
+    due: dueAfter('prune-claimed', now, deps.policy.deadlines, key.scope),
+    prune: { intentId: by, ...target, claimedAt: now.toISOString() },
   });
+  if (claim.outcome === 'refused') return undefined;
+  const intent = claim.incident.prune as PruneIntent;
+  await deps.incidents.pointIntent(key, incidentId, intent.intentId);
+  const parameters = pruneParameters(false);
+  let { commandId } = intent;
+  if (commandId === undefined) {
+    if (run.dryRun) {
+      commandId = `dry-run-${incidentId}`;
+    } else {
+      // SendCommand has no idempotency token: a retry first looks for the
+      // command the first try may have sent.
+      if (claim.outcome === 'mine') {
+        commandId = await deps.commands.findPrune(
+          intent.instanceId,
+          intent.intentId
+        );
+      }
+      commandId ??= await deps.commands.sendPrune(
+        intent.instanceId,
+        intent.documentName,
+        parameters,
+        pruneCommentOf(intent.intentId, incidentId)
+      );
+    }
+    const sentAt = deps.clock.now();
+    await deps.incidents.advance(key, incidentId, {
+      to: 'prune-sent',
+      by,
+      due: dueAfter('prune-sent', sentAt, deps.policy.deadlines, key.scope),
+      prune: { ...intent, commandId, sentAt: sentAt.toISOString() },
+      entry: {
+        at: sentAt.toISOString(),
+        step: 'prune-requested',
+        eventId: run.eventId,
+        detail: `${run.dryRun ? '[dry-run] would send' : 'sent'} ${intent.documentName} to ${intent.instanceId} (command ${commandId})`,
+      },
+    });
+  }
+  await deps.incidents.pointCommand(key, incidentId, commandId);
   const requested: NodePruneRequestedDetail = {
     ...base,
-    node: { ...base.node, instanceId },
+    node: { ...base.node, instanceId: intent.instanceId },
     incidentId,
     commandId,
-    documentName,
+    documentName: intent.documentName,
     parameters,
-    requestedAt: now,
+    requestedAt: intent.sentAt ?? deps.clock.now().toISOString(),
   };
   return { detailType: DETAIL_TYPES.nodePruneRequested, detail: requested };
 }
@@ -300,58 +377,3 @@ const killSwitchSteps = (node: string): string[] => [
   `Prune ${node} by hand (sudo crictl rmi --prune) or cordon it.`,
   'Turn pullmedic back on when ready: set its control parameter to live.',
 ];
-
-/**
- * Writes each escalation of an incident into its timeline: what failed and
- * the first thing a person must do, so the record (and the postmortem read
- * from it) holds every step. Escalations with no incident (the kill switch
- * before one opened) are only notified.
- *
- * @example
- * ```ts
- * await recordEscalations(emitted, key, deps, run);
- * ```
- */
-export async function recordEscalations(
-  emitted: readonly Emitted[],
-  key: IncidentKey,
-  deps: { incidents: Pick<IncidentStore, 'appendTimeline'>; clock: Clock },
-  run: Pick<RunMode, 'eventId'>
-): Promise<void> {
-  const at = deps.clock.now().toISOString();
-  for (const { detailType, detail } of emitted) {
-    if (detailType !== DETAIL_TYPES.incidentEscalated) continue;
-    const d = detail as IncidentEscalatedDetail;
-    if (d.incidentId === undefined) continue;
-    await deps.incidents.appendTimeline(key, d.incidentId, {
-      at,
-      step: 'escalated',
-      eventId: run.eventId,
-      // nextSteps has one step at least (its schema says so).
-      detail: `${d.reason}; next: ${d.nextSteps[0]}`,
-    });
-  }
-}
-
-/**
- * An `Incident Escalated` event: what failed and what a person must do.
- *
- * @example
- * ```ts
- * escalation(base, id, 'prune failed', ['Check the node']);
- * ```
- */
-export function escalation(
-  base: DecisionBase,
-  incidentId: string | undefined,
-  reason: string,
-  nextSteps: string[]
-): Emitted {
-  const detail: IncidentEscalatedDetail = {
-    ...base,
-    ...(incidentId ? { incidentId } : {}),
-    reason,
-    nextSteps,
-  };
-  return { detailType: DETAIL_TYPES.incidentEscalated, detail };
-}

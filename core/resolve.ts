@@ -92,7 +92,10 @@ export async function resolutionOf(
   if (incident.status !== 'open') return { kind: 'unrelated' };
   // An escalated incident gets no prune: a person's fix is proven the same
   // way, by the next successful pull.
-  if (incident.remedy !== 'escalate' && incident.pruneRequestedAt === undefined)
+  if (
+    incident.remedy !== 'escalate' &&
+    (incident.step === 'opened' || incident.step === 'prune-claimed')
+  )
     return { kind: 'not-yet' };
   const at = eventTimeOf(event, envelopeTime);
   // Compared with the opening in the events' own clock (the kubelet's), so

@@ -10,21 +10,25 @@ import {
   incidentKey,
   type RunMode,
 } from './context.ts';
-import { assertIsError } from './errors.ts';
+import { isPermanentFailure } from './errors.ts';
+import { escalate, escalation, failureOf } from './escalation.ts';
+import { dueAfter } from './incident-steps.ts';
 import { planVolumeGrowth, type VolumePlan } from './launch-template.ts';
 import { isRollAllowed, type Policy, targetVolumeGiB } from './policy.ts';
 import type {
   Clock,
   Emitted,
+  IncidentKey,
   IncidentStore,
+  LaunchTemplateData,
   LaunchTemplateRef,
   LaunchTemplates,
   NodeDirectory,
   NodeOrigin,
   RollLocks,
   Rollouts,
+  RollProgress,
 } from './ports.ts';
-import { escalation, recordEscalations } from './remediate.ts';
 import { containerdDeviceOf, containerdVolumeOf } from './volumes.ts';
 
 export interface RollVolumeDeps {
@@ -134,8 +138,13 @@ export function rollPathOf(origin: NodeOrigin, targetGiB: number): RollPath {
 
 /**
  * Rolls the node's group to a bigger containerd volume: a new launch
- * template version, then the group's rollout. One roll per group within
- * the cooldown; nothing is written in dry-run.
+ * template version, then the group's rollout. One roll per incident and
+ * per group within the cooldown; nothing is written in dry-run. The roll
+ * is claimed by the request (its EventBridge id) before anything else, so
+ * a request for an older incident takes no lock; a retry of the same
+ * request carries on from what the incident records (the version it made,
+ * the rollout it started), and the side effects are safe to repeat anyway
+ * (a ClientToken, a clientRequestToken, the refresh already under way).
  *
  * @example
  * ```ts
@@ -147,18 +156,6 @@ export async function rollVolume(
   run: RunMode,
   deps: RollVolumeDeps
 ): Promise<Emitted[]> {
-  const emitted = await decideRoll(request, run, deps);
-  const key = incidentKey(request.cluster, request.node.name, run);
-  await recordEscalations(emitted, key, deps, run);
-  return emitted;
-}
-
-async function decideRoll(
-  request: VolumeRollRequestedDetail,
-  run: RunMode,
-  deps: RollVolumeDeps
-): Promise<Emitted[]> {
-  const instanceId = request.node.instanceId;
   const base = decisionBase(request.cluster, request.node, {
     dryRun: run.dryRun || request.dryRun,
     replayName: run.replayName,
@@ -175,17 +172,54 @@ async function decideRoll(
       ),
     ];
   }
-  if (instanceId === undefined) {
-    return [
-      escalation(
-        base,
-        request.incidentId,
-        'the roll request names no instance',
-        [
-          `Find ${request.node.name}'s node group and grow its volume to ${request.minimumSizeGiB} GiB.`,
+  const key = incidentKey(request.cluster, request.node.name, run);
+  const incident = { key, incidentId: request.incidentId };
+  try {
+    return await decideRoll(request, base, run, deps);
+  } catch (err) {
+    if (!isPermanentFailure(err)) throw err;
+    const failure = failureOf(
+      err,
+      'roll-volume',
+      `the volume roll of ${request.node.name}'s node group`
+    );
+    await releaseLock(incident, run, deps);
+    return base.dryRun
+      ? [
+          escalation(
+            base,
+            request.incidentId,
+            failure.reason,
+            failure.nextSteps
+          ),
         ]
-      ),
-    ];
+      : escalate(incident, failure.reason, failure.nextSteps, base, run, deps);
+  }
+}
+
+async function decideRoll(
+  request: VolumeRollRequestedDetail,
+  base: DecisionBase,
+  run: RunMode,
+  deps: RollVolumeDeps
+): Promise<Emitted[]> {
+  const instanceId = request.node.instanceId;
+  const key = incidentKey(request.cluster, request.node.name, run);
+  const tell = (reason: string, nextSteps: string[]) =>
+    base.dryRun
+      ? [escalation(base, request.incidentId, reason, nextSteps)]
+      : escalate(
+          { key, incidentId: request.incidentId },
+          reason,
+          nextSteps,
+          base,
+          run,
+          deps
+        );
+  if (instanceId === undefined) {
+    return tell('the roll request names no instance', [
+      `Find ${request.node.name}'s node group and grow its volume to ${request.minimumSizeGiB} GiB.`,
+    ]);
   }
   const origin = await deps.nodes.origin(instanceId);
   const volume = containerdVolumeOf(origin);
@@ -197,85 +231,251 @@ async function decideRoll(
       deps.policy.maxVolumeGiB
   );
   if (path.kind === 'hands-off') {
-    return [
-      escalation(
-        base,
-        request.incidentId,
-        `pullmedic will not roll this node's group: ${path.why}`,
-        path.nextSteps
-      ),
-    ];
+    return tell(
+      `pullmedic will not roll this node's group: ${path.why}`,
+      path.nextSteps
+    );
   }
-  return roll(path, origin, request, base, run, deps);
+  const lt = path.launchTemplate;
+  const data = await deps.launchTemplates.getVersion(lt.id, lt.version);
+  const plan = planVolumeGrowth(
+    data,
+    containerdDeviceOf(origin),
+    volume?.sizeGiB,
+    deps.policy,
+    request.cause
+  );
+  if (plan.kind === 'no-change') {
+    return tell(`the volume cannot grow: ${plan.reason}`, [
+      `Find what fills ${plan.deviceName} on ${request.node.name} (sudo du -xsh /var/lib/containerd /var/log /var/lib/kubelet).`,
+      "Use smaller images, or raise the maximum volume size in pullmedic's policy.",
+    ]);
+  }
+  const groupName = path.kind === 'managed' ? path.nodegroup : path.group;
+  if (
+    !isRollAllowed(request.cluster, groupName, deps.policy.nodegroupAllowlist)
+  ) {
+    return tell(
+      `node group ${groupName} is not on pullmedic's allowlist (${deps.policy.nodegroupAllowlist.join(', ')})`,
+      [
+        `Grow it by hand: a new version of ${lt.id} from version ${lt.version} with ${plan.deviceName} at ${plan.newSizeGiB} GiB (now ${plan.oldSizeGiB} GiB), then roll ${groupName} to that version.`,
+        'Or add the group to PULLMEDIC_NODEGROUP_ALLOWLIST.',
+      ]
+    );
+  }
+  const target = { path, plan, data, groupName };
+  if (base.dryRun) {
+    // Decided, not done: the decision goes on the run's own timeline (a
+    // replay's postmortem shows it); nothing is claimed, locked or counted.
+    await deps.incidents.appendTimeline(key, request.incidentId, {
+      at: deps.clock.now().toISOString(),
+      step: 'roll-started',
+      eventId: run.eventId,
+      detail: `[dry-run] would create ${path.launchTemplate.id} version (none): ${plan.deviceName} ${plan.oldSizeGiB} → ${plan.newSizeGiB} GiB; ${path.kind === 'managed' ? 'eks-nodegroup-update' : 'asg-instance-refresh'}`,
+    });
+    return [startedEvent(target, request, base, null, null)];
+  }
+  if (
+    deps.policy.rollApproval === 'approval' &&
+    request.approvedBy === undefined
+  ) {
+    return propose(target, request, base, run, deps);
+  }
+  return roll(target, request, base, run, deps);
 }
 
-async function roll(
-  path: Exclude<RollPath, { kind: 'hands-off' }>,
-  origin: NodeOrigin,
+/** What a roll changes: the path, the new mappings, the group. */
+interface RollTarget {
+  path: Exclude<RollPath, { kind: 'hands-off' }>;
+  plan: Extract<VolumePlan, { kind: 'grow' }>;
+  data: LaunchTemplateData;
+  groupName: string;
+}
+
+/** Approval mode: the incident waits for a person; on-call gets the command that approves. */
+async function propose(
+  { path, plan, groupName }: RollTarget,
   request: VolumeRollRequestedDetail,
   base: DecisionBase,
   run: RunMode,
   deps: RollVolumeDeps
 ): Promise<Emitted[]> {
-  const lt = path.launchTemplate;
   const key = incidentKey(request.cluster, request.node.name, run);
-  const data = await deps.launchTemplates.getVersion(lt.id, lt.version);
-  const plan = planVolumeGrowth(
-    data,
-    containerdDeviceOf(origin),
-    containerdVolumeOf(origin)?.sizeGiB,
-    deps.policy,
-    request.cause
-  );
-  if (plan.kind === 'no-change') {
-    return [
-      escalation(
-        base,
-        request.incidentId,
-        `the volume cannot grow: ${plan.reason}`,
-        [
-          `Find what fills ${plan.deviceName} on ${request.node.name} (sudo du -xsh /var/lib/containerd /var/log /var/lib/kubelet).`,
-          "Use smaller images, or raise the maximum volume size in pullmedic's policy.",
-        ]
-      ),
-    ];
-  }
-  const groupName = path.kind === 'managed' ? path.nodegroup : path.group;
-  const refused = refuse(groupName, path, plan, request, base, deps);
-  if (refused !== undefined) return [refused];
+  const moved = await deps.incidents.advance(key, request.incidentId, {
+    to: 'roll-proposed',
+    by: run.eventId,
+    due: null,
+    entry: {
+      at: deps.clock.now().toISOString(),
+      step: 'roll-proposed',
+      eventId: run.eventId,
+      detail: `${groupName}: ${plan.deviceName} ${plan.oldSizeGiB} → ${plan.newSizeGiB} GiB, waiting for approval`,
+    },
+  });
+  if (moved.outcome === 'refused') return [];
+  const lt = path.launchTemplate;
+  const proposed: VolumeRollProposedDetail = {
+    ...base,
+    incidentId: request.incidentId,
+    nodegroup: { kind: path.kind, name: groupName },
+    launchTemplate: { id: lt.id, version: lt.version },
+    deviceName: plan.deviceName,
+    oldSizeGiB: plan.oldSizeGiB,
+    newSizeGiB: plan.newSizeGiB,
+    approve: approvalCommand(request, deps.busName ?? 'pullmedic'),
+  };
+  return [{ detailType: DETAIL_TYPES.volumeRollProposed, detail: proposed }];
+}
+
+/**
+ * The live roll, one recorded step at a time: the claim, the group's lock,
+ * the hour's budget, the template version, the rollout, then the move to
+ * roll-started with what was announced (the reconciler watches from it).
+ */
+async function roll(
+  target: RollTarget,
+  request: VolumeRollRequestedDetail,
+  base: DecisionBase,
+  run: RunMode,
+  deps: RollVolumeDeps
+): Promise<Emitted[]> {
+  const { path, plan, data, groupName } = target;
+  const key = incidentKey(request.cluster, request.node.name, run);
+  const incident = { key, incidentId: request.incidentId };
+  const by = run.eventId;
   const now = deps.clock.now();
-  if (!base.dryRun) {
-    const refusal = await guard(groupName, request, key, deps, now);
-    if (refusal !== undefined) {
-      await deps.incidents.appendTimeline(key, request.incidentId, {
+  const current = await deps.incidents.get(key);
+  // An escalated incident rolls only on a person's word (an approval).
+  if (current?.step === 'escalated' && request.approvedBy === undefined) {
+    return [];
+  }
+  const claim = await deps.incidents.advance(key, request.incidentId, {
+    to: 'roll-starting',
+    by,
+    due: dueAfter('roll-starting', now, deps.policy.deadlines, key.scope),
+    roll: { request },
+  });
+  // Another request's roll, a roll already done, or an incident replaced
+  // since (an approval pasted from an old thread): nothing taken, nothing said.
+  if (claim.outcome === 'refused') return [];
+  // The claim set the roll; a retry finds what it recorded since.
+  let progress = claim.incident.roll as RollProgress;
+  const record = async (patch: Partial<RollProgress>) => {
+    progress = { ...progress, ...patch };
+    await deps.incidents.progress(key, request.incidentId, by, {
+      roll: progress,
+    });
+  };
+
+  const groupKey = `${request.cluster}/${groupName}`;
+  const lock = await deps.locks.acquire(
+    groupKey,
+    request.incidentId,
+    now,
+    deps.policy.rollCooldownSeconds
+  );
+  if (!lock.acquired) {
+    // The group is rolling for another incident: this one waits for that
+    // rollout, and the reconciler looks again after the cooldown.
+    await deps.incidents.advance(key, request.incidentId, {
+      to: 'roll-requested',
+      by,
+      due: new Date(
+        now.getTime() + deps.policy.rollCooldownSeconds * 1000
+      ).toISOString(),
+      entry: {
         at: now.toISOString(),
         step: 'roll-skipped',
         eventId: run.eventId,
-        detail: refusal.why,
-      });
-      return refusalNotice(refusal, groupName, lt, plan, request, base);
-    }
+        detail: `node group ${groupName} is already rolling for ${lock.heldBy}`,
+      },
+    });
+    return [];
   }
-  let applied: { newVersion: number | null; rolloutId: string | null };
-  try {
-    applied = await apply(path, plan, request, base.dryRun, deps);
-  } catch (err) {
-    // The roll is claimed and will not be retried (a retry could roll the
-    // group twice): a person finishes or undoes it.
-    assertIsError(err);
-    return [
-      escalation(
-        base,
-        request.incidentId,
-        `the volume roll of ${groupName} failed: ${err.message}`,
+  if (!progress.counted) {
+    const budget = await deps.locks.countRoll(
+      now,
+      deps.policy.maxRollsPerHour,
+      by
+    );
+    if (!budget.allowed) {
+      await deps.locks.release(groupKey, request.incidentId, now);
+      const lt = path.launchTemplate;
+      return escalate(
+        incident,
+        `the volume roll of ${groupName} was not started: the fleet-wide limit of ${deps.policy.maxRollsPerHour} rolls an hour is reached`,
         [
-          `Check the launch template ${lt.id} for a version pullmedic created (description "pullmedic ${request.incidentId}…") and the node group's updates.`,
-          `Finish by hand: point ${groupName} at a version with ${plan.deviceName} at ${plan.newSizeGiB} GiB and roll it, or leave it at version ${lt.version}.`,
-        ]
-      ),
-    ];
+          `Roll ${groupName} by hand when the rolls under way have ended: ${plan.deviceName} ${plan.oldSizeGiB} → ${plan.newSizeGiB} GiB, from launch template ${lt.id} version ${lt.version}.`,
+          'Or raise PULLMEDIC_MAX_ROLLS_PER_HOUR, if this many groups should roll at once.',
+        ],
+        base,
+        run,
+        deps
+      );
+    }
+    await record({ groupKey, counted: true });
   }
-  const { newVersion, rolloutId } = applied;
+  const applied = await apply(
+    path,
+    plan,
+    data,
+    request,
+    progress,
+    record,
+    deps
+  );
+  const started = startedEvent(
+    target,
+    request,
+    base,
+    applied.newVersion,
+    applied.rollout
+  );
+  const at = deps.clock.now();
+  await deps.incidents.advance(key, request.incidentId, {
+    to: 'roll-started',
+    by,
+    due: dueAfter('roll-started', at, deps.policy.deadlines, key.scope),
+    roll: { ...progress, started: started.detail as VolumeRollStartedDetail },
+    entry: {
+      at: at.toISOString(),
+      step: 'roll-started',
+      eventId: run.eventId,
+      detail: `created ${path.launchTemplate.id} version ${applied.newVersion}: ${plan.deviceName} ${plan.oldSizeGiB} → ${plan.newSizeGiB} GiB; ${applied.rollout.kind} ${applied.rollout.id}`,
+    },
+  });
+  return [started];
+}
+
+/** Lets go of the group's lock an incident took, when its roll cannot go on. */
+async function releaseLock(
+  incident: { key: IncidentKey; incidentId: string },
+  run: RunMode,
+  deps: RollVolumeDeps
+): Promise<void> {
+  const current = await deps.incidents.get(incident.key);
+  // Only a lock this request took, and only while nothing rolls.
+  const roll = current?.stepBy === run.eventId ? current.roll : undefined;
+  if (roll?.groupKey !== undefined && roll.rollout === undefined) {
+    await deps.locks.release(
+      roll.groupKey,
+      incident.incidentId,
+      deps.clock.now()
+    );
+  }
+}
+
+/** The `Volume Roll Started` event: what changed, where, and how to undo it. */
+function startedEvent(
+  { path, plan, groupName }: RollTarget,
+  request: VolumeRollRequestedDetail,
+  base: DecisionBase,
+  newVersion: number | null,
+  rollout: { kind: RolloutKind; id: string; autoRollback?: boolean } | null
+): Emitted {
+  const lt = path.launchTemplate;
+  const kind: RolloutKind =
+    path.kind === 'managed' ? 'eks-nodegroup-update' : 'asg-instance-refresh';
   const started: VolumeRollStartedDetail = {
     ...base,
     incidentId: request.incidentId,
@@ -289,143 +489,18 @@ async function roll(
     deviceName: plan.deviceName,
     oldSizeGiB: plan.oldSizeGiB,
     newSizeGiB: plan.newSizeGiB,
-    rollout: {
-      kind:
-        path.kind === 'managed'
-          ? 'eks-nodegroup-update'
-          : 'asg-instance-refresh',
-      id: rolloutId,
-    },
+    rollout: { kind, id: rollout?.id ?? null },
     undo:
       path.kind === 'managed'
         ? `aws eks update-nodegroup-version --cluster-name ${path.cluster} --nodegroup-name ${path.nodegroup} --launch-template id=${lt.id},version=${lt.version}`
-        : `aws autoscaling rollback-instance-refresh --auto-scaling-group-name ${path.group} (while it runs; once it has ended, start a refresh back to version ${lt.version} of ${lt.id})`,
+        : rollout?.autoRollback === false
+          ? `aws autoscaling start-instance-refresh --auto-scaling-group-name ${path.group} with version ${lt.version} of ${lt.id} as the desired configuration (Auto Scaling cannot roll this group back: its template takes the image from an SSM parameter or it runs $Latest/$Default)`
+          : `aws autoscaling rollback-instance-refresh --auto-scaling-group-name ${path.group} (while it runs; once it has ended, start a refresh back to version ${lt.version} of ${lt.id})`,
   };
-  await deps.incidents.appendTimeline(key, request.incidentId, {
-    at: now.toISOString(),
-    step: 'roll-started',
-    eventId: run.eventId,
-    detail:
-      `${base.dryRun ? '[dry-run] would create' : 'created'} ${lt.id} version ${newVersion ?? '(none)'}: ${plan.deviceName} ${plan.oldSizeGiB} → ${plan.newSizeGiB} GiB; ${started.rollout.kind} ${rolloutId ?? ''}`.trim(),
-  });
-  return [{ detailType: DETAIL_TYPES.volumeRollStarted, detail: started }];
+  return { detailType: DETAIL_TYPES.volumeRollStarted, detail: started };
 }
 
-/**
- * What on-call hears of a roll the guard refused. Another roll of the
- * group, or this one again: nothing. Over the fleet's budget the node is
- * left as it is, and a person must hear of it.
- */
-function refusalNotice(
-  refusal: { kind: 'already' | 'over-budget'; why: string },
-  groupName: string,
-  lt: LaunchTemplateRef,
-  plan: Extract<VolumePlan, { kind: 'grow' }>,
-  request: VolumeRollRequestedDetail,
-  base: DecisionBase
-): Emitted[] {
-  if (refusal.kind === 'already') return [];
-  return [
-    escalation(
-      base,
-      request.incidentId,
-      `the volume roll of ${groupName} was not started: ${refusal.why}`,
-      [
-        `Roll ${groupName} by hand when the rolls under way have ended: ${plan.deviceName} ${plan.oldSizeGiB} → ${plan.newSizeGiB} GiB, from launch template ${lt.id} version ${lt.version}.`,
-        'Or raise PULLMEDIC_MAX_ROLLS_PER_HOUR, if this many groups should roll at once.',
-      ]
-    ),
-  ];
-}
-
-/**
- * Why the roll must not start now, or undefined when it may: one roll per
- * incident (a redelivered request), one roll per node group within the
- * cooldown (a second incident on the group during its rollout), and the
- * fleet's budget of rolls an hour. A roll refused by the budget lets go of
- * the group's lock, so the group's next incident may roll.
- */
-async function guard(
-  groupName: string,
-  request: VolumeRollRequestedDetail,
-  key: ReturnType<typeof incidentKey>,
-  deps: RollVolumeDeps,
-  now: Date
-): Promise<{ kind: 'already' | 'over-budget'; why: string } | undefined> {
-  const groupKey = `${request.cluster}/${groupName}`;
-  const lock = await deps.locks.acquire(
-    groupKey,
-    request.incidentId,
-    now,
-    deps.policy.rollCooldownSeconds
-  );
-  if (!lock.acquired) {
-    return {
-      kind: 'already',
-      why: `node group ${groupName} is already rolling for ${lock.heldBy}`,
-    };
-  }
-  const first = await deps.incidents.claimRollStart(
-    key,
-    request.incidentId,
-    now.toISOString()
-  );
-  if (!first)
-    return { kind: 'already', why: 'this incident already started its roll' };
-  const budget = await deps.locks.countRoll(now, deps.policy.maxRollsPerHour);
-  if (budget.allowed) return undefined;
-  await deps.locks.release(groupKey, request.incidentId, now);
-  return {
-    kind: 'over-budget',
-    why: `the fleet-wide limit of ${deps.policy.maxRollsPerHour} rolls an hour is reached`,
-  };
-}
-
-/**
- * An escalation or a proposal instead of the roll: the node group is not
- * on the allowlist, or rolls wait for a person's approval.
- */
-function refuse(
-  groupName: string,
-  path: Exclude<RollPath, { kind: 'hands-off' }>,
-  plan: Extract<VolumePlan, { kind: 'grow' }>,
-  request: VolumeRollRequestedDetail,
-  base: DecisionBase,
-  deps: RollVolumeDeps
-): Emitted | undefined {
-  const lt = path.launchTemplate;
-  if (
-    !isRollAllowed(request.cluster, groupName, deps.policy.nodegroupAllowlist)
-  ) {
-    return escalation(
-      base,
-      request.incidentId,
-      `node group ${groupName} is not on pullmedic's allowlist (${deps.policy.nodegroupAllowlist.join(', ')})`,
-      [
-        `Grow it by hand: a new version of ${lt.id} from version ${lt.version} with ${plan.deviceName} at ${plan.newSizeGiB} GiB (now ${plan.oldSizeGiB} GiB), then roll ${groupName} to that version.`,
-        'Or add the group to PULLMEDIC_NODEGROUP_ALLOWLIST.',
-      ]
-    );
-  }
-  if (
-    deps.policy.rollApproval !== 'approval' ||
-    request.approvedBy ||
-    base.dryRun
-  ) {
-    return undefined;
-  }
-  const proposed: VolumeRollProposedDetail = {
-    ...base,
-    incidentId: request.incidentId,
-    nodegroup: { kind: path.kind, name: groupName },
-    launchTemplate: { id: lt.id, version: lt.version },
-    deviceName: plan.deviceName,
-    oldSizeGiB: plan.oldSizeGiB,
-    newSizeGiB: plan.newSizeGiB,
-    approve: approvalCommand(request, deps.busName ?? 'pullmedic'),
-  };
-  return { detailType: DETAIL_TYPES.volumeRollProposed, detail: proposed };
-}
+type RolloutKind = 'eks-nodegroup-update' | 'asg-instance-refresh';
 
 /**
  * The AWS CLI line that approves a proposed roll: it puts the request back
@@ -465,33 +540,95 @@ export function approvalCommand(
   return `aws events put-events --entries '${entries}'`;
 }
 
-/** Creates the template version and starts the rollout (not in dry-run). */
+/**
+ * A short, stable token for the incident's roll: the idempotency token of
+ * its side effects, and the mark in the template version's description
+ * that lets a retry find the version it made.
+ *
+ * @example
+ * ```ts
+ * rollToken('live', 'prod/ip-10-0-1-149.ec2.internal/20261120T094059Z'); // 'pullmedic-3f0c…'
+ * ```
+ */
+export function rollToken(scope: string, incidentId: string): string {
+  // FNV-1a, 64 bits: stable across runs and processes, no dependency.
+  let hash = 0xcbf29ce484222325n;
+  for (const byte of new TextEncoder().encode(`${scope}|${incidentId}`)) {
+    hash ^= BigInt(byte);
+    hash = (hash * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return `pullmedic-${hash.toString(16).padStart(16, '0')}`;
+}
+
+/**
+ * Creates the template version and starts the rollout, each only when the
+ * incident does not record it yet, and each recorded as soon as it is done.
+ */
 async function apply(
   path: Exclude<RollPath, { kind: 'hands-off' }>,
   plan: Extract<VolumePlan, { kind: 'grow' }>,
+  data: LaunchTemplateData,
   request: VolumeRollRequestedDetail,
-  dryRun: boolean,
+  progress: RollProgress,
+  record: (patch: Partial<RollProgress>) => Promise<void>,
   deps: RollVolumeDeps
-): Promise<{ newVersion: number | null; rolloutId: string | null }> {
-  if (dryRun) return { newVersion: null, rolloutId: null };
+): Promise<{
+  newVersion: number;
+  rollout: { kind: RolloutKind; id: string; autoRollback?: boolean };
+}> {
   const lt = path.launchTemplate;
-  const newVersion = await deps.launchTemplates.createVersion(
-    lt.id,
-    lt.version,
-    plan.data,
-    `pullmedic ${request.incidentId}: ${plan.deviceName} ${plan.oldSizeGiB} -> ${plan.newSizeGiB} GiB`.slice(
-      0,
-      255
-    )
-  );
-  const target = { id: lt.id, version: newVersion };
-  const rolloutId =
-    path.kind === 'managed'
-      ? await deps.rollouts.updateManagedNodegroup(
-          path.cluster,
-          path.nodegroup,
-          target
-        )
-      : await deps.rollouts.refreshAutoScalingGroup(path.group, target);
-  return { newVersion, rolloutId };
+  // Only a live roll gets here.
+  const token = rollToken('live', request.incidentId);
+  let newVersion = progress.launchTemplate?.newVersion;
+  if (newVersion === undefined) {
+    newVersion =
+      (await deps.launchTemplates.findVersion(lt.id, lt.version, token)) ??
+      (await deps.launchTemplates.createVersion(
+        lt.id,
+        lt.version,
+        plan.data,
+        `${token} ${request.incidentId}: ${plan.deviceName} ${plan.oldSizeGiB} -> ${plan.newSizeGiB} GiB`.slice(
+          0,
+          255
+        ),
+        token
+      ));
+    await record({
+      launchTemplate: { id: lt.id, oldVersion: lt.version, newVersion },
+    });
+  }
+  if (progress.rollout !== undefined) {
+    return { newVersion, rollout: progress.rollout };
+  }
+  const pinned = { id: lt.id, version: newVersion };
+  let rollout: { kind: RolloutKind; id: string; autoRollback?: boolean };
+  if (path.kind === 'managed') {
+    rollout = {
+      kind: 'eks-nodegroup-update',
+      id: await deps.rollouts.updateManagedNodegroup(
+        path.cluster,
+        path.nodegroup,
+        pinned,
+        `${token}-v${newVersion}`
+      ),
+    };
+  } else {
+    // Auto Scaling cannot roll back to a template whose image is an SSM
+    // parameter (RefreshPreferences.AutoRollback).
+    const imageId = typeof data.ImageId === 'string' ? data.ImageId : '';
+    const refresh = await deps.rollouts.refreshAutoScalingGroup(
+      path.group,
+      pinned,
+      {
+        autoRollback: !imageId.startsWith('resolve:ssm:'),
+      }
+    );
+    rollout = {
+      kind: 'asg-instance-refresh',
+      id: refresh.id,
+      autoRollback: refresh.autoRollback,
+    };
+  }
+  await record({ rollout: { kind: rollout.kind, id: rollout.id } });
+  return { newVersion, rollout };
 }

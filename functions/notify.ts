@@ -5,14 +5,13 @@ import { incidentOrder } from '../core/notification-order.ts';
 import { notify } from '../core/notify.ts';
 import { DETAIL_CONTRACTS } from '../events/contracts.ts';
 import { DETAIL_TYPES } from '../events/detail-types.ts';
-import { nonNegative } from './_shared/config.ts';
 import {
   describeIssues,
   eventBridgeQueueHandler,
   recordKeys,
 } from './_shared/eventbridge-queue-handler.ts';
 import { logger, metrics } from './_shared/powertools.ts';
-import { incidentStore, notifier, wire } from './_shared/wiring.ts';
+import { notifier, repeatNotices, wire } from './_shared/wiring.ts';
 
 /** The contract of each detail-type the notify rule routes here. */
 const NOTIFIED: Record<string, z.ZodType> = Object.fromEntries(
@@ -29,13 +28,9 @@ const NOTIFIED: Record<string, z.ZodType> = Object.fromEntries(
   ].map((type) => [type, DETAIL_CONTRACTS[type].schema])
 );
 
-// Read once at cold start: how long a repeating notice stays quiet after
-// it was posted (the repeats are counted, and the next post says how many).
-const QUIET_SECONDS = nonNegative('PULLMEDIC_REPEAT_QUIET_SECONDS', 3600);
-
 /** The ports notify uses; its bundle carries only their SDK clients. */
 const dependencies = wire((w) => ({
-  notices: incidentStore(w),
+  notices: repeatNotices(w),
   notifier: notifier(w),
 }));
 
@@ -62,7 +57,9 @@ export const handler = eventBridgeQueueHandler(
       type,
       parsed.data as Record<string, unknown>,
       deps,
-      QUIET_SECONDS
+      // How long a repeating notice stays quiet after it was posted (the
+      // repeats are counted, and the next post says how many).
+      deps.config.repeatQuietSeconds
     );
     if (result.posted) {
       metrics.addMetric('NotificationsSent', MetricUnit.Count, 1);

@@ -15,10 +15,19 @@ const dependencies = wire((w) => ({
   commands: nodeCommands(w),
 }));
 
-/** SSM invocation status change of a prune → the decision, and a roll if needed. */
+/**
+ * SSM invocation status change of a prune → the decision, and a roll if
+ * needed. A result not final yet, or a prune that never ran, is looked at
+ * again after a short wait (the same event, held back on the queue).
+ */
 export const handler = eventBridgeQueueHandler(
   'prune-result',
   SsmCommandInvocationDetail,
   dependencies,
-  (event, run, deps) => handlePruneResult(event.detail, run, deps)
+  async (event, run, deps) => {
+    const outcome = await handlePruneResult(event.detail, run, deps);
+    return outcome.kind === 'done'
+      ? outcome.emitted
+      : { emitted: [], lookAgainInSeconds: outcome.seconds };
+  }
 );

@@ -1,7 +1,6 @@
 import { joinWithoutCause } from '../core/join-incident.ts';
 import { remediate } from '../core/remediate.ts';
 import { ImagePullFailureClassifiedDetail } from '../events/schemas.ts';
-import { nonNegative } from './_shared/config.ts';
 import {
   eventBridgeQueueHandler,
   recordKeys,
@@ -14,14 +13,6 @@ import {
   wire,
 } from './_shared/wiring.ts';
 
-// Read once at cold start. A BackOff can overtake the Failed event that
-// opens its incident; it looks again this often, this many times. Each look
-// is one more SQS delivery for the BackOffs of failures that never open an
-// incident (a missing tag, say), which is cheap next to a postmortem
-// without them.
-const LOOK_AGAIN_SECONDS = nonNegative('PULLMEDIC_LOOK_AGAIN_SECONDS', 30);
-const LOOK_AGAIN_TIMES = nonNegative('PULLMEDIC_LOOK_AGAIN_TIMES', 2);
-
 /** The ports remediate uses; its bundle carries only their SDK clients. */
 const dependencies = wire((w) => ({
   incidents: incidentStore(w),
@@ -31,7 +22,12 @@ const dependencies = wire((w) => ({
 
 /**
  * disk_full classification → the node's incident and its one prune; an
- * event that names no cause → a step on its pod's incident.
+ * event that names no cause → a step on its pod's incident. A BackOff can
+ * overtake the Failed event that opens its incident: it looks again
+ * (PULLMEDIC_LOOK_AGAIN_SECONDS, PULLMEDIC_LOOK_AGAIN_TIMES). Each look is
+ * one more SQS delivery for the BackOffs of failures that never open an
+ * incident (a missing tag, say), which is cheap next to a postmortem
+ * without them.
  */
 export const handler = eventBridgeQueueHandler(
   'remediate',
@@ -39,12 +35,13 @@ export const handler = eventBridgeQueueHandler(
   dependencies,
   async (event, run, deps, looks) => {
     if (event.detail.causeKnown) return remediate(event.detail, run, deps);
+    const { lookAgain } = deps.config;
     const verdict = await joinWithoutCause(
       event.detail,
       run,
       deps,
       looks,
-      LOOK_AGAIN_TIMES
+      lookAgain.times
     );
     if (verdict.kind === 'let-go') {
       logger.info('an event without a cause joined no incident', {
@@ -53,7 +50,7 @@ export const handler = eventBridgeQueueHandler(
       });
     }
     return verdict.kind === 'look-again'
-      ? { emitted: [], lookAgainInSeconds: LOOK_AGAIN_SECONDS }
+      ? { emitted: [], lookAgainInSeconds: lookAgain.seconds }
       : [];
   }
 );

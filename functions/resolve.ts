@@ -1,23 +1,21 @@
 import { resolutionOf } from '../core/resolve.ts';
 import { KubernetesEventInput } from '../events/exporter.ts';
-import { nonNegative } from './_shared/config.ts';
 import { eventBridgeQueueHandler } from './_shared/eventbridge-queue-handler.ts';
 import { incidentStore, wire } from './_shared/wiring.ts';
-
-// Read once at cold start. A replay delivers an incident's events all at
-// once, so its Pulled event can reach this function before the Failed
-// event has opened the incident it proves: in a replay, such an event looks
-// again. Live, a Pulled event comes long after the prune it follows, and
-// looking again at every pull in the cluster would cost more than it finds.
-const LOOK_AGAIN_SECONDS = nonNegative('PULLMEDIC_LOOK_AGAIN_SECONDS', 30);
-const LOOK_AGAIN_TIMES = nonNegative('PULLMEDIC_LOOK_AGAIN_TIMES', 2);
 
 /** The ports resolve uses; its bundle carries only their SDK clients. */
 const dependencies = wire((w) => ({
   incidents: incidentStore(w),
 }));
 
-/** Normal Pulled/Started on a node with an open incident → resolved, with MTTR. */
+/**
+ * Normal Pulled/Started on a node with an open incident → resolved, with
+ * MTTR. A replay delivers an incident's events all at once, so its Pulled
+ * event can reach this function before the Failed event has opened the
+ * incident it proves: in a replay, such an event looks again. Live, a
+ * Pulled event comes long after the prune it follows, and looking again at
+ * every pull in the cluster would cost more than it finds.
+ */
 export const handler = eventBridgeQueueHandler(
   'resolve',
   KubernetesEventInput,
@@ -26,8 +24,9 @@ export const handler = eventBridgeQueueHandler(
     const resolution = await resolutionOf(event.detail, event.time, run, deps);
     if (resolution.kind === 'resolved') return resolution.emitted;
     const inReplay = run.replayName !== undefined;
-    return resolution.kind === 'not-yet' && inReplay && looks < LOOK_AGAIN_TIMES
-      ? { emitted: [], lookAgainInSeconds: LOOK_AGAIN_SECONDS }
+    const { lookAgain } = deps.config;
+    return resolution.kind === 'not-yet' && inReplay && looks < lookAgain.times
+      ? { emitted: [], lookAgainInSeconds: lookAgain.seconds }
       : [];
   }
 );

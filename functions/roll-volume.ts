@@ -5,21 +5,19 @@ import {
   incidentStore,
   launchTemplates,
   nodeDirectory,
+  rollLocks,
   rollouts,
   wire,
 } from './_shared/wiring.ts';
 
 /** The ports roll-volume uses; its bundle carries only their SDK clients. */
-const dependencies = wire((w) => {
-  const store = incidentStore(w);
-  return {
-    incidents: store,
-    locks: store,
-    nodes: nodeDirectory(w),
-    launchTemplates: launchTemplates(w),
-    rollouts: rollouts(w),
-  };
-});
+const dependencies = wire((w) => ({
+  incidents: incidentStore(w),
+  locks: rollLocks(w),
+  nodes: nodeDirectory(w),
+  launchTemplates: launchTemplates(w),
+  rollouts: rollouts(w),
+}));
 
 /** `Volume Roll Requested` → a new launch template version and the rollout. */
 export const handler = eventBridgeQueueHandler(

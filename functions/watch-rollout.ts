@@ -1,12 +1,7 @@
 import { watchRollout } from '../core/watch-rollout.ts';
 import { VolumeRollStartedDetail } from '../events/schemas.ts';
-import { nonNegative } from './_shared/config.ts';
 import { eventBridgeQueueHandler } from './_shared/eventbridge-queue-handler.ts';
 import { incidentStore, rollouts, wire } from './_shared/wiring.ts';
-
-// Read once at cold start: how often to look, and for how long.
-const DELAY_SECONDS = nonNegative('PULLMEDIC_WATCH_DELAY_SECONDS', 300);
-const MAX_LOOKS = nonNegative('PULLMEDIC_WATCH_MAX_LOOKS', 72);
 
 /** The ports watch-rollout uses; its bundle carries only their SDK clients. */
 const dependencies = wire((w) => ({
@@ -14,21 +9,26 @@ const dependencies = wire((w) => ({
   rollouts: rollouts(w),
 }));
 
-/** `Volume Roll Started` → looks at the rollout until it ends → `Volume Roll Completed`. */
+/**
+ * `Volume Roll Started` → looks at the rollout until it ends → `Volume Roll
+ * Completed`; each look waits on the function's own queue
+ * (PULLMEDIC_WATCH_DELAY_SECONDS, at most PULLMEDIC_WATCH_MAX_LOOKS looks).
+ */
 export const handler = eventBridgeQueueHandler(
   'watch-rollout',
   VolumeRollStartedDetail,
   dependencies,
   async (event, run, deps, looks) => {
+    const { watch } = deps.config;
     const result = await watchRollout(
       event.detail,
       looks,
-      MAX_LOOKS,
+      watch.maxLooks,
       run,
       deps
     );
     return result.kind === 'again'
-      ? { emitted: [], lookAgainInSeconds: DELAY_SECONDS }
+      ? { emitted: [], lookAgainInSeconds: watch.delaySeconds }
       : result.emitted;
   }
 );

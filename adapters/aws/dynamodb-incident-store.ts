@@ -1,22 +1,24 @@
 import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { AwsCallError } from '../../core/errors.ts';
+import { stepsBefore } from '../../core/incident-steps.ts';
 import type {
+  Advance,
+  Emitted,
   IncidentKey,
   IncidentRecord,
   IncidentStore,
-  NoticeVerdict,
+  Move,
   OpenResult,
-  RepeatNotices,
-  RollLocks,
+  PruneIntent,
+  RollProgress,
 } from '../../core/ports.ts';
 import type { TimelineEntry } from '../../events/schemas.ts';
-import { isConditionalCheckFailed } from './errors.ts';
+import { DUE_INDEX, DUE_SHARD, type PullmedicTable } from './dynamodb-table.ts';
+import { isConditionalCheckFailed, wrapAwsError } from './errors.ts';
 
 /** A timeline keeps at most this many entries; the rest is in the logs. */
 const MAX_TIMELINE = 200;
@@ -24,52 +26,87 @@ const MAX_TIMELINE = 200;
 /** ISO times with milliseconds, so that string order is time order. */
 const iso = (t: string): string => new Date(t).toISOString();
 
-const incidentPk = (k: IncidentKey) =>
+export const incidentPk = (k: IncidentKey) =>
   `INCIDENT#${k.scope}#${k.cluster}#${k.node}`;
 
+/** An UpdateExpression built clause by clause, with its names and values. */
+class Update {
+  readonly sets: string[] = [];
+  readonly removes: string[] = [];
+  readonly names: Record<string, string> = { '#record': 'record' };
+  readonly values: Record<string, unknown> = {};
+
+  set(path: string, value: unknown): this {
+    const placeholder = `:v${Object.keys(this.values).length}`;
+    this.values[placeholder] = value;
+    this.sets.push(`${path} = ${placeholder}`);
+    return this;
+  }
+
+  /** Appends to a list attribute. */
+  append(path: string, items: unknown[]): this {
+    const placeholder = `:v${Object.keys(this.values).length}`;
+    this.values[placeholder] = items;
+    this.sets.push(`${path} = list_append(${path}, ${placeholder})`);
+    return this;
+  }
+
+  /** The deadline, in the record and in the sparse index's keys. */
+  due(due: string | null | undefined, live: boolean): this {
+    if (due === undefined) return this;
+    if (due === null || !live) {
+      this.removes.push('#record.#due', '#due', 'openShard');
+    } else {
+      this.set('#record.#due', iso(due));
+      this.set('#due', iso(due));
+      this.set('openShard', DUE_SHARD);
+    }
+    this.names['#due'] = 'due';
+    return this;
+  }
+
+  expression(): string {
+    return [
+      this.sets.length ? `SET ${this.sets.join(', ')}` : '',
+      this.removes.length ? `REMOVE ${this.removes.join(', ')}` : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
+  }
+}
+
 /**
- * The incident per cluster and node, the command → incident pointers and
- * the roll locks, in the one pullmedic table (`pk` string key, TTL on
- * `expiresAt`). Every state change is a conditional write, so redelivered
- * and concurrent events cannot prune or roll twice.
+ * The incident per cluster and node, and the pointers from a prune's
+ * intent and command to it, in the pullmedic table. Every change of step
+ * is one conditional write along core/incident-steps.ts's arrows, so
+ * redelivered and concurrent events cannot prune or roll twice, and a
+ * retry of the request that moved an incident carries on.
+ *
+ * Live incidents waiting on pullmedic carry `openShard` and `due`: the keys
+ * of the sparse index the reconciler queries (resolved, escalated and
+ * dry-run incidents leave it).
  *
  * @example
  * ```ts
- * const store = new DynamoDbIncidentStore(documentClient, 'pullmedic', 30 * 86400, clock);
+ * const store = new DynamoDbIncidentStore(new PullmedicTable(documents, 'pullmedic', 30 * 86400, now));
  * ```
  */
-export class DynamoDbIncidentStore
-  implements IncidentStore, RollLocks, RepeatNotices
-{
-  readonly #client: DynamoDBDocumentClient;
-  readonly #table: string;
-  readonly #ttlSeconds: number;
-  readonly #now: () => Date;
+export class DynamoDbIncidentStore implements IncidentStore {
+  readonly #table: PullmedicTable;
 
-  constructor(
-    client: DynamoDBDocumentClient,
-    table: string,
-    ttlSeconds: number,
-    now: () => Date
-  ) {
-    this.#client = client;
+  constructor(table: PullmedicTable) {
     this.#table = table;
-    this.#ttlSeconds = ttlSeconds;
-    this.#now = now;
-  }
-
-  #expiresAt(): number {
-    return Math.floor(this.#now().getTime() / 1000) + this.#ttlSeconds;
   }
 
   async get(key: IncidentKey): Promise<IncidentRecord | undefined> {
-    const out = await this.#call('reading the incident', () =>
-      this.#client.send(
-        new GetCommand({
-          TableName: this.#table,
-          Key: { pk: incidentPk(key) },
-          ConsistentRead: true,
-        })
+    return this.#getByPk(incidentPk(key));
+  }
+
+  async #getByPk(pk: string): Promise<IncidentRecord | undefined> {
+    const t = this.#table;
+    const out = await t.call('reading the incident', () =>
+      t.client.send(
+        new GetCommand({ TableName: t.name, Key: { pk }, ConsistentRead: true })
       )
     );
     return out.Item ? (out.Item.record as IncidentRecord) : undefined;
@@ -79,17 +116,24 @@ export class DynamoDbIncidentStore
     candidate: IncidentRecord,
     eventTime: string
   ): Promise<OpenResult> {
-    const record = { ...candidate, openedAt: iso(candidate.openedAt) };
-    try {
-      await this.#client.send(
+    const t = this.#table;
+    const record: IncidentRecord = {
+      ...candidate,
+      openedAt: iso(candidate.openedAt),
+      ...(candidate.due ? { due: iso(candidate.due) } : {}),
+    };
+    const live = candidate.key.scope === 'live' && record.due !== undefined;
+    const opened = await t.conditional('opening the incident', () =>
+      t.client.send(
         new PutCommand({
-          TableName: this.#table,
+          TableName: t.name,
           Item: {
             pk: incidentPk(candidate.key),
             incidentId: record.incidentId,
             status: 'open',
             record,
-            expiresAt: this.#expiresAt(),
+            ...(live ? { openShard: DUE_SHARD, due: record.due } : {}),
+            expiresAt: t.expiresAt(),
           },
           // A node has one incident at a time. A resolved one is replaced
           // only by an event that happened after its resolution: replays
@@ -102,13 +146,9 @@ export class DynamoDbIncidentStore
             ':eventTime': iso(eventTime),
           },
         })
-      );
-      return { outcome: 'opened', incident: record };
-    } catch (err) {
-      if (!isConditionalCheckFailed(err)) {
-        throw new AwsCallError('opening the incident', { cause: err });
-      }
-    }
+      )
+    );
+    if (opened) return { outcome: 'opened', incident: record };
     const existing = await this.get(candidate.key);
     if (existing === undefined) {
       // Expired between the write and the read: try once more.
@@ -119,98 +159,145 @@ export class DynamoDbIncidentStore
       : { outcome: 'stale', incident: existing };
   }
 
-  claimPrune(key: IncidentKey, incidentId: string, at: string) {
-    return this.#claim(key, incidentId, 'pruneRequestedAt', at);
-  }
-
-  claimRoll(key: IncidentKey, incidentId: string, at: string) {
-    return this.#claim(key, incidentId, 'rollRequestedAt', at);
-  }
-
-  claimRollStart(key: IncidentKey, incidentId: string, at: string) {
-    return this.#claim(key, incidentId, 'rollStartedAt', at);
-  }
-
-  async #claim(
+  async advance(
     key: IncidentKey,
     incidentId: string,
-    field: 'pruneRequestedAt' | 'rollRequestedAt' | 'rollStartedAt',
-    at: string
-  ): Promise<boolean> {
+    move: Move
+  ): Promise<Advance> {
+    const t = this.#table;
+    const from = stepsBefore(move.to);
+    const u = new Update()
+      .set('#record.#step', move.to)
+      .set('#record.stepBy', move.by)
+      .due(move.due, key.scope === 'live');
+    u.names['#step'] = 'step';
+    u.names['#status'] = 'status';
+    if (move.prune) u.set('#record.prune', move.prune);
+    if (move.roll) {
+      u.set('#record.#roll', move.roll);
+      u.names['#roll'] = 'roll';
+    }
+    if (move.outbox) u.set('#record.outbox', move.outbox);
+    if (move.entry) {
+      u.append('#record.timeline', [{ ...move.entry, at: iso(move.entry.at) }]);
+    }
+    u.set('expiresAt', t.expiresAt());
+    const fromValues = Object.fromEntries(from.map((s, i) => [`:from${i}`, s]));
     try {
-      await this.#client.send(
+      const out = await t.client.send(
         new UpdateCommand({
-          TableName: this.#table,
+          TableName: t.name,
           Key: { pk: incidentPk(key) },
-          UpdateExpression: 'SET #record.#field = :at, expiresAt = :exp',
-          ConditionExpression:
-            'incidentId = :id AND attribute_not_exists(#record.#field)',
-          ExpressionAttributeNames: { '#record': 'record', '#field': field },
+          UpdateExpression: u.expression(),
+          ConditionExpression: `incidentId = :id AND #status = :open AND #record.#step IN (${Object.keys(fromValues).join(', ')})`,
+          ExpressionAttributeNames: u.names,
           ExpressionAttributeValues: {
-            ':at': iso(at),
+            ...u.values,
+            ...fromValues,
             ':id': incidentId,
-            ':exp': this.#expiresAt(),
+            ':open': 'open',
+          },
+          ReturnValues: 'ALL_NEW',
+        })
+      );
+      return {
+        outcome: 'moved',
+        incident: out.Attributes?.record as IncidentRecord,
+      };
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) {
+        throw wrapAwsError(`moving the incident to ${move.to}`, err);
+      }
+    }
+    // Not moved: a retry of the request that moved it, or someone else's.
+    const incident = await this.get(key);
+    return incident?.incidentId === incidentId && incident.stepBy === move.by
+      ? { outcome: 'mine', incident }
+      : { outcome: 'refused', incident };
+  }
+
+  async progress(
+    key: IncidentKey,
+    incidentId: string,
+    by: string,
+    patch: {
+      prune?: PruneIntent;
+      roll?: RollProgress;
+      due?: string | null;
+      outbox?: Emitted[] | null;
+    }
+  ): Promise<boolean> {
+    const t = this.#table;
+    const u = new Update().due(patch.due, key.scope === 'live');
+    if (patch.prune) u.set('#record.prune', patch.prune);
+    if (patch.roll) {
+      u.set('#record.#roll', patch.roll);
+      u.names['#roll'] = 'roll';
+    }
+    if (patch.outbox === null) u.removes.push('#record.outbox');
+    else if (patch.outbox) u.set('#record.outbox', patch.outbox);
+    u.set('expiresAt', t.expiresAt());
+    return t.conditional('recording the incident’s progress', () =>
+      t.client.send(
+        new UpdateCommand({
+          TableName: t.name,
+          Key: { pk: incidentPk(key) },
+          UpdateExpression: u.expression(),
+          ConditionExpression: 'incidentId = :id AND #record.stepBy = :by',
+          ExpressionAttributeNames: u.names,
+          ExpressionAttributeValues: {
+            ...u.values,
+            ':id': incidentId,
+            ':by': by,
           },
         })
-      );
-      return true;
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) return false;
-      throw new AwsCallError(`claiming ${field}`, { cause: err });
-    }
+      )
+    );
   }
 
-  async recordPruneCommand(
-    key: IncidentKey,
-    incidentId: string,
-    commandId: string
-  ): Promise<void> {
-    await this.#call('recording the prune command', async () => {
-      await this.#client.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { pk: incidentPk(key) },
-          UpdateExpression: 'SET #record.pruneCommandId = :cmd',
-          ConditionExpression: 'incidentId = :id',
-          ExpressionAttributeNames: { '#record': 'record' },
-          ExpressionAttributeValues: { ':cmd': commandId, ':id': incidentId },
-        })
-      );
-      await this.#client.send(
+  pointIntent(key: IncidentKey, incidentId: string, intentId: string) {
+    return this.#point(`INTENT#${intentId}`, key, incidentId);
+  }
+
+  pointCommand(key: IncidentKey, incidentId: string, commandId: string) {
+    return this.#point(`COMMAND#${commandId}`, key, incidentId);
+  }
+
+  async #point(pk: string, key: IncidentKey, incidentId: string) {
+    const t = this.#table;
+    await t.call('writing a pointer to the incident', () =>
+      t.client.send(
         new PutCommand({
-          TableName: this.#table,
+          TableName: t.name,
           Item: {
-            pk: `COMMAND#${commandId}`,
+            pk,
             incidentPk: incidentPk(key),
             incidentId,
-            expiresAt: this.#expiresAt(),
+            expiresAt: t.expiresAt(),
           },
         })
-      );
-    });
+      )
+    );
   }
 
-  async findByCommand(commandId: string): Promise<IncidentRecord | undefined> {
-    const pointer = await this.#call('reading the command pointer', () =>
-      this.#client.send(
-        new GetCommand({
-          TableName: this.#table,
-          Key: { pk: `COMMAND#${commandId}` },
-          ConsistentRead: true,
-        })
+  findByCommand(commandId: string) {
+    return this.#follow(`COMMAND#${commandId}`);
+  }
+
+  async findByIntent(intentId: string) {
+    const record = await this.#follow(`INTENT#${intentId}`);
+    return record?.prune?.intentId === intentId ? record : undefined;
+  }
+
+  async #follow(pk: string): Promise<IncidentRecord | undefined> {
+    const t = this.#table;
+    const pointer = await t.call('reading a pointer to the incident', () =>
+      t.client.send(
+        new GetCommand({ TableName: t.name, Key: { pk }, ConsistentRead: true })
       )
     );
     if (!pointer.Item) return undefined;
-    const out = await this.#call('reading the incident', () =>
-      this.#client.send(
-        new GetCommand({
-          TableName: this.#table,
-          Key: { pk: pointer.Item?.incidentPk as string },
-          ConsistentRead: true,
-        })
-      )
-    );
-    const record = out.Item?.record as IncidentRecord | undefined;
+    const record = await this.#getByPk(String(pointer.Item.incidentPk));
     return record?.incidentId === pointer.Item.incidentId ? record : undefined;
   }
 
@@ -229,13 +316,23 @@ export class DynamoDbIncidentStore
     ) {
       return;
     }
-    await this.#update(
-      key,
-      incidentId,
-      'SET #record.timeline = list_append(#record.timeline, :entry)',
-      {
-        ':entry': [{ ...entry, at: iso(entry.at) }],
-      }
+    const t = this.#table;
+    await t.call('updating the incident', () =>
+      t.client.send(
+        new UpdateCommand({
+          TableName: t.name,
+          Key: { pk: incidentPk(key) },
+          UpdateExpression:
+            'SET #record.timeline = list_append(#record.timeline, :entry), expiresAt = :exp',
+          ConditionExpression: 'incidentId = :id',
+          ExpressionAttributeNames: { '#record': 'record' },
+          ExpressionAttributeValues: {
+            ':entry': [{ ...entry, at: iso(entry.at) }],
+            ':id': incidentId,
+            ':exp': t.expiresAt(),
+          },
+        })
+      )
     );
   }
 
@@ -245,17 +342,20 @@ export class DynamoDbIncidentStore
     at: string,
     entry: TimelineEntry
   ): Promise<boolean> {
-    try {
-      await this.#client.send(
+    const t = this.#table;
+    return t.conditional('resolving the incident', () =>
+      t.client.send(
         new UpdateCommand({
-          TableName: this.#table,
+          TableName: t.name,
           Key: { pk: incidentPk(key) },
           UpdateExpression:
-            'SET #status = :resolved, resolvedAt = :at, #record.#status = :resolved, #record.resolvedAt = :at, #record.timeline = list_append(#record.timeline, :entry), expiresAt = :exp',
+            'SET #status = :resolved, resolvedAt = :at, #record.#status = :resolved, #record.resolvedAt = :at, #record.#step = :resolved, #record.timeline = list_append(#record.timeline, :entry), expiresAt = :exp REMOVE #record.#due, #due, openShard',
           ConditionExpression: 'incidentId = :id AND #status = :open',
           ExpressionAttributeNames: {
             '#status': 'status',
             '#record': 'record',
+            '#step': 'step',
+            '#due': 'due',
           },
           ExpressionAttributeValues: {
             ':resolved': 'resolved',
@@ -263,192 +363,40 @@ export class DynamoDbIncidentStore
             ':at': iso(at),
             ':id': incidentId,
             ':entry': [{ ...entry, at: iso(entry.at) }],
-            ':exp': this.#expiresAt(),
+            ':exp': t.expiresAt(),
           },
         })
-      );
-      return true;
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) return false;
-      throw new AwsCallError('resolving the incident', { cause: err });
-    }
+      )
+    );
   }
 
-  async acquire(
-    groupKey: string,
-    holder: string,
-    now: Date,
-    cooldownSeconds: number
-  ): Promise<{ acquired: true } | { acquired: false; heldBy: string }> {
-    const nowEpoch = Math.floor(now.getTime() / 1000);
-    try {
-      await this.#client.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: {
-            pk: `ROLL#${groupKey}`,
-            holder,
-            acquiredAt: now.toISOString(),
-            lockedUntil: nowEpoch + cooldownSeconds,
-            expiresAt: nowEpoch + cooldownSeconds + 86400,
-          },
-          ConditionExpression:
-            'attribute_not_exists(pk) OR lockedUntil < :now OR holder = :holder',
-          ExpressionAttributeValues: { ':now': nowEpoch, ':holder': holder },
+  async due(now: string, limit: number): Promise<IncidentRecord[]> {
+    const t = this.#table;
+    // The index is eventually consistent: each key is read again, and only
+    // what is still open and due is returned.
+    const out = await t.call('querying the incidents past their deadline', () =>
+      t.client.send(
+        new QueryCommand({
+          TableName: t.name,
+          IndexName: DUE_INDEX,
+          KeyConditionExpression: 'openShard = :open AND #due <= :now',
+          ExpressionAttributeNames: { '#due': 'due' },
+          ExpressionAttributeValues: { ':open': DUE_SHARD, ':now': iso(now) },
+          Limit: limit,
         })
-      );
-      return { acquired: true };
-    } catch (err) {
-      if (!isConditionalCheckFailed(err)) {
-        throw new AwsCallError('acquiring the roll lock', { cause: err });
-      }
-      const out = await this.#client.send(
-        new GetCommand({
-          TableName: this.#table,
-          Key: { pk: `ROLL#${groupKey}` },
-          ConsistentRead: true,
-        })
-      );
-      return { acquired: false, heldBy: String(out.Item?.holder ?? 'unknown') };
-    }
-  }
-
-  async release(groupKey: string, holder: string, now: Date): Promise<void> {
-    // Ended, not deleted: the same UpdateItem on ROLL# the role already
-    // allows, and the row keeps who held it last.
-    try {
-      await this.#client.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { pk: `ROLL#${groupKey}` },
-          UpdateExpression: 'SET lockedUntil = :ended, releasedAt = :at',
-          ConditionExpression: 'holder = :holder',
-          ExpressionAttributeValues: {
-            ':ended': Math.floor(now.getTime() / 1000) - 1,
-            ':at': now.toISOString(),
-            ':holder': holder,
-          },
-        })
-      );
-    } catch (err) {
-      // Held by another incident by now (or gone): not ours to release.
-      if (isConditionalCheckFailed(err)) return;
-      throw new AwsCallError('releasing the roll lock', { cause: err });
-    }
-  }
-
-  async countRoll(
-    now: Date,
-    limit: number
-  ): Promise<{ allowed: true } | { allowed: false; count: number }> {
-    const hour = now.toISOString().slice(0, 13);
-    try {
-      await this.#client.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { pk: `ROLLS#${hour}` },
-          UpdateExpression: 'ADD rolls :one SET expiresAt = :exp',
-          ConditionExpression: 'attribute_not_exists(rolls) OR rolls < :limit',
-          ExpressionAttributeValues: {
-            ':one': 1,
-            ':limit': limit,
-            ':exp': Math.floor(now.getTime() / 1000) + 2 * 86400,
-          },
-        })
-      );
-      return { allowed: true };
-    } catch (err) {
-      if (isConditionalCheckFailed(err))
-        return { allowed: false, count: limit };
-      throw new AwsCallError('counting the roll', { cause: err });
-    }
-  }
-
-  async record(
-    key: string,
-    now: Date,
-    quietSeconds: number
-  ): Promise<NoticeVerdict> {
-    const nowEpoch = Math.floor(now.getTime() / 1000);
-    const item = { pk: `NOTICE#${key}` };
-    try {
-      // A new quiet period starts when none runs; the old item tells how
-      // many repeats the last one counted.
-      const out = await this.#client.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: item,
-          UpdateExpression:
-            'SET quietUntil = :until, repeats = :zero, expiresAt = :exp',
-          ConditionExpression: 'attribute_not_exists(pk) OR quietUntil <= :now',
-          ExpressionAttributeValues: {
-            ':until': nowEpoch + quietSeconds,
-            ':zero': 0,
-            ':now': nowEpoch,
-            ':exp': nowEpoch + quietSeconds + 86400,
-          },
-          ReturnValues: 'ALL_OLD',
-        })
-      );
-      return { post: true, repeats: Number(out.Attributes?.repeats ?? 0) };
-    } catch (err) {
-      if (!isConditionalCheckFailed(err)) {
-        throw new AwsCallError('recording the notice', { cause: err });
+      )
+    );
+    const records: IncidentRecord[] = [];
+    for (const item of out.Items ?? []) {
+      const record = await this.#getByPk(String(item.pk));
+      if (
+        record?.status === 'open' &&
+        record.due !== undefined &&
+        record.due <= iso(now)
+      ) {
+        records.push(record);
       }
     }
-    await this.#call('counting a repeated notice', () =>
-      this.#client.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: item,
-          UpdateExpression: 'ADD repeats :one',
-          ExpressionAttributeValues: { ':one': 1 },
-        })
-      )
-    );
-    return { post: false };
-  }
-
-  async forget(key: string): Promise<void> {
-    await this.#call('forgetting the notice', () =>
-      this.#client.send(
-        new DeleteCommand({
-          TableName: this.#table,
-          Key: { pk: `NOTICE#${key}` },
-        })
-      )
-    );
-  }
-
-  async #update(
-    key: IncidentKey,
-    incidentId: string,
-    expression: string,
-    values: Record<string, unknown>
-  ): Promise<void> {
-    await this.#call('updating the incident', () =>
-      this.#client.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { pk: incidentPk(key) },
-          UpdateExpression: `${expression}, expiresAt = :exp`,
-          ConditionExpression: 'incidentId = :id',
-          ExpressionAttributeNames: { '#record': 'record' },
-          ExpressionAttributeValues: {
-            ...values,
-            ':id': incidentId,
-            ':exp': this.#expiresAt(),
-          },
-        })
-      )
-    );
-  }
-
-  async #call<T>(action: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw new AwsCallError(action, { cause: err });
-    }
+    return records;
   }
 }

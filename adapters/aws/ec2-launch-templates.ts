@@ -4,8 +4,8 @@ import {
   type EC2Client,
   type RequestLaunchTemplateData,
 } from '@aws-sdk/client-ec2';
-import { AwsCallError } from '../../core/errors.ts';
 import type { LaunchTemplateData, LaunchTemplates } from '../../core/ports.ts';
+import { wrapAwsError } from './errors.ts';
 
 /**
  * Fields DescribeLaunchTemplateVersions returns that CreateLaunchTemplate
@@ -44,9 +44,42 @@ export class Ec2LaunchTemplates implements LaunchTemplates {
       if (!data) throw new Error(`version ${version} of ${id} has no data`);
       return toRequestData(data as LaunchTemplateData);
     } catch (err) {
-      throw new AwsCallError(`reading ${id} version ${version}`, {
-        cause: err,
-      });
+      throw wrapAwsError(`reading ${id} version ${version}`, err);
+    }
+  }
+
+  async findVersion(
+    id: string,
+    afterVersion: number,
+    mark: string
+  ): Promise<number | undefined> {
+    try {
+      // Versions made after the one rolled from; a version this incident
+      // made carries the mark at the head of its description.
+      let NextToken: string | undefined;
+      do {
+        const out = await this.#ec2.send(
+          new DescribeLaunchTemplateVersionsCommand({
+            LaunchTemplateId: id,
+            MinVersion: String(afterVersion + 1),
+            ...(NextToken ? { NextToken } : {}),
+          })
+        );
+        const found = out.LaunchTemplateVersions?.find(
+          (v) =>
+            v.VersionNumber !== undefined &&
+            v.VersionNumber > afterVersion &&
+            v.VersionDescription?.startsWith(mark)
+        );
+        if (found?.VersionNumber !== undefined) return found.VersionNumber;
+        NextToken = out.NextToken;
+      } while (NextToken);
+      return undefined;
+    } catch (err) {
+      throw wrapAwsError(
+        `looking for the version of ${id} marked ${mark}`,
+        err
+      );
     }
   }
 
@@ -54,7 +87,8 @@ export class Ec2LaunchTemplates implements LaunchTemplates {
     id: string,
     sourceVersion: number,
     data: LaunchTemplateData,
-    description: string
+    description: string,
+    clientToken: string
   ): Promise<number> {
     try {
       const out = await this.#ec2.send(
@@ -63,13 +97,16 @@ export class Ec2LaunchTemplates implements LaunchTemplates {
           SourceVersion: String(sourceVersion),
           VersionDescription: description,
           LaunchTemplateData: data as RequestLaunchTemplateData,
+          // The same token again returns the version it made (EC2's
+          // idempotency; moto ignores it, so a retry also looks first).
+          ClientToken: clientToken,
         })
       );
       const version = out.LaunchTemplateVersion?.VersionNumber;
       if (version === undefined) throw new Error('no VersionNumber returned');
       return version;
     } catch (err) {
-      throw new AwsCallError(`creating a version of ${id}`, { cause: err });
+      throw wrapAwsError(`creating a version of ${id}`, err);
     }
   }
 }

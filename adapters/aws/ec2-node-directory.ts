@@ -7,14 +7,14 @@ import {
   type Instance,
 } from '@aws-sdk/client-ec2';
 import { DescribeNodegroupCommand, type EKSClient } from '@aws-sdk/client-eks';
-import { AwsCallError, NodeNotFoundError } from '../../core/errors.ts';
+import { NodeNotFoundError } from '../../core/errors.ts';
 import type {
   AmiFamily,
   LaunchTemplateRef,
   NodeDirectory,
   NodeOrigin,
 } from '../../core/ports.ts';
-import { isNotFound } from './errors.ts';
+import { isNotFound, wrapAwsError } from './errors.ts';
 
 /** Tags that tell where an instance came from. */
 export const ORIGIN_TAGS = {
@@ -77,7 +77,7 @@ export class Ec2NodeDirectory implements NodeDirectory {
       // Not an instance EC2 knows: the prune's own SendCommand says so, in
       // the escalation a person reads.
       if (isNotFound(err)) return 'unknown';
-      throw new AwsCallError(`describing ${instanceId}`, { cause: err });
+      throw wrapAwsError(`describing ${instanceId}`, err);
     }
     return familyOfImage(await this.#imageName(imageId));
   }
@@ -209,7 +209,7 @@ export class Ec2NodeDirectory implements NodeDirectory {
     try {
       return await fn();
     } catch (err) {
-      throw new AwsCallError(action, { cause: err });
+      throw wrapAwsError(action, err);
     }
   }
 }

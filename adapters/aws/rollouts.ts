@@ -11,8 +11,8 @@ import {
   type EKSClient,
   UpdateNodegroupVersionCommand,
 } from '@aws-sdk/client-eks';
-import { AwsCallError } from '../../core/errors.ts';
 import type { RolloutStatus, Rollouts } from '../../core/ports.ts';
+import { wrapAwsError } from './errors.ts';
 
 /** Instance refresh states that end it (Baking and Rollback*InProgress do not). */
 const ASG_DONE = new Set([
@@ -52,7 +52,8 @@ export class AwsRollouts implements Rollouts {
   async updateManagedNodegroup(
     cluster: string,
     nodegroup: string,
-    launchTemplate: { id: string; version: number }
+    launchTemplate: { id: string; version: number },
+    clientRequestToken: string
   ): Promise<string> {
     try {
       const out = await this.#eks.send(
@@ -64,15 +65,14 @@ export class AwsRollouts implements Rollouts {
             id: launchTemplate.id,
             version: String(launchTemplate.version),
           },
-          // The same template version never starts two updates.
-          clientRequestToken: `pullmedic-${launchTemplate.id}-${launchTemplate.version}`,
+          // The same request again returns the same update: a retry never
+          // starts a second one.
+          clientRequestToken,
         })
       );
       return out.update?.id ?? 'unknown';
     } catch (err) {
-      throw new AwsCallError(`updating node group ${nodegroup}`, {
-        cause: err,
-      });
+      throw wrapAwsError(`updating node group ${nodegroup}`, err);
     }
   }
 
@@ -120,21 +120,25 @@ export class AwsRollouts implements Rollouts {
             : [],
       };
     } catch (err) {
-      throw new AwsCallError(`reading ${rollout.kind} ${rollout.id}`, {
-        cause: err,
-      });
+      throw wrapAwsError(`reading ${rollout.kind} ${rollout.id}`, err);
     }
   }
 
   async refreshAutoScalingGroup(
     group: string,
-    launchTemplate: { id: string; version: number }
-  ): Promise<string> {
+    launchTemplate: { id: string; version: number },
+    options: { autoRollback: boolean }
+  ): Promise<{ id: string; autoRollback: boolean }> {
     try {
+      // StartInstanceRefresh has no idempotency token: a retry finds the
+      // refresh to this version it already started.
+      const running = await this.#refreshUnderWay(group, launchTemplate);
+      if (running) return running;
       const { desired, canRollBack } = await this.#desiredConfiguration(
         group,
         launchTemplate
       );
+      const autoRollback = options.autoRollback && canRollBack;
       const out = await this.#autoscaling.send(
         new StartInstanceRefreshCommand({
           AutoScalingGroupName: group,
@@ -149,17 +153,46 @@ export class AwsRollouts implements Rollouts {
           Preferences: {
             MinHealthyPercentage: this.#minHealthyPercentage,
             SkipMatching: true,
-            // Auto Scaling refuses a rollback to $Latest or $Default.
-            AutoRollback: canRollBack,
+            // Auto Scaling refuses a rollback to $Latest or $Default, and
+            // to a template whose image is an SSM parameter.
+            AutoRollback: autoRollback,
           },
         })
       );
-      return out.InstanceRefreshId ?? 'unknown';
+      return { id: out.InstanceRefreshId ?? 'unknown', autoRollback };
     } catch (err) {
-      throw new AwsCallError(`starting an instance refresh of ${group}`, {
-        cause: err,
-      });
+      throw wrapAwsError(`starting an instance refresh of ${group}`, err);
     }
+  }
+
+  /** A refresh of the group to exactly this version that has not ended. */
+  async #refreshUnderWay(
+    group: string,
+    launchTemplate: { id: string; version: number }
+  ): Promise<{ id: string; autoRollback: boolean } | undefined> {
+    const out = await this.#autoscaling.send(
+      new DescribeInstanceRefreshesCommand({
+        AutoScalingGroupName: group,
+        MaxRecords: 10,
+      })
+    );
+    const found = out.InstanceRefreshes?.find((r) => {
+      if (ASG_DONE.has(r.Status ?? '')) return false;
+      const spec =
+        r.DesiredConfiguration?.MixedInstancesPolicy?.LaunchTemplate
+          ?.LaunchTemplateSpecification ??
+        r.DesiredConfiguration?.LaunchTemplate;
+      return (
+        spec?.LaunchTemplateId === launchTemplate.id &&
+        spec.Version === String(launchTemplate.version)
+      );
+    });
+    return found?.InstanceRefreshId
+      ? {
+          id: found.InstanceRefreshId,
+          autoRollback: found.Preferences?.AutoRollback === true,
+        }
+      : undefined;
   }
 
   /**

@@ -1,10 +1,10 @@
 import {
   GetCommandInvocationCommand,
   GetParameterCommand,
+  ListCommandsCommand,
   SendCommandCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { AwsCallError } from '../../core/errors.ts';
 import type {
   AmiFamily,
   CommandInvocation,
@@ -12,7 +12,7 @@ import type {
   ControlSwitch,
   NodeCommands,
 } from '../../core/ports.ts';
-import { isNotFound } from './errors.ts';
+import { isNotFound, wrapAwsError } from './errors.ts';
 
 /** The names of the deployed prune documents. */
 export interface PruneDocuments {
@@ -74,9 +74,48 @@ export class SsmNodeCommands implements NodeCommands {
       if (!id) throw new Error('SendCommand returned no CommandId');
       return id;
     } catch (err) {
-      throw new AwsCallError(`sending ${documentName} to ${instanceId}`, {
-        cause: err,
-      });
+      throw wrapAwsError(`sending ${documentName} to ${instanceId}`, err);
+    }
+  }
+
+  async findPrune(
+    instanceId: string,
+    intentId: string
+  ): Promise<string | undefined> {
+    try {
+      // The commands sent to the instance, newest first; ours carries the
+      // intent id at the head of its Comment. A prune is found within the
+      // first pages: it was sent minutes ago at most.
+      let NextToken: string | undefined;
+      for (let page = 0; page < 5; page++) {
+        const out = await this.#client.send(
+          new ListCommandsCommand({
+            InstanceId: instanceId,
+            MaxResults: 50,
+            ...(NextToken ? { NextToken } : {}),
+          })
+        );
+        const found = out.Commands?.find((c) =>
+          c.Comment?.startsWith(`pullmedic ${intentId}`)
+        );
+        if (found?.CommandId) return found.CommandId;
+        NextToken = out.NextToken;
+        if (!NextToken) return undefined;
+      }
+      return undefined;
+    } catch (err) {
+      throw wrapAwsError(`looking for the prune sent to ${instanceId}`, err);
+    }
+  }
+
+  async commentOf(commandId: string): Promise<string | undefined> {
+    try {
+      const out = await this.#client.send(
+        new ListCommandsCommand({ CommandId: commandId })
+      );
+      return out.Commands?.[0]?.Comment;
+    } catch (err) {
+      throw wrapAwsError(`reading command ${commandId}`, err);
     }
   }
 
@@ -102,9 +141,7 @@ export class SsmNodeCommands implements NodeCommands {
         stderr: out.StandardErrorContent ?? '',
       };
     } catch (err) {
-      throw new AwsCallError(`reading command ${commandId} on ${instanceId}`, {
-        cause: err,
-      });
+      throw wrapAwsError(`reading command ${commandId} on ${instanceId}`, err);
     }
   }
 }

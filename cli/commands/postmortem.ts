@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbIncidentStore } from '../../adapters/aws/dynamodb-incident-store.ts';
+import { PullmedicTable } from '../../adapters/aws/dynamodb-table.ts';
 import { isNotFound } from '../../adapters/aws/errors.ts';
 import type { IncidentRecord } from '../../core/ports.ts';
 import { type InputItem, readEvents } from '../local/input.ts';
@@ -169,10 +170,12 @@ async function fromTable(
   let record: IncidentRecord | undefined;
   try {
     const store = new DynamoDbIncidentStore(
-      DynamoDBDocumentClient.from(client),
-      table,
-      0,
-      () => new Date()
+      new PullmedicTable(
+        DynamoDBDocumentClient.from(client),
+        table,
+        0,
+        () => new Date()
+      )
     );
     record = await store.get({
       scope,

@@ -19,8 +19,9 @@ From the bus archive in AWS (credentials and region from the environment):
   --archive NAME  the archive (serverless.yml names it pullmedic-<stage>-archive)
   --from TIME     start of the window, ISO 8601 (e.g. 2026-11-20T09:30:00Z)
   --to TIME       end of the window, ISO 8601
-  --live          act for real: the replay's name carries "-live-", and the
-                  functions act if the control parameter is live. Think twice.
+  --live          act for real: the replay's name starts with "pullmedic-live-",
+                  and the functions act if the control parameter is live.
+                  Think twice.
   Shows the replay's progress until it ends.
 
 Locally, from events exported from anywhere (kubectl get events -o json, the

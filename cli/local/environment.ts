@@ -1,11 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  CreateTableCommand,
-  type DynamoDBClient,
-  UpdateTimeToLiveCommand,
-} from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateArchiveCommand,
   CreateEventBusCommand,
@@ -28,6 +24,7 @@ import {
   PutParameterCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
+import { createPullmedicTable } from '../../adapters/aws/dynamodb-table.ts';
 import {
   FUNCTION_RULES,
   type FunctionName,
@@ -205,20 +202,7 @@ export async function createLocalEnvironment(
   );
   const ingestDlq = await queue(c.sqs, 'pullmedic-local-forwarder-dlq');
 
-  await c.dynamo.send(
-    new CreateTableCommand({
-      TableName: LOCAL_NAMES.table,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-    })
-  );
-  await c.dynamo.send(
-    new UpdateTimeToLiveCommand({
-      TableName: LOCAL_NAMES.table,
-      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
-    })
-  );
+  await createPullmedicTable(c.dynamo, LOCAL_NAMES.table);
 
   await c.ssm.send(
     new CreateDocumentCommand({

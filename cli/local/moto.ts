@@ -60,14 +60,24 @@ export async function motoPython(): Promise<string> {
  * ```
  */
 export async function startMoto(
-  options: { amisPath?: string; timeoutMs?: number } = {}
+  options: {
+    amisPath?: string;
+    timeoutMs?: number;
+    /**
+     * moto's own server, without the launcher: only the benchmark that
+     * shows what the launcher changes uses it.
+     */
+    unpatched?: boolean;
+  } = {}
 ): Promise<MotoServer> {
   const python = await motoPython();
   const port = await freePort();
   const child: ChildProcess = spawn(
     python,
     [
-      resolve(repoRoot, 'scripts/moto-launcher.py'),
+      ...(options.unpatched
+        ? ['-m', 'moto.server']
+        : [resolve(repoRoot, 'scripts/moto-launcher.py')]),
       '-H',
       '127.0.0.1',
       '-p',

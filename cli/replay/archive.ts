@@ -4,7 +4,7 @@ import {
   type EventBridgeClient,
   StartReplayCommand,
 } from '@aws-sdk/client-eventbridge';
-import { LIVE_REPLAY_MARKER } from '../../core/context.ts';
+import { LIVE_REPLAY_PREFIX } from '../../core/context.ts';
 
 /** How far a replay got. */
 export interface ReplayProgress {
@@ -16,8 +16,8 @@ export interface ReplayProgress {
 const DONE = new Set(['COMPLETED', 'CANCELLED', 'FAILED']);
 
 /**
- * The name of a replay: it carries the live marker only when asked, since
- * the functions run a replay in dry-run unless its name has it.
+ * The name of a replay: it starts with the live prefix only when asked,
+ * since the functions run a replay in dry-run unless its name does.
  *
  * @example
  * ```ts
@@ -25,7 +25,7 @@ const DONE = new Set(['COMPLETED', 'CANCELLED', 'FAILED']);
  * ```
  */
 export const replayNameOf = (now: Date, live: boolean): string =>
-  `pullmedic${live ? LIVE_REPLAY_MARKER : '-'}${now.toISOString().replace(/[-:]|\.\d+/g, '')}`;
+  `${live ? LIVE_REPLAY_PREFIX : 'pullmedic-'}${now.toISOString().replace(/[-:]|\.\d+/g, '')}`;
 
 /**
  * Starts an EventBridge replay of the bus archive over a time window, back

@@ -1,5 +1,151 @@
+import { z } from 'zod';
+import {
+  DEFAULT_DEADLINES,
+  type Deadlines,
+} from '../../core/incident-steps.ts';
 import { DEFAULT_POLICY, type Policy } from '../../core/policy.ts';
 import type { ControlMode } from '../../core/ports.ts';
+
+/**
+ * A setting the functions cannot run with: names the variable, what it
+ * holds, and what it accepts, so a bad deploy fails at cold start with a
+ * line a person can act on.
+ */
+export class ConfigError extends Error {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+/** A number from the environment: unset or empty means the default. */
+const numberSetting = (fallback: number, check: z.ZodNumber, accepts: string) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw.trim() === '') return fallback;
+      const value = Number(raw);
+      const parsed = check.safeParse(value);
+      if (!parsed.success) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be ${accepts}, got "${raw}"`,
+        });
+        return z.NEVER;
+      }
+      return parsed.data;
+    });
+
+const positive = (fallback: number) =>
+  numberSetting(fallback, z.number().positive().finite(), 'a number > 0');
+const count = (fallback: number) =>
+  numberSetting(fallback, z.number().int().min(0), 'a whole number >= 0');
+const seconds = (fallback: number) =>
+  numberSetting(
+    fallback,
+    z.number().min(0).finite(),
+    'a number of seconds >= 0'
+  );
+/** A whole number in [min, max]. */
+const between = (fallback: number, min: number, max: number) =>
+  numberSetting(
+    fallback,
+    z.number().int().min(min).max(max),
+    `a whole number from ${min} to ${max}`
+  );
+
+const text = (fallback: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? fallback : v));
+
+/** A comma-separated list; unset or empty means the default. */
+const list = (fallback: string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((raw) => {
+      const items = (raw ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      return items.length ? items : fallback;
+    });
+
+const oneOf = <T extends string>(values: readonly T[], fallback: T) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      const value = raw === undefined || raw === '' ? fallback : raw;
+      if (!(values as readonly string[]).includes(value)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be ${values.join(', ')}, got "${value}"`,
+        });
+        return z.NEVER;
+      }
+      return value as T;
+    });
+
+const d = DEFAULT_DEADLINES;
+
+/**
+ * Every setting a function reads from its environment, in one schema,
+ * read once per cold start. Names are optional here because a function
+ * needs only some of them; `required` checks the ones it uses.
+ */
+const Settings = z.object({
+  PULLMEDIC_BUS_NAME: text('pullmedic'),
+  PULLMEDIC_TABLE_NAME: text(''),
+  PULLMEDIC_TOPIC_ARN: text(''),
+  PULLMEDIC_PRUNE_DOCUMENT: text(''),
+  PULLMEDIC_PRUNE_BOTTLEROCKET_DOCUMENT: text(''),
+  PULLMEDIC_CONTROL_PARAMETER: text('/pullmedic/mode'),
+  PULLMEDIC_DEFAULT_MODE: oneOf<ControlMode>(
+    ['live', 'dry-run', 'off'],
+    'live'
+  ),
+  PULLMEDIC_QUEUE_URL: text(''),
+  PULLMEDIC_DLQ_URL: text(''),
+  // SendCommand's TimeoutSeconds: 30 s to 30 days.
+  PULLMEDIC_COMMAND_TIMEOUT_SECONDS: between(600, 30, 2_592_000),
+  PULLMEDIC_MIN_HEALTHY_PERCENTAGE: between(90, 0, 100),
+  // Retries are the adapters' and the queues' business; the SDK's own
+  // retries cover throttling within a call.
+  PULLMEDIC_SDK_MAX_ATTEMPTS: between(3, 1, 10),
+  // A record that failed this many receives is dead-lettered by the
+  // handler itself, with the reason (the queue's maxReceiveCount).
+  PULLMEDIC_MAX_RECEIVE_COUNT: between(3, 1, 1000),
+  PULLMEDIC_LOOK_AGAIN_SECONDS: seconds(30),
+  PULLMEDIC_LOOK_AGAIN_TIMES: count(2),
+  PULLMEDIC_WATCH_DELAY_SECONDS: seconds(300),
+  PULLMEDIC_WATCH_MAX_LOOKS: count(72),
+  PULLMEDIC_REPEAT_QUIET_SECONDS: seconds(3600),
+  PULLMEDIC_RECONCILE_BATCH: between(25, 1, 100),
+  PULLMEDIC_MIN_VOLUME_GIB: positive(DEFAULT_POLICY.minVolumeGiB),
+  PULLMEDIC_MAX_VOLUME_GIB: positive(DEFAULT_POLICY.maxVolumeGiB),
+  PULLMEDIC_MIN_FREE_PERCENT: positive(DEFAULT_POLICY.minFreePercentAfterPrune),
+  PULLMEDIC_GROWTH_FACTOR: positive(DEFAULT_POLICY.growthFactor),
+  PULLMEDIC_ROLL_COOLDOWN_SECONDS: positive(DEFAULT_POLICY.rollCooldownSeconds),
+  PULLMEDIC_INCIDENT_TTL_SECONDS: positive(DEFAULT_POLICY.incidentTtlSeconds),
+  PULLMEDIC_NODEGROUP_ALLOWLIST: list(DEFAULT_POLICY.nodegroupAllowlist),
+  PULLMEDIC_MAX_ROLLS_PER_HOUR: positive(DEFAULT_POLICY.maxRollsPerHour),
+  PULLMEDIC_ROLL_APPROVAL: oneOf(
+    ['auto', 'approval'],
+    DEFAULT_POLICY.rollApproval
+  ),
+  PULLMEDIC_DEADLINE_SEND_SECONDS: positive(d.sendSeconds),
+  PULLMEDIC_DEADLINE_PRUNE_RESULT_SECONDS: positive(d.pruneResultSeconds),
+  PULLMEDIC_DEADLINE_RECOVERY_SECONDS: positive(d.recoverySeconds),
+  PULLMEDIC_DEADLINE_ROLL_START_SECONDS: positive(d.rollStartSeconds),
+  PULLMEDIC_DEADLINE_WATCH_SECONDS: positive(d.watchSeconds),
+  PULLMEDIC_DEADLINE_LOOK_AGAIN_SECONDS: seconds(d.lookAgainSeconds),
+});
 
 /** Everything a function reads from its environment, read once. */
 export interface Config {
@@ -11,43 +157,26 @@ export interface Config {
   pruneBottlerocketDocument: string;
   controlParameter: string;
   defaultMode: ControlMode;
+  /** The function's own queue and dead-letter queue (Lambda: one function per process). */
+  queueUrl: string;
+  dlqUrl: string;
   commandTimeoutSeconds: number;
   minHealthyPercentage: number;
+  sdkMaxAttempts: number;
+  maxReceiveCount: number;
+  /** A BackOff that overtook its Failed event, or a replayed Pulled: how often and how many times to look again. */
+  lookAgain: { seconds: number; times: number };
+  /** watch-rollout: how often to look, and for how many looks. */
+  watch: { delaySeconds: number; maxLooks: number };
+  repeatQuietSeconds: number;
+  /** The reconciler: how many due incidents one run drives at most. */
+  reconcileBatch: number;
   policy: Policy;
 }
 
-const number = (env: NodeJS.ProcessEnv, name: string, fallback: number) => {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new Error(`${name} must be a positive number, got "${raw}"`);
-  }
-  return value;
-};
-
-/** A comma-separated list, or undefined when unset or empty. */
-const list = (raw: string | undefined): string[] | undefined => {
-  const items = (raw ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  return items.length ? items : undefined;
-};
-
-const approval = (raw: string | undefined): Policy['rollApproval'] => {
-  const value = raw ?? DEFAULT_POLICY.rollApproval;
-  if (value !== 'auto' && value !== 'approval') {
-    throw new Error(
-      `PULLMEDIC_ROLL_APPROVAL must be auto or approval, got "${value}"`
-    );
-  }
-  return value;
-};
-
 /**
- * Reads and validates the configuration. Names are optional here because a
- * function only needs some of them; `require` checks the ones it uses.
+ * Reads and validates the configuration, or throws a ConfigError naming
+ * the first variable that is wrong and what it accepts.
  *
  * @example
  * ```ts
@@ -55,73 +184,65 @@ const approval = (raw: string | undefined): Policy['rollApproval'] => {
  * ```
  */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
-  const mode = env.PULLMEDIC_DEFAULT_MODE ?? 'live';
-  if (!['live', 'dry-run', 'off'].includes(mode)) {
-    throw new Error(
-      `PULLMEDIC_DEFAULT_MODE must be live, dry-run or off, got "${mode}"`
+  const parsed = Settings.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(
+      String(issue?.path[0] ?? 'environment'),
+      issue?.message ?? 'invalid'
     );
   }
-  const policy: Policy = {
-    minVolumeGiB: number(
-      env,
-      'PULLMEDIC_MIN_VOLUME_GIB',
-      DEFAULT_POLICY.minVolumeGiB
-    ),
-    maxVolumeGiB: number(
-      env,
+  const s = parsed.data;
+  if (s.PULLMEDIC_MAX_VOLUME_GIB < s.PULLMEDIC_MIN_VOLUME_GIB) {
+    throw new ConfigError(
       'PULLMEDIC_MAX_VOLUME_GIB',
-      DEFAULT_POLICY.maxVolumeGiB
-    ),
-    minFreePercentAfterPrune: number(
-      env,
-      'PULLMEDIC_MIN_FREE_PERCENT',
-      DEFAULT_POLICY.minFreePercentAfterPrune
-    ),
-    growthFactor: number(
-      env,
-      'PULLMEDIC_GROWTH_FACTOR',
-      DEFAULT_POLICY.growthFactor
-    ),
-    rollCooldownSeconds: number(
-      env,
-      'PULLMEDIC_ROLL_COOLDOWN_SECONDS',
-      DEFAULT_POLICY.rollCooldownSeconds
-    ),
-    incidentTtlSeconds: number(
-      env,
-      'PULLMEDIC_INCIDENT_TTL_SECONDS',
-      DEFAULT_POLICY.incidentTtlSeconds
-    ),
-    nodegroupAllowlist:
-      list(env.PULLMEDIC_NODEGROUP_ALLOWLIST) ??
-      DEFAULT_POLICY.nodegroupAllowlist,
-    maxRollsPerHour: number(
-      env,
-      'PULLMEDIC_MAX_ROLLS_PER_HOUR',
-      DEFAULT_POLICY.maxRollsPerHour
-    ),
-    rollApproval: approval(env.PULLMEDIC_ROLL_APPROVAL),
-  };
-  if (policy.maxVolumeGiB < policy.minVolumeGiB) {
-    throw new Error(
-      'PULLMEDIC_MAX_VOLUME_GIB must not be below PULLMEDIC_MIN_VOLUME_GIB'
+      `must not be below PULLMEDIC_MIN_VOLUME_GIB (${s.PULLMEDIC_MIN_VOLUME_GIB}), got ${s.PULLMEDIC_MAX_VOLUME_GIB}`
     );
   }
+  const deadlines: Deadlines = {
+    sendSeconds: s.PULLMEDIC_DEADLINE_SEND_SECONDS,
+    pruneResultSeconds: s.PULLMEDIC_DEADLINE_PRUNE_RESULT_SECONDS,
+    recoverySeconds: s.PULLMEDIC_DEADLINE_RECOVERY_SECONDS,
+    rollStartSeconds: s.PULLMEDIC_DEADLINE_ROLL_START_SECONDS,
+    watchSeconds: s.PULLMEDIC_DEADLINE_WATCH_SECONDS,
+    lookAgainSeconds: s.PULLMEDIC_DEADLINE_LOOK_AGAIN_SECONDS,
+  };
   return {
-    busName: env.PULLMEDIC_BUS_NAME ?? 'pullmedic',
-    tableName: env.PULLMEDIC_TABLE_NAME ?? '',
-    topicArn: env.PULLMEDIC_TOPIC_ARN ?? '',
-    pruneDocument: env.PULLMEDIC_PRUNE_DOCUMENT ?? '',
-    pruneBottlerocketDocument: env.PULLMEDIC_PRUNE_BOTTLEROCKET_DOCUMENT ?? '',
-    controlParameter: env.PULLMEDIC_CONTROL_PARAMETER ?? '/pullmedic/mode',
-    defaultMode: mode as ControlMode,
-    commandTimeoutSeconds: number(
-      env,
-      'PULLMEDIC_COMMAND_TIMEOUT_SECONDS',
-      600
-    ),
-    minHealthyPercentage: number(env, 'PULLMEDIC_MIN_HEALTHY_PERCENTAGE', 90),
-    policy,
+    busName: s.PULLMEDIC_BUS_NAME,
+    tableName: s.PULLMEDIC_TABLE_NAME,
+    topicArn: s.PULLMEDIC_TOPIC_ARN,
+    pruneDocument: s.PULLMEDIC_PRUNE_DOCUMENT,
+    pruneBottlerocketDocument: s.PULLMEDIC_PRUNE_BOTTLEROCKET_DOCUMENT,
+    controlParameter: s.PULLMEDIC_CONTROL_PARAMETER,
+    defaultMode: s.PULLMEDIC_DEFAULT_MODE,
+    queueUrl: s.PULLMEDIC_QUEUE_URL,
+    dlqUrl: s.PULLMEDIC_DLQ_URL,
+    commandTimeoutSeconds: s.PULLMEDIC_COMMAND_TIMEOUT_SECONDS,
+    minHealthyPercentage: s.PULLMEDIC_MIN_HEALTHY_PERCENTAGE,
+    sdkMaxAttempts: s.PULLMEDIC_SDK_MAX_ATTEMPTS,
+    maxReceiveCount: s.PULLMEDIC_MAX_RECEIVE_COUNT,
+    lookAgain: {
+      seconds: s.PULLMEDIC_LOOK_AGAIN_SECONDS,
+      times: s.PULLMEDIC_LOOK_AGAIN_TIMES,
+    },
+    watch: {
+      delaySeconds: s.PULLMEDIC_WATCH_DELAY_SECONDS,
+      maxLooks: s.PULLMEDIC_WATCH_MAX_LOOKS,
+    },
+    repeatQuietSeconds: s.PULLMEDIC_REPEAT_QUIET_SECONDS,
+    reconcileBatch: s.PULLMEDIC_RECONCILE_BATCH,
+    policy: {
+      minVolumeGiB: s.PULLMEDIC_MIN_VOLUME_GIB,
+      maxVolumeGiB: s.PULLMEDIC_MAX_VOLUME_GIB,
+      minFreePercentAfterPrune: s.PULLMEDIC_MIN_FREE_PERCENT,
+      growthFactor: s.PULLMEDIC_GROWTH_FACTOR,
+      rollCooldownSeconds: s.PULLMEDIC_ROLL_COOLDOWN_SECONDS,
+      incidentTtlSeconds: s.PULLMEDIC_INCIDENT_TTL_SECONDS,
+      nodegroupAllowlist: s.PULLMEDIC_NODEGROUP_ALLOWLIST,
+      maxRollsPerHour: s.PULLMEDIC_MAX_ROLLS_PER_HOUR,
+      rollApproval: s.PULLMEDIC_ROLL_APPROVAL,
+      deadlines,
+    },
   };
 }
 
@@ -134,24 +255,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
  * ```
  */
 export function required(value: string, name: string): string {
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-}
-
-/**
- * A number >= 0 from the environment, read once by the function that needs
- * it (how long to wait, how often to look); `fallback` when unset.
- *
- * @example
- * ```ts
- * const DELAY_SECONDS = nonNegative('PULLMEDIC_WATCH_DELAY_SECONDS', 300);
- * ```
- */
-export function nonNegative(name: string, fallback: number): number {
-  const raw = process.env[name];
-  const value = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isFinite(value) || value < 0) {
-    throw new Error(`${name} must be a number >= 0, got "${raw}"`);
-  }
+  if (!value) throw new ConfigError(name, 'is not set');
   return value;
 }

@@ -17,7 +17,7 @@ import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { z } from 'zod';
 import { type RunMode, runModeOf } from '../../core/context.ts';
-import { MalformedEventError } from '../../core/errors.ts';
+import { isPermanentFailure, MalformedEventError } from '../../core/errors.ts';
 import type { Stamped } from '../../core/notification-order.ts';
 import type { Emitted } from '../../core/ports.ts';
 import { type Envelope, envelopeOf } from '../../events/schemas.ts';
@@ -153,6 +153,48 @@ function idempotentDecision<T, D extends BaseDependencies>(
   );
 }
 
+/**
+ * Whether a failed record goes to the dead-letter queue now, with its
+ * reason, instead of back to the queue:
+ * - malformed (the envelope, or what the use case reads of the detail):
+ *   retrying cannot mend it;
+ * - a failure that will never pass (AccessDenied, a vanished resource)
+ *   that the use case could not turn into an escalation;
+ * - a failure on the last receive the queue allows: the queue would move
+ *   it to the same dead-letter queue without saying why; the handler
+ *   moves it itself, with the error as the reason.
+ *
+ * @example
+ * ```ts
+ * deadLetterVerdict(new MalformedEventError('…'), record, 3);
+ * // { reason: 'the event does not match its contract: …', metric: 'MalformedEvents' }
+ * ```
+ */
+export function deadLetterVerdict(
+  err: unknown,
+  record: Pick<SQSRecord, 'attributes'>,
+  maxReceiveCount: number
+): { reason: string; metric: string } | undefined {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof MalformedEventError) {
+    return { reason: message, metric: 'MalformedEvents' };
+  }
+  if (isPermanentFailure(err)) {
+    return {
+      reason: `a failure retrying cannot mend: ${message}`,
+      metric: 'PermanentFailures',
+    };
+  }
+  const receives = Number(record.attributes?.ApproximateReceiveCount ?? 1);
+  if (receives >= maxReceiveCount) {
+    return {
+      reason: `failed on each of ${receives} deliveries; the last: ${message}`,
+      metric: 'RetriesExhausted',
+    };
+  }
+  return undefined;
+}
+
 export interface HandlerOptions {
   /**
    * Handle a batch's records one at a time, sorted by this order of their
@@ -265,18 +307,21 @@ export function eventBridgeQueueHandler<
     try {
       await handleRecord(record, deps);
     } catch (err) {
-      // Malformed, whether the envelope or what the use case reads of the
-      // detail: retrying cannot mend it, so it goes to the dead-letter
-      // queue now, with the reason, and the batch goes on.
-      if (!(err instanceof MalformedEventError)) throw err;
-      logger.warn('dead-lettering a malformed event', {
+      const verdict = deadLetterVerdict(
+        err,
+        record,
+        deps.config.maxReceiveCount
+      );
+      // Anything else fails this record only: SQS delivers it again.
+      if (verdict === undefined) throw err;
+      logger.warn('dead-lettering an event', {
         messageId: record.messageId,
-        reason: err.message,
+        reason: verdict.reason,
       });
-      metrics.addMetric('MalformedEvents', MetricUnit.Count, 1);
+      metrics.addMetric(verdict.metric, MetricUnit.Count, 1);
       await deps
         .deadLetters(functionName)
-        .send(record.body, err.message, functionName);
+        .send(record.body, verdict.reason, functionName);
     }
   };
 

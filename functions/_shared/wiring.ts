@@ -9,6 +9,9 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbIncidentStore } from '../../adapters/aws/dynamodb-incident-store.ts';
+import { DynamoDbRepeatNotices } from '../../adapters/aws/dynamodb-repeat-notices.ts';
+import { DynamoDbRollLocks } from '../../adapters/aws/dynamodb-roll-locks.ts';
+import { PullmedicTable } from '../../adapters/aws/dynamodb-table.ts';
 import { Ec2LaunchTemplates } from '../../adapters/aws/ec2-launch-templates.ts';
 import { Ec2NodeDirectory } from '../../adapters/aws/ec2-node-directory.ts';
 import { EventBridgePublisher } from '../../adapters/aws/eventbridge-publisher.ts';
@@ -97,9 +100,7 @@ export type BaseDependencies = ReturnType<typeof buildBase>;
 function buildBase(config: Config) {
   // Retries are the adapters' and the queues' business: an SDK retry of a
   // non-idempotent call (SendCommand) would run the prune twice.
-  const options = {
-    maxAttempts: Number(process.env.PULLMEDIC_SDK_MAX_ATTEMPTS ?? 3),
-  };
+  const options = { maxAttempts: config.sdkMaxAttempts };
   const sqs = client(new SQSClient(options));
   const dynamo = client(new DynamoDBClient(options));
   const wiring: Wiring = { config, client, options, dynamo };
@@ -150,12 +151,9 @@ function buildBase(config: Config) {
   };
 }
 
-/**
- * The incident table: incidents, roll locks and repeat notices are rows of
- * the one table, so one store serves the three ports.
- */
-export function incidentStore({ config, dynamo }: Wiring) {
-  return new DynamoDbIncidentStore(
+/** The pullmedic table, which incidents, roll locks and notices share. */
+function table({ config, dynamo }: Wiring): PullmedicTable {
+  return new PullmedicTable(
     DynamoDBDocumentClient.from(dynamo, {
       marshallOptions: { removeUndefinedValues: true },
     }),
@@ -163,6 +161,21 @@ export function incidentStore({ config, dynamo }: Wiring) {
     config.policy.incidentTtlSeconds,
     () => clock.now()
   );
+}
+
+/** Incidents, one per cluster and node, and the pointers to them. */
+export function incidentStore(w: Wiring) {
+  return new DynamoDbIncidentStore(table(w));
+}
+
+/** The guardrails on rolls: a lock per group, a budget per hour. */
+export function rollLocks(w: Wiring) {
+  return new DynamoDbRollLocks(table(w));
+}
+
+/** Where notify counts a notice that keeps repeating. */
+export function repeatNotices(w: Wiring) {
+  return new DynamoDbRepeatNotices(table(w));
 }
 
 /** Nodes: their instances (EC2) and node groups (EKS). */

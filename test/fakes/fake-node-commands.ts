@@ -3,11 +3,16 @@ import type {
   CommandInvocation,
   NodeCommands,
 } from '#core/ports.ts';
+import { wrapAwsError } from '../../adapters/aws/errors.ts';
+import { FailurePlan } from './failure-plan.ts';
 
 /**
  * A hand-written NodeCommands: sendPrune hands out command ids in order
- * (`cmd-0001`, …) unless told otherwise; getInvocation answers what the
- * test configured for the command and instance.
+ * (`cmd-0001`, …) unless told otherwise and keeps each command's Comment,
+ * as SSM does (findPrune and commentOf read it back); getInvocation
+ * answers what the test configured for the command and instance.
+ * `failures` makes a method throw; `lostResponses` makes sendPrune send
+ * the command and then throw, as a timeout after SSM took it would.
  *
  * @example
  * ```ts
@@ -20,8 +25,14 @@ export class FakeNodeCommands implements NodeCommands {
   #sent = 0;
   #commandIds: string[] = [];
   #invocations = new Map<string, CommandInvocation>();
-  #sendError: Error | undefined;
-  #invocationError: Error | undefined;
+  /** Every command SSM took, with its Comment. */
+  readonly sent: { commandId: string; instanceId: string; comment: string }[] =
+    [];
+  readonly failures = new FailurePlan<
+    'sendPrune' | 'getInvocation' | 'findPrune' | 'commentOf'
+  >();
+  /** The next sendPrune sends, then throws this. */
+  readonly lostResponses = new FailurePlan<'sendPrune'>();
 
   calls: {
     sendPrune: {
@@ -31,7 +42,9 @@ export class FakeNodeCommands implements NodeCommands {
       comment: string;
     }[];
     getInvocation: { commandId: string; instanceId: string }[];
-  } = { sendPrune: [], getInvocation: [] };
+    findPrune: { instanceId: string; intentId: string }[];
+    commentOf: { commandId: string }[];
+  } = { sendPrune: [], getInvocation: [], findPrune: [], commentOf: [] };
 
   constructor(
     documents: { containerd: string; bottlerocket?: string } = {
@@ -62,11 +75,11 @@ export class FakeNodeCommands implements NodeCommands {
   }
 
   failSendWith(error: Error): void {
-    this.#sendError = error;
+    this.failures.always('sendPrune', error);
   }
 
   failGetInvocationWith(error: Error): void {
-    this.#invocationError = error;
+    this.failures.always('getInvocation', error);
   }
 
   callCount(method: keyof FakeNodeCommands['calls']): number {
@@ -77,9 +90,15 @@ export class FakeNodeCommands implements NodeCommands {
     this.#sent = 0;
     this.#commandIds = [];
     this.#invocations.clear();
-    this.#sendError = undefined;
-    this.#invocationError = undefined;
-    this.calls = { sendPrune: [], getInvocation: [] };
+    this.sent.length = 0;
+    this.failures.reset();
+    this.lostResponses.reset();
+    this.calls = {
+      sendPrune: [],
+      getInvocation: [],
+      findPrune: [],
+      commentOf: [],
+    };
   }
 
   async sendPrune(
@@ -94,11 +113,40 @@ export class FakeNodeCommands implements NodeCommands {
       parameters,
       comment,
     });
-    if (this.#sendError) throw this.#sendError;
+    this.#throwIfFailing('sendPrune');
     this.#sent++;
-    return (
-      this.#commandIds.shift() ?? `cmd-${String(this.#sent).padStart(4, '0')}`
-    );
+    const commandId =
+      this.#commandIds.shift() ?? `cmd-${String(this.#sent).padStart(4, '0')}`;
+    this.sent.push({ commandId, instanceId, comment });
+    const lost = this.lostResponses.take('sendPrune');
+    if (lost) throw wrapAwsError('sending the prune (in memory)', lost);
+    return commandId;
+  }
+
+  async findPrune(
+    instanceId: string,
+    intentId: string
+  ): Promise<string | undefined> {
+    this.calls.findPrune.push({ instanceId, intentId });
+    this.#throwIfFailing('findPrune');
+    return this.sent.find(
+      (c) =>
+        c.instanceId === instanceId &&
+        c.comment.startsWith(`pullmedic ${intentId}`)
+    )?.commandId;
+  }
+
+  async commentOf(commandId: string): Promise<string | undefined> {
+    this.calls.commentOf.push({ commandId });
+    this.#throwIfFailing('commentOf');
+    return this.sent.find((c) => c.commandId === commandId)?.comment;
+  }
+
+  #throwIfFailing(
+    method: 'sendPrune' | 'getInvocation' | 'findPrune' | 'commentOf'
+  ): void {
+    const error = this.failures.take(method);
+    if (error) throw wrapAwsError(`${method} (in memory)`, error);
   }
 
   async getInvocation(
@@ -106,7 +154,7 @@ export class FakeNodeCommands implements NodeCommands {
     instanceId: string
   ): Promise<CommandInvocation> {
     this.calls.getInvocation.push({ commandId, instanceId });
-    if (this.#invocationError) throw this.#invocationError;
+    this.#throwIfFailing('getInvocation');
     const invocation = this.#invocations.get(`${commandId}#${instanceId}`);
     if (invocation === undefined) {
       const err = new Error(`no invocation of ${commandId} on ${instanceId}`);

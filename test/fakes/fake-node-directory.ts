@@ -1,5 +1,7 @@
 import { NodeNotFoundError } from '#core/errors.ts';
 import type { AmiFamily, NodeDirectory, NodeOrigin } from '#core/ports.ts';
+import { wrapAwsError } from '../../adapters/aws/errors.ts';
+import { FailurePlan } from './failure-plan.ts';
 
 /**
  * A hand-written NodeDirectory over two maps: node name → instance id and
@@ -15,7 +17,10 @@ import type { AmiFamily, NodeDirectory, NodeOrigin } from '#core/ports.ts';
 export class FakeNodeDirectory implements NodeDirectory {
   #instanceIds = new Map<string, string>();
   #origins = new Map<string, NodeOrigin>();
-  #error: Error | undefined;
+  /** Failures to inject, by method (wrapped as the EC2 directory wraps them). */
+  readonly failures = new FailurePlan<
+    'instanceIdOf' | 'amiFamilyOf' | 'origin'
+  >();
 
   calls: { instanceIdOf: string[]; amiFamilyOf: string[]; origin: string[] } = {
     instanceIdOf: [],
@@ -34,8 +39,16 @@ export class FakeNodeDirectory implements NodeDirectory {
     this.#origins.set(origin.instanceId, structuredClone(origin));
   }
 
+  /** Every method throws `error` as it is, unwrapped. */
   failWith(error: Error): void {
-    this.#error = error;
+    this.#raw = error;
+  }
+  #raw: Error | undefined;
+
+  #throwIfFailing(method: 'instanceIdOf' | 'amiFamilyOf' | 'origin'): void {
+    if (this.#raw) throw this.#raw;
+    const error = this.failures.take(method);
+    if (error) throw wrapAwsError(`${method} (in memory)`, error);
   }
 
   callCount(method: keyof FakeNodeDirectory['calls']): number {
@@ -45,26 +58,27 @@ export class FakeNodeDirectory implements NodeDirectory {
   reset(): void {
     this.#instanceIds.clear();
     this.#origins.clear();
-    this.#error = undefined;
+    this.#raw = undefined;
+    this.failures.reset();
     this.calls = { instanceIdOf: [], amiFamilyOf: [], origin: [] };
   }
 
   async instanceIdOf(nodeName: string): Promise<string | undefined> {
     this.calls.instanceIdOf.push(nodeName);
-    if (this.#error) throw this.#error;
+    this.#throwIfFailing('instanceIdOf');
     return this.#instanceIds.get(nodeName);
   }
 
   /** The registered origin's family; 'unknown' for an instance it does not know, as EC2's directory. */
   async amiFamilyOf(instanceId: string): Promise<AmiFamily> {
     this.calls.amiFamilyOf.push(instanceId);
-    if (this.#error) throw this.#error;
+    this.#throwIfFailing('amiFamilyOf');
     return this.#origins.get(instanceId)?.amiFamily ?? 'unknown';
   }
 
   async origin(instanceId: string): Promise<NodeOrigin> {
     this.calls.origin.push(instanceId);
-    if (this.#error) throw this.#error;
+    this.#throwIfFailing('origin');
     const origin = this.#origins.get(instanceId);
     if (origin === undefined) throw new NodeNotFoundError(instanceId);
     return structuredClone(origin);

@@ -1,8 +1,12 @@
 import type { RolloutStatus, Rollouts } from '#core/ports.ts';
+import { wrapAwsError } from '../../adapters/aws/errors.ts';
+import { FailurePlan } from './failure-plan.ts';
 
 /**
  * A hand-written Rollouts: records each node group update and instance
- * refresh and returns the configured ids.
+ * refresh and returns the configured ids. Like EKS, a clientRequestToken
+ * seen before returns the update it started; like Auto Scaling, a refresh
+ * to the same version not yet ended is returned instead of a second one.
  *
  * @example
  * ```ts
@@ -15,17 +19,33 @@ export class FakeRollouts implements Rollouts {
   refreshId = 'refresh-0001';
   /** What describeRollout answers, one status per call; the last repeats. */
   statuses: RolloutStatus[] = [];
-  #error: Error | undefined;
+  /** Whether a refresh could roll back (the group runs a numbered version). */
+  canRollBack = true;
+  readonly failures = new FailurePlan<
+    'updateManagedNodegroup' | 'refreshAutoScalingGroup' | 'describeRollout'
+  >();
+  readonly lostResponses = new FailurePlan<
+    'updateManagedNodegroup' | 'refreshAutoScalingGroup'
+  >();
+  #updates = new Map<string, string>();
+  #refreshes: {
+    group: string;
+    version: string;
+    id: string;
+    autoRollback: boolean;
+  }[] = [];
 
   calls: {
     updateManagedNodegroup: {
       cluster: string;
       nodegroup: string;
       launchTemplate: { id: string; version: number };
+      clientRequestToken: string;
     }[];
     refreshAutoScalingGroup: {
       group: string;
       launchTemplate: { id: string; version: number };
+      autoRollback: boolean;
     }[];
     describeRollout: {
       kind: string;
@@ -40,7 +60,14 @@ export class FakeRollouts implements Rollouts {
   };
 
   failWith(error: Error): void {
-    this.#error = error;
+    this.failures.always('updateManagedNodegroup', error);
+    this.failures.always('refreshAutoScalingGroup', error);
+    this.failures.always('describeRollout', error);
+  }
+
+  /** How many distinct rollouts were started. */
+  started(): number {
+    return this.#updates.size + this.#refreshes.length;
   }
 
   callCount(method: keyof FakeRollouts['calls']): number {
@@ -50,7 +77,11 @@ export class FakeRollouts implements Rollouts {
   reset(): void {
     this.updateId = 'update-0001';
     this.refreshId = 'refresh-0001';
-    this.#error = undefined;
+    this.canRollBack = true;
+    this.failures.reset();
+    this.lostResponses.reset();
+    this.#updates.clear();
+    this.#refreshes = [];
     this.statuses = [];
     this.calls = {
       updateManagedNodegroup: [],
@@ -62,24 +93,61 @@ export class FakeRollouts implements Rollouts {
   async updateManagedNodegroup(
     cluster: string,
     nodegroup: string,
-    launchTemplate: { id: string; version: number }
+    launchTemplate: { id: string; version: number },
+    clientRequestToken: string
   ): Promise<string> {
     this.calls.updateManagedNodegroup.push({
       cluster,
       nodegroup,
       launchTemplate,
+      clientRequestToken,
     });
-    if (this.#error) throw this.#error;
-    return this.updateId;
+    this.#throwIfFailing('updateManagedNodegroup');
+    const key = `${cluster}/${nodegroup}#${clientRequestToken}`;
+    const id = this.#updates.get(key) ?? this.updateId;
+    this.#updates.set(key, id);
+    const lost = this.lostResponses.take('updateManagedNodegroup');
+    if (lost) throw wrapAwsError('updating the node group (in memory)', lost);
+    return id;
   }
 
   async refreshAutoScalingGroup(
     group: string,
-    launchTemplate: { id: string; version: number }
-  ): Promise<string> {
-    this.calls.refreshAutoScalingGroup.push({ group, launchTemplate });
-    if (this.#error) throw this.#error;
-    return this.refreshId;
+    launchTemplate: { id: string; version: number },
+    options: { autoRollback: boolean }
+  ): Promise<{ id: string; autoRollback: boolean }> {
+    this.calls.refreshAutoScalingGroup.push({
+      group,
+      launchTemplate,
+      autoRollback: options.autoRollback,
+    });
+    this.#throwIfFailing('refreshAutoScalingGroup');
+    const version = `${launchTemplate.id}#${launchTemplate.version}`;
+    let refresh = this.#refreshes.find(
+      (r) => r.group === group && r.version === version
+    );
+    if (refresh === undefined) {
+      refresh = {
+        group,
+        version,
+        id: this.refreshId,
+        autoRollback: options.autoRollback && this.canRollBack,
+      };
+      this.#refreshes.push(refresh);
+    }
+    const lost = this.lostResponses.take('refreshAutoScalingGroup');
+    if (lost) throw wrapAwsError('starting a refresh (in memory)', lost);
+    return { id: refresh.id, autoRollback: refresh.autoRollback };
+  }
+
+  #throwIfFailing(
+    method:
+      | 'updateManagedNodegroup'
+      | 'refreshAutoScalingGroup'
+      | 'describeRollout'
+  ): void {
+    const error = this.failures.take(method);
+    if (error) throw wrapAwsError(`${method} (in memory)`, error);
   }
 
   async describeRollout(
@@ -90,7 +158,7 @@ export class FakeRollouts implements Rollouts {
     where: { cluster: string; group: string }
   ): Promise<RolloutStatus> {
     this.calls.describeRollout.push({ ...rollout, ...where });
-    if (this.#error) throw this.#error;
+    this.#throwIfFailing('describeRollout');
     const index =
       Math.min(this.calls.describeRollout.length, this.statuses.length) - 1;
     const status = this.statuses[index];

@@ -1,14 +1,18 @@
-import { AwsCallError } from '#core/errors.ts';
+import { stepsBefore } from '#core/incident-steps.ts';
 import type {
+  Advance,
+  Emitted,
   IncidentKey,
   IncidentRecord,
   IncidentStore,
-  NoticeVerdict,
+  Move,
   OpenResult,
-  RepeatNotices,
-  RollLocks,
+  PruneIntent,
+  RollProgress,
 } from '#core/ports.ts';
 import type { TimelineEntry } from '#events/schemas.ts';
+import { wrapAwsError } from '../../adapters/aws/errors.ts';
+import { FailurePlan } from './failure-plan.ts';
 
 /** The same cap as the DynamoDB store: a timeline keeps 200 entries. */
 export const MAX_TIMELINE = 200;
@@ -19,13 +23,6 @@ const iso = (t: string): string => new Date(t).toISOString();
 const incidentPk = (k: IncidentKey): string =>
   `INCIDENT#${k.scope}#${k.cluster}#${k.node}`;
 
-/** The error DynamoDB raises when a condition fails. */
-const conditionFailed = (): Error => {
-  const err = new Error('The conditional request failed');
-  err.name = 'ConditionalCheckFailedException';
-  return err;
-};
-
 /** One incident item: the top-level attributes the conditions read, and the record. */
 interface IncidentItem {
   incidentId: string;
@@ -34,87 +31,52 @@ interface IncidentItem {
   record: IncidentRecord;
 }
 
-/** One roll lock item. */
-export interface LockItem {
-  holder: string;
-  acquiredAt: string;
-  lockedUntil: number;
-}
-
-type Method =
-  | keyof IncidentStore
-  | keyof RepeatNotices
-  | 'acquire'
-  | 'countRoll';
+type Method = keyof IncidentStore;
 
 /**
- * A hand-written, in-memory IncidentStore and RollLocks with the semantics
- * of DynamoDbIncidentStore: conditional writes become checks on a Map, ISO
- * times are normalised the same way, the timeline is capped at 200 entries,
- * and failed conditions that the adapter turns into AwsCallError do so here.
+ * A hand-written, in-memory IncidentStore with the semantics of
+ * DynamoDbIncidentStore: conditional writes become checks on a Map, ISO
+ * times are normalised the same way, the timeline is capped at 200
+ * entries, and only live incidents with a deadline are found by `due`. The
+ * contract suite (test/contracts/incident-store.contract.ts) runs against
+ * both, so the two cannot drift apart.
  *
  * @example
  * ```ts
  * const incidents = new InMemoryIncidentStore();
- * incidents.failWith('claimPrune', new Error('throttled'));
+ * incidents.failures.once('advance', throttled());
  * ```
  */
-export class InMemoryIncidentStore
-  implements IncidentStore, RollLocks, RepeatNotices
-{
+export class InMemoryIncidentStore implements IncidentStore {
   readonly #items = new Map<string, IncidentItem>();
-  readonly #commands = new Map<
+  readonly #pointers = new Map<
     string,
     { incidentPk: string; incidentId: string }
   >();
-  readonly #locks = new Map<string, LockItem>();
-  readonly #rollsByHour = new Map<string, number>();
-  readonly #notices = new Map<
-    string,
-    { quietUntil: number; repeats: number }
-  >();
-  readonly #errors = new Map<Method, Error>();
-
+  /** Failures to inject, by method. */
+  readonly failures = new FailurePlan<Method>();
   /** Every call's arguments, by method. */
-  calls: {
-    get: [IncidentKey][];
-    openOrJoin: [IncidentRecord, string][];
-    claimPrune: [IncidentKey, string, string][];
-    claimRoll: [IncidentKey, string, string][];
-    claimRollStart: [IncidentKey, string, string][];
-    countRoll: [Date, number][];
-    recordPruneCommand: [IncidentKey, string, string][];
-    findByCommand: [string][];
-    appendTimeline: [IncidentKey, string, TimelineEntry][];
-    resolve: [IncidentKey, string, string, TimelineEntry][];
-    acquire: [string, string, Date, number][];
-    release: [string, string, Date][];
-    record: [string, Date, number][];
-    forget: [string][];
-  } = InMemoryIncidentStore.#noCalls();
+  calls: Record<Method, unknown[][]> = InMemoryIncidentStore.#noCalls();
 
-  static #noCalls(): InMemoryIncidentStore['calls'] {
+  static #noCalls(): Record<Method, unknown[][]> {
     return {
       get: [],
       openOrJoin: [],
-      claimPrune: [],
-      claimRoll: [],
-      claimRollStart: [],
-      countRoll: [],
-      recordPruneCommand: [],
+      advance: [],
+      progress: [],
+      pointIntent: [],
+      pointCommand: [],
       findByCommand: [],
+      findByIntent: [],
       appendTimeline: [],
       resolve: [],
-      acquire: [],
-      release: [],
-      record: [],
-      forget: [],
+      due: [],
     };
   }
 
   /** Makes every later call of `method` throw `error`. */
   failWith(method: Method, error: Error): void {
-    this.#errors.set(method, error);
+    this.failures.always(method, error);
   }
 
   /** How many times `method` was called. */
@@ -122,14 +84,11 @@ export class InMemoryIncidentStore
     return this.calls[method].length;
   }
 
-  /** Forgets every incident, pointer, lock, call and configured error. */
+  /** Forgets every incident, pointer, call and configured error. */
   reset(): void {
     this.#items.clear();
-    this.#commands.clear();
-    this.#locks.clear();
-    this.#rollsByHour.clear();
-    this.#notices.clear();
-    this.#errors.clear();
+    this.#pointers.clear();
+    this.failures.reset();
     this.calls = InMemoryIncidentStore.#noCalls();
   }
 
@@ -145,7 +104,7 @@ export class InMemoryIncidentStore
 
   /** Points a command id at an incident (test setup). */
   seedCommand(commandId: string, record: IncidentRecord): void {
-    this.#commands.set(commandId, {
+    this.#pointers.set(`COMMAND#${commandId}`, {
       incidentPk: incidentPk(record.key),
       incidentId: record.incidentId,
     });
@@ -156,27 +115,23 @@ export class InMemoryIncidentStore
     return [...this.#items.values()].map((i) => structuredClone(i.record));
   }
 
-  /** The roll lock of a group, if any. */
-  lock(groupKey: string): LockItem | undefined {
-    const lock = this.#locks.get(groupKey);
-    return lock ? { ...lock } : undefined;
-  }
-
   async get(key: IncidentKey): Promise<IncidentRecord | undefined> {
-    this.calls.get.push([key]);
-    this.#throwIfFailing('get');
-    return this.#read(key);
+    this.#enter('get', [key]);
+    return this.#read(incidentPk(key));
   }
 
   async openOrJoin(
     candidate: IncidentRecord,
     eventTime: string
   ): Promise<OpenResult> {
-    this.calls.openOrJoin.push([structuredClone(candidate), eventTime]);
-    this.#throwIfFailing('openOrJoin');
+    this.#enter('openOrJoin', [structuredClone(candidate), eventTime]);
     const pk = incidentPk(candidate.key);
     const item = this.#items.get(pk);
-    const record = { ...candidate, openedAt: iso(candidate.openedAt) };
+    const record: IncidentRecord = {
+      ...structuredClone(candidate),
+      openedAt: iso(candidate.openedAt),
+      ...(candidate.due ? { due: iso(candidate.due) } : {}),
+    };
     // attribute_not_exists(pk) OR (#status = :resolved AND resolvedAt < :eventTime)
     if (
       item === undefined ||
@@ -197,57 +152,87 @@ export class InMemoryIncidentStore
       : { outcome: 'stale', incident: existing };
   }
 
-  async claimPrune(
+  async advance(
     key: IncidentKey,
     incidentId: string,
-    at: string
-  ): Promise<boolean> {
-    this.calls.claimPrune.push([key, incidentId, at]);
-    this.#throwIfFailing('claimPrune');
-    return this.#claim(key, incidentId, 'pruneRequestedAt', at);
+    move: Move
+  ): Promise<Advance> {
+    this.#enter('advance', [key, incidentId, structuredClone(move)]);
+    const item = this.#items.get(incidentPk(key));
+    // incidentId = :id AND #status = :open AND #record.#step IN (:from…)
+    if (
+      item?.incidentId === incidentId &&
+      item.status === 'open' &&
+      stepsBefore(move.to).includes(item.record.step)
+    ) {
+      const r = item.record;
+      r.step = move.to;
+      r.stepBy = move.by;
+      this.#setDue(r, key, move.due);
+      if (move.prune) r.prune = structuredClone(move.prune);
+      if (move.roll) r.roll = structuredClone(move.roll);
+      if (move.outbox) r.outbox = structuredClone(move.outbox);
+      if (move.entry)
+        r.timeline.push({ ...move.entry, at: iso(move.entry.at) });
+      return { outcome: 'moved', incident: structuredClone(r) };
+    }
+    const incident = item ? structuredClone(item.record) : undefined;
+    return incident?.incidentId === incidentId && incident.stepBy === move.by
+      ? { outcome: 'mine', incident }
+      : { outcome: 'refused', incident };
   }
 
-  async claimRoll(
+  async progress(
     key: IncidentKey,
     incidentId: string,
-    at: string
+    by: string,
+    patch: {
+      prune?: PruneIntent;
+      roll?: RollProgress;
+      due?: string | null;
+      outbox?: Emitted[] | null;
+    }
   ): Promise<boolean> {
-    this.calls.claimRoll.push([key, incidentId, at]);
-    this.#throwIfFailing('claimRoll');
-    return this.#claim(key, incidentId, 'rollRequestedAt', at);
+    this.#enter('progress', [key, incidentId, by, structuredClone(patch)]);
+    const item = this.#items.get(incidentPk(key));
+    // incidentId = :id AND #record.stepBy = :by
+    if (item?.incidentId !== incidentId || item.record.stepBy !== by) {
+      return false;
+    }
+    const r = item.record;
+    this.#setDue(r, key, patch.due);
+    if (patch.prune) r.prune = structuredClone(patch.prune);
+    if (patch.roll) r.roll = structuredClone(patch.roll);
+    if (patch.outbox === null) delete r.outbox;
+    else if (patch.outbox) r.outbox = structuredClone(patch.outbox);
+    return true;
   }
 
-  async claimRollStart(
-    key: IncidentKey,
-    incidentId: string,
-    at: string
-  ): Promise<boolean> {
-    this.calls.claimRollStart.push([key, incidentId, at]);
-    this.#throwIfFailing('claimRollStart');
-    return this.#claim(key, incidentId, 'rollStartedAt', at);
+  async pointIntent(key: IncidentKey, incidentId: string, intentId: string) {
+    this.#enter('pointIntent', [key, incidentId, intentId]);
+    this.#pointers.set(`INTENT#${intentId}`, {
+      incidentPk: incidentPk(key),
+      incidentId,
+    });
   }
 
-  async recordPruneCommand(
-    key: IncidentKey,
-    incidentId: string,
-    commandId: string
-  ): Promise<void> {
-    this.calls.recordPruneCommand.push([key, incidentId, commandId]);
-    this.#throwIfFailing('recordPruneCommand');
-    const item = this.#matching(key, incidentId, 'recording the prune command');
-    item.record.pruneCommandId = commandId;
-    this.#commands.set(commandId, { incidentPk: incidentPk(key), incidentId });
+  async pointCommand(key: IncidentKey, incidentId: string, commandId: string) {
+    this.#enter('pointCommand', [key, incidentId, commandId]);
+    this.#pointers.set(`COMMAND#${commandId}`, {
+      incidentPk: incidentPk(key),
+      incidentId,
+    });
   }
 
   async findByCommand(commandId: string): Promise<IncidentRecord | undefined> {
-    this.calls.findByCommand.push([commandId]);
-    this.#throwIfFailing('findByCommand');
-    const pointer = this.#commands.get(commandId);
-    if (pointer === undefined) return undefined;
-    const record = this.#items.get(pointer.incidentPk)?.record;
-    return record?.incidentId === pointer.incidentId
-      ? structuredClone(record)
-      : undefined;
+    this.#enter('findByCommand', [commandId]);
+    return this.#follow(`COMMAND#${commandId}`);
+  }
+
+  async findByIntent(intentId: string): Promise<IncidentRecord | undefined> {
+    this.#enter('findByIntent', [intentId]);
+    const record = this.#follow(`INTENT#${intentId}`);
+    return record?.prune?.intentId === intentId ? record : undefined;
   }
 
   async appendTimeline(
@@ -255,8 +240,7 @@ export class InMemoryIncidentStore
     incidentId: string,
     entry: TimelineEntry
   ): Promise<void> {
-    this.calls.appendTimeline.push([key, incidentId, entry]);
-    this.#throwIfFailing('appendTimeline');
+    this.#enter('appendTimeline', [key, incidentId, entry]);
     const item = this.#items.get(incidentPk(key));
     // Like the adapter: a superseded incident's step is dropped; bounded.
     if (
@@ -274,8 +258,7 @@ export class InMemoryIncidentStore
     at: string,
     entry: TimelineEntry
   ): Promise<boolean> {
-    this.calls.resolve.push([key, incidentId, at, entry]);
-    this.#throwIfFailing('resolve');
+    this.#enter('resolve', [key, incidentId, at, entry]);
     const item = this.#items.get(incidentPk(key));
     // incidentId = :id AND #status = :open
     if (item?.incidentId !== incidentId || item.status !== 'open') {
@@ -285,120 +268,53 @@ export class InMemoryIncidentStore
     item.resolvedAt = iso(at);
     item.record.status = 'resolved';
     item.record.resolvedAt = iso(at);
+    item.record.step = 'resolved';
+    delete item.record.due;
     item.record.timeline.push({ ...entry, at: iso(entry.at) });
     return true;
   }
 
-  async acquire(
-    groupKey: string,
-    holder: string,
-    now: Date,
-    cooldownSeconds: number
-  ): Promise<{ acquired: true } | { acquired: false; heldBy: string }> {
-    this.calls.acquire.push([groupKey, holder, now, cooldownSeconds]);
-    this.#throwIfFailing('acquire');
-    const nowEpoch = Math.floor(now.getTime() / 1000);
-    const lock = this.#locks.get(groupKey);
-    // attribute_not_exists(pk) OR lockedUntil < :now OR holder = :holder
-    if (
-      lock === undefined ||
-      lock.lockedUntil < nowEpoch ||
-      lock.holder === holder
-    ) {
-      this.#locks.set(groupKey, {
-        holder,
-        acquiredAt: now.toISOString(),
-        lockedUntil: nowEpoch + cooldownSeconds,
-      });
-      return { acquired: true };
-    }
-    return { acquired: false, heldBy: lock.holder };
+  async due(now: string, limit: number): Promise<IncidentRecord[]> {
+    this.#enter('due', [now, limit]);
+    return [...this.#items.values()]
+      .map((i) => i.record)
+      .filter(
+        (r) =>
+          r.key.scope === 'live' &&
+          r.status === 'open' &&
+          r.due !== undefined &&
+          r.due <= iso(now)
+      )
+      .sort((a, b) => (a.due as string).localeCompare(b.due as string))
+      .slice(0, limit)
+      .map((r) => structuredClone(r));
   }
 
-  async release(groupKey: string, holder: string, now: Date): Promise<void> {
-    this.calls.release.push([groupKey, holder, now]);
-    // SET lockedUntil = :ended, on condition holder = :holder
-    const lock = this.#locks.get(groupKey);
-    if (lock?.holder !== holder) return;
-    lock.lockedUntil = Math.floor(now.getTime() / 1000) - 1;
+  /** Sets or clears the deadline; only live incidents carry one. */
+  #setDue(r: IncidentRecord, key: IncidentKey, due: string | null | undefined) {
+    if (due === undefined) return;
+    if (due === null || key.scope !== 'live') delete r.due;
+    else r.due = iso(due);
   }
 
-  async countRoll(
-    now: Date,
-    limit: number
-  ): Promise<{ allowed: true } | { allowed: false; count: number }> {
-    this.calls.countRoll.push([now, limit]);
-    this.#throwIfFailing('countRoll');
-    // ADD rolls :one, on condition attribute_not_exists(rolls) OR rolls < :limit
-    const hour = now.toISOString().slice(0, 13);
-    const count = this.#rollsByHour.get(hour) ?? 0;
-    if (count >= limit) return { allowed: false, count };
-    this.#rollsByHour.set(hour, count + 1);
-    return { allowed: true };
+  #follow(pointerKey: string): IncidentRecord | undefined {
+    const pointer = this.#pointers.get(pointerKey);
+    if (pointer === undefined) return undefined;
+    const record = this.#items.get(pointer.incidentPk)?.record;
+    return record?.incidentId === pointer.incidentId
+      ? structuredClone(record)
+      : undefined;
   }
 
-  async record(
-    key: string,
-    now: Date,
-    quietSeconds: number
-  ): Promise<NoticeVerdict> {
-    this.calls.record.push([key, now, quietSeconds]);
-    this.#throwIfFailing('record');
-    const nowEpoch = Math.floor(now.getTime() / 1000);
-    const notice = this.#notices.get(key);
-    // attribute_not_exists(pk) OR quietUntil <= :now, returning the old item
-    if (notice === undefined || notice.quietUntil <= nowEpoch) {
-      this.#notices.set(key, {
-        quietUntil: nowEpoch + quietSeconds,
-        repeats: 0,
-      });
-      return { post: true, repeats: notice?.repeats ?? 0 };
-    }
-    notice.repeats += 1;
-    return { post: false };
-  }
-
-  async forget(key: string): Promise<void> {
-    this.calls.forget.push([key]);
-    this.#throwIfFailing('forget');
-    this.#notices.delete(key);
-  }
-
-  #read(key: IncidentKey): IncidentRecord | undefined {
-    const item = this.#items.get(incidentPk(key));
+  #read(pk: string): IncidentRecord | undefined {
+    const item = this.#items.get(pk);
     return item ? structuredClone(item.record) : undefined;
   }
 
-  #claim(
-    key: IncidentKey,
-    incidentId: string,
-    field: 'pruneRequestedAt' | 'rollRequestedAt' | 'rollStartedAt',
-    at: string
-  ): boolean {
-    const item = this.#items.get(incidentPk(key));
-    // incidentId = :id AND attribute_not_exists(#record.#field)
-    if (item?.incidentId !== incidentId || item.record[field] !== undefined) {
-      return false;
-    }
-    item.record[field] = iso(at);
-    return true;
-  }
-
-  /** The item an `incidentId = :id` update may change, else the adapter's error. */
-  #matching(
-    key: IncidentKey,
-    incidentId: string,
-    action: string
-  ): IncidentItem {
-    const item = this.#items.get(incidentPk(key));
-    if (item?.incidentId !== incidentId) {
-      throw new AwsCallError(action, { cause: conditionFailed() });
-    }
-    return item;
-  }
-
-  #throwIfFailing(method: Method): void {
-    const error = this.#errors.get(method);
-    if (error) throw error;
+  /** Records the call, then throws what the failure plan says, as the adapter would. */
+  #enter(method: Method, args: unknown[]): void {
+    this.calls[method].push(args);
+    const error = this.failures.take(method);
+    if (error) throw wrapAwsError(`${method} (in memory)`, error);
   }
 }

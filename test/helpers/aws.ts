@@ -1,4 +1,4 @@
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateEventBusCommand,
   EventBridgeClient,
@@ -14,6 +14,9 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSRecord } from 'aws-lambda';
 
+import { createPullmedicTable } from '../../adapters/aws/dynamodb-table.ts';
+import type { IncidentKey, IncidentStore } from '../../core/ports.ts';
+import type { NodeRef } from '../../events/schemas.ts';
 import type { startTestAws } from './moto.ts';
 
 /** The client settings of a test's moto (endpoint, region, credentials). */
@@ -105,14 +108,7 @@ export async function createTable(
   name: string
 ): Promise<DynamoDBClient> {
   const dynamo = new DynamoDBClient(config);
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: name,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-    })
-  );
+  await createPullmedicTable(dynamo, name);
   return dynamo;
 }
 
@@ -219,4 +215,63 @@ export function answerCommand(
     },
     { step: 'initialize', name: `fake${commandName}` }
   );
+}
+
+/**
+ * An incident as remediate leaves it once its prune is sent: opened, the
+ * prune claimed and sent (`commandId` on `instanceId`), the command's
+ * pointer written. Through the store's own moves, as the pipeline makes
+ * them.
+ *
+ * @example
+ * ```ts
+ * await seedSentPrune(store, key, incidentId, 'cmd-ok', 'i-0abc…');
+ * ```
+ */
+export async function seedSentPrune(
+  store: IncidentStore,
+  incident: {
+    key: IncidentKey;
+    incidentId: string;
+    node: NodeRef;
+    openedAt: string;
+  },
+  commandId: string
+): Promise<void> {
+  const { key, incidentId, node, openedAt } = incident;
+  await store.openOrJoin(
+    {
+      key,
+      incidentId,
+      status: 'open',
+      openedAt,
+      node,
+      class: 'disk_full',
+      evidence: 'no space left on device',
+      step: 'opened',
+      stepBy: 'event-remediate',
+      timeline: [],
+    },
+    openedAt
+  );
+  const prune = {
+    intentId: 'event-remediate',
+    instanceId: node.instanceId as string,
+    amiFamily: 'al2023' as const,
+    documentName: 'pullmedic-test-prune-containerd',
+    claimedAt: openedAt,
+  };
+  await store.advance(key, incidentId, {
+    to: 'prune-claimed',
+    by: 'event-remediate',
+    due: null,
+    prune,
+  });
+  await store.advance(key, incidentId, {
+    to: 'prune-sent',
+    by: 'event-remediate',
+    due: null,
+    prune: { ...prune, commandId, sentAt: openedAt },
+  });
+  await store.pointCommand(key, incidentId, commandId);
 }

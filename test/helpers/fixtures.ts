@@ -40,19 +40,40 @@ export const SEED_MESSAGE = `Failed to pull image "${SEED_IMAGE}": failed to pul
 
 export const GiB = 1024 ** 3;
 
-/** Run modes as runModeOf returns them. */
-export const LIVE: RunMode = { mode: 'live', dryRun: false, scope: 'live' };
+/**
+ * Run modes as runModeOf returns them, for the event `event-1`: a claim
+ * is held by the EventBridge id of the request that made it, so a test of
+ * another event says so (`asEvent(LIVE, 'event-2')`).
+ */
+export const LIVE: RunMode = {
+  mode: 'live',
+  dryRun: false,
+  scope: 'live',
+  eventId: 'event-1',
+};
 export const DRY_RUN: RunMode = {
   mode: 'dry-run',
   dryRun: true,
   scope: 'live',
+  eventId: 'event-1',
 };
-export const OFF: RunMode = { mode: 'off', dryRun: true, scope: 'live' };
+export const OFF: RunMode = {
+  mode: 'off',
+  dryRun: true,
+  scope: 'live',
+  eventId: 'event-1',
+};
+/** The same run mode for another event (another EventBridge id). */
+export const asEvent = (run: RunMode, eventId: string): RunMode => ({
+  ...run,
+  eventId,
+});
 export const replayRun = (name: string): RunMode => ({
   mode: 'dry-run',
   dryRun: true,
   replayName: name,
   scope: `replay:${name}`,
+  eventId: 'event-1',
 });
 
 /** The seed's `Image Pull Failure Classified`: disk_full, remedy prune. */
@@ -337,8 +358,19 @@ export const anIncident = (
   evidence: 'no space left on device',
   pod: { ...SEED_POD },
   image: SEED_IMAGE,
-  pruneRequestedAt: '2026-11-20T09:41:00.000Z',
-  pruneCommandId: 'cmd-0001',
+  // As remediate leaves it: the prune sent, its result awaited.
+  step: 'prune-sent',
+  stepBy: 'event-remediate',
+  due: '2026-11-20T10:08:00.000Z',
+  prune: {
+    intentId: 'event-remediate',
+    instanceId: INSTANCE_ID,
+    amiFamily: 'al2023',
+    documentName: 'pullmedic-test-prune-containerd',
+    claimedAt: '2026-11-20T09:41:00.000Z',
+    commandId: 'cmd-0001',
+    sentAt: '2026-11-20T09:41:00.000Z',
+  },
   timeline: [
     {
       at: '2026-11-20T09:40:59.000Z',

@@ -13,7 +13,9 @@ import { type MotoServer, startMoto } from '../../cli/local/moto.ts';
  * await aws.stop();
  * ```
  */
-export async function startTestAws(options: { amisPath?: string } = {}) {
+export async function startTestAws(
+  options: { amisPath?: string; unpatched?: boolean } = {}
+) {
   const moto: MotoServer = await startMoto(options);
   return {
     endpoint: moto.endpoint,

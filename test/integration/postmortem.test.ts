@@ -5,6 +5,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbIncidentStore } from '../../adapters/aws/dynamodb-incident-store.ts';
+import { PullmedicTable } from '../../adapters/aws/dynamodb-table.ts';
 import { postmortemCommand } from '../../cli/commands/postmortem.ts';
 import {
   IncidentNotFoundError,
@@ -32,6 +33,7 @@ const opened: IncidentRecord = {
   evidence: 'no space left on device',
   pod: { namespace: 'inference', name: 'triton-79569cfbbc-m2wcc' },
   image: IMAGE,
+  step: 'opened',
   timeline: [
     {
       at: '2026-11-20T09:40:59Z',
@@ -81,12 +83,14 @@ describe('Command: pullmedic postmortem INCIDENT (the table, against moto)', () 
       })
     );
     const store = new DynamoDbIncidentStore(
-      DynamoDBDocumentClient.from(client, {
-        marshallOptions: { removeUndefinedValues: true },
-      }),
-      TABLE,
-      3600,
-      () => new Date('2026-11-20T10:00:00Z')
+      new PullmedicTable(
+        DynamoDBDocumentClient.from(client, {
+          marshallOptions: { removeUndefinedValues: true },
+        }),
+        TABLE,
+        3600,
+        () => new Date('2026-11-20T10:00:00Z')
+      )
     );
     // The steps core/*.ts append, with their own wording.
     await store.openOrJoin(opened, opened.openedAt);

@@ -111,7 +111,7 @@ describe('Function: replayArchive (pullmedic replay --archive, against moto)', (
     // Assess
     expect(name).toMatch(/^pullmedic-live-\d{8}T\d{6}Z$/);
     const run = await runModeOf(
-      { 'replay-name': name },
+      { id: 'ev-1', 'replay-name': name },
       new FakeControlSwitch('live')
     );
     expect(run.dryRun).toBe(false);

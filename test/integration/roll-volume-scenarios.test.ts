@@ -17,6 +17,11 @@ import {
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbIncidentStore } from '../../adapters/aws/dynamodb-incident-store.ts';
+import { DynamoDbRollLocks } from '../../adapters/aws/dynamodb-roll-locks.ts';
+import {
+  createPullmedicTable,
+  PullmedicTable,
+} from '../../adapters/aws/dynamodb-table.ts';
 import { Ec2LaunchTemplates } from '../../adapters/aws/ec2-launch-templates.ts';
 import { Ec2NodeDirectory } from '../../adapters/aws/ec2-node-directory.ts';
 import { AwsRollouts } from '../../adapters/aws/rollouts.ts';
@@ -29,7 +34,7 @@ import type { RunMode } from '../../core/context.ts';
 import { renderNotification } from '../../core/notification.ts';
 import { DEFAULT_POLICY } from '../../core/policy.ts';
 import type { Emitted } from '../../core/ports.ts';
-import { rollVolume } from '../../core/roll-volume.ts';
+import { rollToken, rollVolume } from '../../core/roll-volume.ts';
 import { DETAIL_TYPES } from '../../events/detail-types.ts';
 import type { VolumeRollRequestedDetail } from '../../events/schemas.ts';
 import { answerCommand } from '../helpers/aws.ts';
@@ -43,8 +48,18 @@ import { startTestAws } from '../helpers/moto.ts';
 // test/integration/adapters/rollouts.test.ts), everything else is moto.
 
 const AMIS = new URL('../../cli/local/amis.json', import.meta.url).pathname;
-const LIVE: RunMode = { mode: 'live', dryRun: false, scope: 'live' };
-const OFF: RunMode = { mode: 'off', dryRun: true, scope: 'dry-run' };
+const LIVE: RunMode = {
+  mode: 'live',
+  dryRun: false,
+  scope: 'live',
+  eventId: 'event-roll',
+};
+const OFF: RunMode = {
+  mode: 'off',
+  dryRun: true,
+  scope: 'dry-run',
+  eventId: 'event-roll',
+};
 
 type Fields = Record<string, unknown>;
 const without = (
@@ -80,6 +95,7 @@ describe('Feature: rolling each kind of node group to a bigger volume (moto)', (
   let eks: EKSClient;
   let autoscaling: AutoScalingClient;
   let store: DynamoDbIncidentStore;
+  let locks: DynamoDbRollLocks;
   const nodegroupUpdates: UpdateNodegroupVersionCommandInput[] = [];
   const refreshes: StartInstanceRefreshCommandInput[] = [];
   let subnet = 10;
@@ -104,16 +120,13 @@ describe('Feature: rolling each kind of node group to a bigger volume (moto)', (
       refreshes.push(input as StartInstanceRefreshCommandInput);
       return { InstanceRefreshId: `refresh-${refreshes.length}` };
     });
+    // Nothing under way before a refresh is started (moto: HTTP 500).
+    answerCommand(autoscaling, 'DescribeInstanceRefreshesCommand', () => ({
+      InstanceRefreshes: [],
+    }));
     const dynamo = new DynamoDBClient(aws.clientConfig);
-    await dynamo.send(
-      new CreateTableCommand({
-        TableName: 'pullmedic',
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      })
-    );
-    store = new DynamoDbIncidentStore(
+    await createPullmedicTable(dynamo, 'pullmedic');
+    const table = new PullmedicTable(
       DynamoDBDocumentClient.from(dynamo, {
         marshallOptions: { removeUndefinedValues: true },
       }),
@@ -121,6 +134,8 @@ describe('Feature: rolling each kind of node group to a bigger volume (moto)', (
       3600,
       () => new Date()
     );
+    store = new DynamoDbIncidentStore(table);
+    locks = new DynamoDbRollLocks(table);
   });
   afterAll(async () => {
     await aws.stop();
@@ -128,7 +143,7 @@ describe('Feature: rolling each kind of node group to a bigger volume (moto)', (
 
   const deps = () => ({
     incidents: store,
-    locks: store,
+    locks,
     nodes: new Ec2NodeDirectory(ec2, eks),
     launchTemplates: new Ec2LaunchTemplates(ec2),
     rollouts: new AwsRollouts(eks, autoscaling, 90),
@@ -164,6 +179,9 @@ describe('Feature: rolling each kind of node group to a bigger volume (moto)', (
         node: { name, instanceId: p.instanceId },
         class: 'disk_full',
         evidence: 'no space left on device',
+        // As prune-result leaves it: a bigger volume asked for.
+        step: 'roll-requested',
+        stepBy: 'event-prune-result',
         timeline: [],
       },
       '2026-11-20T09:40:59Z'
@@ -235,7 +253,7 @@ describe('Feature: rolling each kind of node group to a bigger volume (moto)', (
         clusterName: 'al2023-mng',
         nodegroupName: 'gpu',
         launchTemplate: { id: p.launchTemplateId, version: '2' },
-        clientRequestToken: `pullmedic-${p.launchTemplateId}-2`,
+        clientRequestToken: `${rollToken('live', request.incidentId)}-v2`,
       },
     ]);
     expect(emitted.map((e) => e.detailType)).toEqual([
@@ -466,6 +484,9 @@ describe('Feature: rolling each kind of node group to a bigger volume (moto)', (
         node: second.node,
         class: 'disk_full',
         evidence: 'no space left on device',
+        // As prune-result leaves it: a bigger volume asked for.
+        step: 'roll-requested',
+        stepBy: 'event-prune-result',
         timeline: [],
       },
       '2026-11-20T09:50:00Z'

@@ -187,7 +187,8 @@ describe('Class: Ec2NodeDirectory and Ec2LaunchTemplates (against moto)', () => 
         br.launchTemplateId,
         1,
         plan.data,
-        'grow xvdb'
+        'pullmedic-0123456789abcdef grow xvdb',
+        'pullmedic-0123456789abcdef'
       );
 
       // Assess: read back from EC2, not from the plan.
@@ -208,6 +209,35 @@ describe('Class: Ec2NodeDirectory and Ec2LaunchTemplates (against moto)', () => 
       expect(data?.InstanceType).toBe(before.InstanceType);
       expect(data?.MetadataOptions).toEqual(before.MetadataOptions);
       expect(data?.TagSpecifications).toEqual(before.TagSpecifications);
+    });
+  });
+  describe('Method: findVersion', () => {
+    it('finds the version a retry made, by the mark at the head of its description, and no other', async () => {
+      // Prepare: the version made in the test above carries the mark.
+      const templates = new Ec2LaunchTemplates(ec2);
+      const br = node('ip-10-0-2-17.ec2.internal');
+
+      // Act
+      const found = await templates.findVersion(
+        br.launchTemplateId,
+        1,
+        'pullmedic-0123456789abcdef'
+      );
+      const other = await templates.findVersion(
+        br.launchTemplateId,
+        1,
+        'pullmedic-ffffffffffffffff'
+      );
+      const before = await templates.findVersion(
+        br.launchTemplateId,
+        2,
+        'pullmedic-0123456789abcdef'
+      );
+
+      // Assess
+      expect(found).toBe(2);
+      expect(other).toBeUndefined();
+      expect(before).toBeUndefined();
     });
   });
 });

@@ -17,16 +17,32 @@ import { answerCommand } from '../../helpers/aws.ts';
 import { startTestAws } from '../../helpers/moto.ts';
 
 /**
- * A hand-written fake of the one call moto lacks (StartInstanceRefresh
- * answers HTTP 500 there): a middleware that records the request and
- * answers it, while every other call goes to moto.
+ * A hand-written fake of the two calls moto lacks (StartInstanceRefresh
+ * and DescribeInstanceRefreshes answer HTTP 500 there): a middleware that
+ * records each refresh and reports it as in progress, while every other
+ * call goes to moto.
  */
-function fakeStartInstanceRefresh(client: AutoScalingClient) {
+function fakeInstanceRefreshes(client: AutoScalingClient) {
   const requests: StartInstanceRefreshCommandInput[] = [];
   answerCommand(client, 'StartInstanceRefreshCommand', (input) => {
     requests.push(input as StartInstanceRefreshCommandInput);
     return { InstanceRefreshId: `ir-${requests.length}` };
   });
+  answerCommand(client, 'DescribeInstanceRefreshesCommand', (input) => ({
+    InstanceRefreshes: requests
+      .map((r, i) => ({
+        InstanceRefreshId: `ir-${i + 1}`,
+        AutoScalingGroupName: r.AutoScalingGroupName,
+        Status: 'InProgress',
+        DesiredConfiguration: r.DesiredConfiguration,
+        Preferences: r.Preferences,
+      }))
+      .filter(
+        (r) =>
+          r.AutoScalingGroupName ===
+          (input as { AutoScalingGroupName?: string }).AutoScalingGroupName
+      ),
+  }));
   return requests;
 }
 
@@ -41,7 +57,7 @@ describe('Class: AwsRollouts, self-managed groups (moto; StartInstanceRefresh fa
     aws = await startTestAws();
     const ec2 = new EC2Client(aws.clientConfig);
     autoscaling = new AutoScalingClient(aws.clientConfig);
-    refreshes = fakeStartInstanceRefresh(autoscaling);
+    refreshes = fakeInstanceRefreshes(autoscaling);
     const vpc = await ec2.send(
       new CreateVpcCommand({ CidrBlock: '10.1.0.0/16' })
     );
@@ -90,10 +106,16 @@ describe('Class: AwsRollouts, self-managed groups (moto; StartInstanceRefresh fa
     const rollouts = rolloutsOf();
 
     // Act
-    const id = await rollouts.refreshAutoScalingGroup('cpu-asg', {
-      id: templateId,
-      version: 2,
-    });
+    const refresh = await rollouts.refreshAutoScalingGroup(
+      'cpu-asg',
+      { id: templateId, version: 2 },
+      { autoRollback: true }
+    );
+    const again = await rollouts.refreshAutoScalingGroup(
+      'cpu-asg',
+      { id: templateId, version: 2 },
+      { autoRollback: true }
+    );
 
     // Assess
     const group = (
@@ -107,7 +129,12 @@ describe('Class: AwsRollouts, self-managed groups (moto; StartInstanceRefresh fa
       LaunchTemplateId: templateId,
       Version: '1',
     });
-    expect(id).toBe('ir-1');
+    expect(refresh).toEqual({ id: 'ir-1', autoRollback: true });
+    // A retry finds the refresh under way and starts no second one.
+    expect(again).toEqual(refresh);
+    expect(
+      refreshes.filter((r) => r.AutoScalingGroupName === 'cpu-asg')
+    ).toHaveLength(1);
     expect(refreshes.at(-1)).toEqual({
       AutoScalingGroupName: 'cpu-asg',
       Strategy: 'Rolling',
@@ -152,10 +179,11 @@ describe('Class: AwsRollouts, self-managed groups (moto; StartInstanceRefresh fa
     const rollouts = rolloutsOf();
 
     // Act
-    await rollouts.refreshAutoScalingGroup('mixed-asg', {
-      id: templateId,
-      version: 2,
-    });
+    await rollouts.refreshAutoScalingGroup(
+      'mixed-asg',
+      { id: templateId, version: 2 },
+      { autoRollback: true }
+    );
 
     // Assess
     const group = (
@@ -200,13 +228,15 @@ describe('Class: AwsRollouts, self-managed groups (moto; StartInstanceRefresh fa
     const rollouts = rolloutsOf();
 
     // Act
-    await rollouts.refreshAutoScalingGroup('latest-asg', {
-      id: templateId,
-      version: 2,
-    });
+    const refresh = await rollouts.refreshAutoScalingGroup(
+      'latest-asg',
+      { id: templateId, version: 2 },
+      { autoRollback: true }
+    );
 
     // Assess
     expect(refreshes.at(-1)?.Preferences?.AutoRollback).toBe(false);
+    expect(refresh.autoRollback).toBe(false);
     expect(refreshes.at(-1)?.DesiredConfiguration?.LaunchTemplate).toEqual({
       LaunchTemplateId: templateId,
       Version: '2',

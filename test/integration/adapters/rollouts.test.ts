@@ -10,7 +10,7 @@ import {
   UpdateNodegroupVersionCommand,
 } from '@aws-sdk/client-eks';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AwsRollouts } from '../../../adapters/aws/rollouts.ts';
 import { AwsCallError } from '../../../core/errors.ts';
 
@@ -33,6 +33,12 @@ describe('Class: AwsRollouts (calls moto lacks, on aws-sdk-client-mock)', () => 
     eks.reset();
     autoscaling.reset();
   });
+  beforeEach(() => {
+    // No refresh under way, unless a test says so.
+    autoscaling.on(DescribeInstanceRefreshesCommand).resolves({
+      InstanceRefreshes: [],
+    });
+  });
 
   describe('Method: updateManagedNodegroup', () => {
     it('pins the new template version and returns the update id', async () => {
@@ -47,10 +53,12 @@ describe('Class: AwsRollouts (calls moto lacks, on aws-sdk-client-mock)', () => 
       );
 
       // Act
-      const id = await rollouts.updateManagedNodegroup('prod', 'gpu', {
-        id: 'lt-0abc',
-        version: 7,
-      });
+      const id = await rollouts.updateManagedNodegroup(
+        'prod',
+        'gpu',
+        { id: 'lt-0abc', version: 7 },
+        'pullmedic-0123456789abcdef-v7'
+      );
 
       // Assess
       expect(id).toBe('upd-1');
@@ -60,7 +68,7 @@ describe('Class: AwsRollouts (calls moto lacks, on aws-sdk-client-mock)', () => 
         clusterName: 'prod',
         nodegroupName: 'gpu',
         launchTemplate: { id: 'lt-0abc', version: '7' },
-        clientRequestToken: 'pullmedic-lt-0abc-7',
+        clientRequestToken: 'pullmedic-0123456789abcdef-v7',
       });
     });
 
@@ -78,10 +86,12 @@ describe('Class: AwsRollouts (calls moto lacks, on aws-sdk-client-mock)', () => 
       );
 
       // Act
-      const updating = rollouts.updateManagedNodegroup('prod', 'gpu', {
-        id: 'lt-0abc',
-        version: 7,
-      });
+      const updating = rollouts.updateManagedNodegroup(
+        'prod',
+        'gpu',
+        { id: 'lt-0abc', version: 7 },
+        'pullmedic-0123456789abcdef-v7'
+      );
 
       // Assess
       await expect(updating).rejects.toThrow(AwsCallError);
@@ -120,13 +130,14 @@ describe('Class: AwsRollouts (calls moto lacks, on aws-sdk-client-mock)', () => 
       );
 
       // Act
-      const id = await rollouts.refreshAutoScalingGroup('cpu-asg', {
-        id: 'lt-0abc',
-        version: 7,
-      });
+      const refresh = await rollouts.refreshAutoScalingGroup(
+        'cpu-asg',
+        { id: 'lt-0abc', version: 7 },
+        { autoRollback: true }
+      );
 
       // Assess
-      expect(id).toBe('ir-0123');
+      expect(refresh).toEqual({ id: 'ir-0123', autoRollback: true });
       const input = autoscaling.commandCalls(StartInstanceRefreshCommand)[0]
         ?.args[0].input;
       expect(input).toEqual({
@@ -141,6 +152,88 @@ describe('Class: AwsRollouts (calls moto lacks, on aws-sdk-client-mock)', () => 
           AutoRollback: true,
         },
       });
+    });
+
+    it('returns the refresh to the same version already under way instead of starting a second (a retry)', async () => {
+      // Prepare
+      autoscaling.on(DescribeInstanceRefreshesCommand).resolves({
+        InstanceRefreshes: [
+          {
+            InstanceRefreshId: 'ir-done',
+            Status: 'Successful',
+            DesiredConfiguration: {
+              LaunchTemplate: { LaunchTemplateId: 'lt-0abc', Version: '7' },
+            },
+          },
+          {
+            InstanceRefreshId: 'ir-other',
+            Status: 'InProgress',
+            DesiredConfiguration: {
+              LaunchTemplate: { LaunchTemplateId: 'lt-0abc', Version: '5' },
+            },
+          },
+          {
+            InstanceRefreshId: 'ir-mine',
+            Status: 'InProgress',
+            DesiredConfiguration: {
+              MixedInstancesPolicy: {
+                LaunchTemplate: {
+                  LaunchTemplateSpecification: {
+                    LaunchTemplateId: 'lt-0abc',
+                    Version: '7',
+                  },
+                },
+              },
+            },
+            Preferences: { AutoRollback: true },
+          },
+        ],
+      });
+      const rollouts = new AwsRollouts(
+        new EKSClient({}),
+        new AutoScalingClient({}),
+        90
+      );
+
+      // Act
+      const refresh = await rollouts.refreshAutoScalingGroup(
+        'cpu-asg',
+        { id: 'lt-0abc', version: 7 },
+        { autoRollback: true }
+      );
+
+      // Assess
+      expect(refresh).toEqual({ id: 'ir-mine', autoRollback: true });
+      expect(autoscaling.commandCalls(StartInstanceRefreshCommand)).toEqual([]);
+    });
+
+    it('asks for no rollback when the template takes its image from an SSM parameter', async () => {
+      // Prepare
+      autoscaling
+        .on(DescribeAutoScalingGroupsCommand)
+        .resolves({ AutoScalingGroups: [CPU_ASG] });
+      autoscaling
+        .on(StartInstanceRefreshCommand)
+        .resolves({ InstanceRefreshId: 'ir-0456' });
+      const rollouts = new AwsRollouts(
+        new EKSClient({}),
+        new AutoScalingClient({}),
+        90
+      );
+
+      // Act
+      const refresh = await rollouts.refreshAutoScalingGroup(
+        'cpu-asg',
+        { id: 'lt-0abc', version: 7 },
+        { autoRollback: false }
+      );
+
+      // Assess
+      expect(refresh).toEqual({ id: 'ir-0456', autoRollback: false });
+      expect(
+        autoscaling.commandCalls(StartInstanceRefreshCommand)[0]?.args[0].input
+          .Preferences?.AutoRollback
+      ).toBe(false);
     });
 
     it('wraps a refusal with the group it was for', async () => {
@@ -160,10 +253,11 @@ describe('Class: AwsRollouts (calls moto lacks, on aws-sdk-client-mock)', () => 
       );
 
       // Act
-      const refreshing = rollouts.refreshAutoScalingGroup('cpu-asg', {
-        id: 'lt-0abc',
-        version: 7,
-      });
+      const refreshing = rollouts.refreshAutoScalingGroup(
+        'cpu-asg',
+        { id: 'lt-0abc', version: 7 },
+        { autoRollback: true }
+      );
 
       // Assess
       await expect(refreshing).rejects.toThrow(
@@ -179,6 +273,12 @@ describe('Class: AwsRollouts, following a rollout (on aws-sdk-client-mock)', () 
   afterEach(() => {
     eks.reset();
     autoscaling.reset();
+  });
+  beforeEach(() => {
+    // No refresh under way, unless a test says so.
+    autoscaling.on(DescribeInstanceRefreshesCommand).resolves({
+      InstanceRefreshes: [],
+    });
   });
 
   it('reads an EKS update: in progress, then failed with its errors', async () => {

@@ -97,6 +97,48 @@ describe('Class: SsmNodeCommands (against moto)', () => {
     });
   });
 
+  describe('Methods: findPrune and commentOf', () => {
+    it("finds the command sent with an intent id in its Comment, and reads a command's Comment back", async () => {
+      // Prepare
+      const commands = new SsmNodeCommands(ssm, DOCUMENTS, 600);
+      const other = await commands.sendPrune(
+        'i-0aaaaaaaaaaaaaaa1',
+        'pullmedic-test-prune',
+        { DryRun: ['false'] },
+        'pullmedic event-older prod/ip-10-0-1-1.ec2.internal/20261120T090000Z'
+      );
+      const mine = await commands.sendPrune(
+        'i-0aaaaaaaaaaaaaaa1',
+        'pullmedic-test-prune',
+        { DryRun: ['false'] },
+        'pullmedic event-mine prod/ip-10-0-1-1.ec2.internal/20261120T094059Z'
+      );
+
+      // Act
+      const found = await commands.findPrune(
+        'i-0aaaaaaaaaaaaaaa1',
+        'event-mine'
+      );
+      const none = await commands.findPrune(
+        'i-0aaaaaaaaaaaaaaa1',
+        'event-never'
+      );
+      const elsewhere = await commands.findPrune(
+        'i-0bbbbbbbbbbbbbbb2',
+        'event-mine'
+      );
+      const comment = await commands.commentOf(other);
+
+      // Assess
+      expect(found).toBe(mine);
+      expect(none).toBeUndefined();
+      expect(elsewhere).toBeUndefined();
+      expect(comment).toBe(
+        'pullmedic event-older prod/ip-10-0-1-1.ec2.internal/20261120T090000Z'
+      );
+    });
+  });
+
   describe('Method: getInvocation', () => {
     it('reads the invocation SSM keeps for the command and instance', async () => {
       // Prepare

@@ -7,6 +7,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbIncidentStore } from '../../../adapters/aws/dynamodb-incident-store.ts';
+import { PullmedicTable } from '../../../adapters/aws/dynamodb-table.ts';
 import {
   FleetFile,
   type ProvisionedNode,
@@ -21,6 +22,7 @@ import {
   lambdaContext,
   queueWithArn,
   receiveAll,
+  seedSentPrune,
   sqsRecord,
 } from '../../helpers/aws.ts';
 import { startTestAws } from '../../helpers/moto.ts';
@@ -42,7 +44,7 @@ const INVOCATIONS: Record<string, Record<string, unknown>> = {
     ResponseCode: 3,
     StandardOutputContent: '',
     StandardErrorContent:
-      'pullmedic prune: no containerd socket at /run/containerd/containerd.sock\n',
+      'pullmedic-prune: error: no containerd socket at /run/containerd/containerd.sock\n',
   },
   'cmd-timed-out': {
     Status: 'TimedOut',
@@ -54,6 +56,16 @@ const INVOCATIONS: Record<string, Record<string, unknown>> = {
 };
 
 let failNextPutEvents = false;
+
+const storeOf = (dynamo: DynamoDBClient) =>
+  new DynamoDbIncidentStore(
+    new PullmedicTable(
+      DynamoDBDocumentClient.from(dynamo),
+      'pullmedic',
+      3600,
+      () => new Date()
+    )
+  );
 
 describe('Function: prune-result handler, on what SSM reports (against moto)', () => {
   let aws: Awaited<ReturnType<typeof startTestAws>>;
@@ -85,30 +97,19 @@ describe('Function: prune-result handler, on what SSM reports (against moto)', (
       autoscaling: new AutoScalingClient(aws.clientConfig),
     });
     // Each node's open incident and the command the remediate function sent.
-    const store = new DynamoDbIncidentStore(
-      DynamoDBDocumentClient.from(dynamo),
-      'pullmedic',
-      3600,
-      () => new Date()
-    );
+    const store = storeOf(dynamo);
     for (const [i, command] of Object.keys(INVOCATIONS).entries()) {
       const node = nodes[i] as ProvisionedNode;
-      const key = { cluster: 'prod', node: node.spec.name, scope: 'live' };
-      const incidentId = `prod/${node.spec.name}/20261120T094059Z`;
-      await store.openOrJoin(
+      await seedSentPrune(
+        store,
         {
-          key,
-          incidentId,
-          status: 'open',
-          openedAt: '2026-11-20T09:40:59Z',
+          key: { cluster: 'prod', node: node.spec.name, scope: 'live' },
+          incidentId: `prod/${node.spec.name}/20261120T094059Z`,
           node: { name: node.spec.name, instanceId: node.instanceId },
-          class: 'disk_full',
-          evidence: 'no space left on device',
-          timeline: [],
+          openedAt: '2026-11-20T09:40:59Z',
         },
-        '2026-11-20T09:40:59Z'
+        command
       );
-      await store.recordPruneCommand(key, incidentId, command);
     }
     Object.assign(process.env, {
       AWS_ENDPOINT_URL: aws.endpoint,
@@ -200,7 +201,7 @@ describe('Function: prune-result handler, on what SSM reports (against moto)', (
       outcome: 'roll',
       report: null,
       commandError:
-        'pullmedic prune: no containerd socket at /run/containerd/containerd.sock',
+        'pullmedic-prune: error: no containerd socket at /run/containerd/containerd.sock',
     });
     expect(completed['cmd-timed-out']).toMatchObject({
       status: 'TimedOut',
@@ -221,12 +222,7 @@ describe('Function: prune-result handler, on what SSM reports (against moto)', (
     // Prepare: the ok command's incident again, under a new command id.
     const { handler } = await import('../../../functions/prune-result.ts');
     await receiveAll(sqs, busCopy);
-    const store = new DynamoDbIncidentStore(
-      DynamoDBDocumentClient.from(new DynamoDBClient(aws.clientConfig)),
-      'pullmedic',
-      3600,
-      () => new Date()
-    );
+    const store = storeOf(new DynamoDBClient(aws.clientConfig));
     const node = nodes[0] as ProvisionedNode;
     const key = { cluster: 'prod', node: node.spec.name, scope: 'live' };
     const incidentId = `prod/${node.spec.name}/20261121T080000Z`;
@@ -240,20 +236,16 @@ describe('Function: prune-result handler, on what SSM reports (against moto)', (
         detail: 'Pulled',
       }
     );
-    await store.openOrJoin(
+    await seedSentPrune(
+      store,
       {
         key,
         incidentId,
-        status: 'open',
-        openedAt: '2026-11-21T08:00:00Z',
         node: { name: node.spec.name, instanceId: node.instanceId },
-        class: 'disk_full',
-        evidence: 'no space left on device',
-        timeline: [],
+        openedAt: '2026-11-21T08:00:00Z',
       },
-      '2026-11-21T08:00:00Z'
+      'cmd-ok'
     );
-    await store.recordPruneCommand(key, incidentId, 'cmd-ok');
     const record = sqsRecord(
       'm-retry',
       JSON.stringify({

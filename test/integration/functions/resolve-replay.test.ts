@@ -2,6 +2,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbIncidentStore } from '../../../adapters/aws/dynamodb-incident-store.ts';
+import { PullmedicTable } from '../../../adapters/aws/dynamodb-table.ts';
 import { setClientHook } from '../../../functions/_shared/wiring.ts';
 import {
   createTable,
@@ -48,13 +49,15 @@ describe('Function: resolve handler, when a Pulled event overtakes its incident 
     ownQueue = (await queueWithArn(sqs, 'resolve')).url;
     const dlq = (await queueWithArn(sqs, 'resolve-dlq')).url;
     store = new DynamoDbIncidentStore(
-      DynamoDBDocumentClient.from(
-        await createTable(aws.clientConfig, 'pullmedic'),
-        { marshallOptions: { removeUndefinedValues: true } }
-      ),
-      'pullmedic',
-      3600,
-      () => new Date()
+      new PullmedicTable(
+        DynamoDBDocumentClient.from(
+          await createTable(aws.clientConfig, 'pullmedic'),
+          { marshallOptions: { removeUndefinedValues: true } }
+        ),
+        'pullmedic',
+        3600,
+        () => new Date()
+      )
     );
     Object.assign(process.env, {
       AWS_ENDPOINT_URL: aws.endpoint,
@@ -76,7 +79,12 @@ describe('Function: resolve handler, when a Pulled event overtakes its incident 
     // Prepare
     const { handler } = await import('../../../functions/resolve.ts');
     const key = { cluster: CLUSTER, node: NODE_NAME, scope: 'replay:pm-1' };
-    const incident = anIncident({ key, pruneRequestedAt: undefined });
+    const incident = anIncident({
+      key,
+      step: 'opened',
+      stepBy: 'ev-failed',
+      prune: undefined,
+    });
 
     // Act: the Pulled event first; then the replayed Failed event opens
     // the incident and sends its (dry-run) prune; then the Pulled again.
@@ -86,7 +94,13 @@ describe('Function: resolve handler, when a Pulled event overtakes its incident 
     );
     const requeued = await receiveAll(sqs, ownQueue);
     await store.openOrJoin(incident, incident.openedAt);
-    await store.claimPrune(key, incident.incidentId, '2026-11-20T09:41:00Z');
+    for (const to of ['prune-claimed', 'prune-sent'] as const) {
+      await store.advance(key, incident.incidentId, {
+        to,
+        by: 'ev-failed',
+        due: null,
+      });
+    }
     const again = await handler(
       { Records: requeued.map(receivedRecord) },
       CONTEXT

@@ -228,6 +228,7 @@ describe('Function: reportFromIncidentRecord', () => {
       openedAt: '2026-11-20T09:40:59Z',
       node: NODE,
       class: 'disk_full',
+      step: 'prune-sent',
       evidence: 'no space left on device',
       timeline: [
         {

@@ -3,7 +3,7 @@ import {
   decisionBase,
   incidentIdOf,
   incidentKey,
-  LIVE_REPLAY_MARKER,
+  LIVE_REPLAY_PREFIX,
   runModeOf,
 } from '#core/context.ts';
 import { FakeControlSwitch } from '#test/fakes/fake-control-switch.ts';
@@ -26,7 +26,7 @@ describe('Function: runModeOf', () => {
   it('runs a decision that came from a replay as that replay, in dry-run', async () => {
     // Act: EventBridge put no replay-name on what a function emitted.
     const run = await runModeOf(
-      { detail: { dryRun: true, replayName: 'postmortem-1' } },
+      { id: 'ev-1', detail: { dryRun: true, replayName: 'postmortem-1' } },
       new FakeControlSwitch('live')
     );
 
@@ -36,24 +36,30 @@ describe('Function: runModeOf', () => {
       dryRun: true,
       replayName: 'postmortem-1',
       scope: 'replay:postmortem-1',
+      eventId: 'ev-1',
     });
   });
 
   it('keeps a decision taken in dry-run in dry-run, though the switch is live now', async () => {
     // Act
     const run = await runModeOf(
-      { detail: { dryRun: true } },
+      { id: 'ev-1', detail: { dryRun: true } },
       new FakeControlSwitch('live')
     );
 
     // Assess
-    expect(run).toEqual({ mode: 'dry-run', dryRun: true, scope: 'dry-run' });
+    expect(run).toEqual({
+      mode: 'dry-run',
+      dryRun: true,
+      scope: 'dry-run',
+      eventId: 'ev-1',
+    });
   });
 
   it('does not act on a live replay whose decision was taken in dry-run', async () => {
     // Act
     const run = await runModeOf(
-      { detail: { dryRun: true, replayName: 'pullmedic-live-1' } },
+      { id: 'ev-1', detail: { dryRun: true, replayName: 'pullmedic-live-1' } },
       new FakeControlSwitch('live')
     );
 
@@ -66,33 +72,51 @@ describe('Function: runModeOf', () => {
     const control = new FakeControlSwitch('live');
 
     // Act
-    const run = await runModeOf({}, control);
+    const run = await runModeOf({ id: 'ev-1' }, control);
 
     // Assess
-    expect(run).toEqual({ mode: 'live', dryRun: false, scope: 'live' });
+    expect(run).toEqual({
+      mode: 'live',
+      dryRun: false,
+      scope: 'live',
+      eventId: 'ev-1',
+    });
     expect(control.calls).toBe(1);
   });
 
   it('returns a dry run in its own scope when the switch is dry-run', async () => {
     // Act
-    const run = await runModeOf({}, new FakeControlSwitch('dry-run'));
+    const run = await runModeOf(
+      { id: 'ev-1' },
+      new FakeControlSwitch('dry-run')
+    );
 
     // Assess: a later switch to live still finds no incident, and prunes.
-    expect(run).toEqual({ mode: 'dry-run', dryRun: true, scope: 'dry-run' });
+    expect(run).toEqual({
+      mode: 'dry-run',
+      dryRun: true,
+      scope: 'dry-run',
+      eventId: 'ev-1',
+    });
   });
 
   it('returns off, not acting, when the kill switch is on', async () => {
     // Act
-    const run = await runModeOf({}, new FakeControlSwitch('off'));
+    const run = await runModeOf({ id: 'ev-1' }, new FakeControlSwitch('off'));
 
     // Assess
-    expect(run).toEqual({ mode: 'off', dryRun: true, scope: 'dry-run' });
+    expect(run).toEqual({
+      mode: 'off',
+      dryRun: true,
+      scope: 'dry-run',
+      eventId: 'ev-1',
+    });
   });
 
   it('returns a dry run in the replay scope when a replay has no live marker', async () => {
     // Act
     const run = await runModeOf(
-      { 'replay-name': 'postmortem-20261120' },
+      { id: 'ev-1', 'replay-name': 'postmortem-20261120' },
       new FakeControlSwitch('live')
     );
 
@@ -102,16 +126,17 @@ describe('Function: runModeOf', () => {
       dryRun: true,
       replayName: 'postmortem-20261120',
       scope: 'replay:postmortem-20261120',
+      eventId: 'ev-1',
     });
   });
 
   it('returns a live run in the live scope when a replay carries the live marker and the switch is live', async () => {
     // Prepare
-    const name = `pullmedic${LIVE_REPLAY_MARKER}20261120`;
+    const name = `${LIVE_REPLAY_PREFIX}20261120`;
 
     // Act
     const run = await runModeOf(
-      { 'replay-name': name },
+      { id: 'ev-1', 'replay-name': name },
       new FakeControlSwitch('live')
     );
 
@@ -122,13 +147,33 @@ describe('Function: runModeOf', () => {
       dryRun: false,
       replayName: name,
       scope: 'live',
+      eventId: 'ev-1',
     });
   });
+
+  // Finding 10: a replay named postmortem-not-live-2026 acted live.
+  it.each([
+    'postmortem-not-live-2026',
+    'x-pullmedic-live-1',
+    'PULLMEDIC-LIVE-1',
+  ])(
+    'keeps the replay %s in dry-run: only a name that starts with pullmedic-live- acts',
+    async (name) => {
+      // Act
+      const run = await runModeOf(
+        { id: 'ev-1', 'replay-name': name },
+        new FakeControlSwitch('live')
+      );
+
+      // Assess
+      expect(run).toMatchObject({ dryRun: true, scope: `replay:${name}` });
+    }
+  );
 
   it('returns a dry run in the replay scope when a live replay meets a dry-run switch', async () => {
     // Act
     const run = await runModeOf(
-      { 'replay-name': 'pullmedic-live-20261120' },
+      { id: 'ev-1', 'replay-name': 'pullmedic-live-20261120' },
       new FakeControlSwitch('dry-run')
     );
 
@@ -138,13 +183,14 @@ describe('Function: runModeOf', () => {
       dryRun: true,
       replayName: 'pullmedic-live-20261120',
       scope: 'replay:pullmedic-live-20261120',
+      eventId: 'ev-1',
     });
   });
 
   it('returns off when the kill switch is on during a replay', async () => {
     // Act
     const run = await runModeOf(
-      { 'replay-name': 'pullmedic-live-20261120' },
+      { id: 'ev-1', 'replay-name': 'pullmedic-live-20261120' },
       new FakeControlSwitch('off')
     );
 
@@ -154,6 +200,7 @@ describe('Function: runModeOf', () => {
       dryRun: true,
       replayName: 'pullmedic-live-20261120',
       scope: 'replay:pullmedic-live-20261120',
+      eventId: 'ev-1',
     });
   });
 });

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   AwsCallError,
   assertIsError,
+  isPermanentFailure,
   MalformedEventError,
+  messageOf,
   NodeNotFoundError,
   PullmedicError,
 } from '#core/errors.ts';
@@ -36,17 +38,19 @@ describe('Class: MalformedEventError', () => {
 });
 
 describe('Class: NodeNotFoundError', () => {
-  it('names the node in the message and in a field', () => {
+  it('names the instance, and is a failure retrying cannot mend', () => {
     // Act
-    const err = new NodeNotFoundError('ip-10-0-1-149.ec2.internal');
+    const err = new NodeNotFoundError('i-0abc12345678def90');
 
     // Assess
     expect(err).toBeInstanceOf(PullmedicError);
     expect(err.name).toBe('NodeNotFoundError');
-    expect(err.nodeName).toBe('ip-10-0-1-149.ec2.internal');
+    expect(err.instanceId).toBe('i-0abc12345678def90');
     expect(err.message).toBe(
-      'no EC2 instance found for node ip-10-0-1-149.ec2.internal'
+      'no EC2 instance i-0abc12345678def90 found: it is gone'
     );
+    expect(isPermanentFailure(err)).toBe(true);
+    expect(err.code).toBe('InvalidInstanceID.NotFound');
   });
 });
 
@@ -102,5 +106,12 @@ describe('Function: assertIsError', () => {
     // Assess
     expect(act).toThrow(PullmedicError);
     expect(act).toThrow('non-error thrown: a plain object');
+  });
+});
+
+describe('Function: messageOf', () => {
+  it('reads an error and anything else thrown', () => {
+    expect(messageOf(new Error('Rate exceeded'))).toBe('Rate exceeded');
+    expect(messageOf('oops')).toBe('oops');
   });
 });

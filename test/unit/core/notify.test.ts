@@ -4,7 +4,7 @@ import type { Notification, Notifier } from '#core/ports.ts';
 import { repeatKeyOf } from '#core/repeat-notices.ts';
 import { DETAIL_TYPES } from '#events/detail-types.ts';
 import { FixedClock } from '#test/fakes/fixed-clock.ts';
-import { InMemoryIncidentStore } from '#test/fakes/in-memory-incident-store.ts';
+import { InMemoryRepeatNotices } from '#test/fakes/in-memory-repeat-notices.ts';
 import {
   aClassifiedDetail,
   CLUSTER,
@@ -36,7 +36,7 @@ const descriptionOf = (n: Notification | undefined): string =>
   '';
 
 describe('Function: notify', () => {
-  const notices = new InMemoryIncidentStore();
+  const notices = new InMemoryRepeatNotices();
   const clock = new FixedClock();
   let notifier: RecordingNotifier;
   const deps = () => ({ notifier, notices, clock });

@@ -18,6 +18,14 @@ describe('Constant: DEFAULT_POLICY', () => {
       nodegroupAllowlist: ['*'],
       maxRollsPerHour: 3,
       rollApproval: 'auto',
+      deadlines: {
+        sendSeconds: 300,
+        pruneResultSeconds: 1620,
+        recoverySeconds: 900,
+        rollStartSeconds: 900,
+        watchSeconds: 900,
+        lookAgainSeconds: 60,
+      },
     });
   });
 });

@@ -1,6 +1,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY } from '#core/policy.ts';
-import { decidePrune, handlePruneResult } from '#core/prune-result.ts';
+import {
+  decidePrune,
+  handlePruneResult,
+  type PruneOutcome,
+} from '#core/prune-result.ts';
 import { DETAIL_TYPES } from '#events/detail-types.ts';
 import {
   IncidentEscalatedDetail,
@@ -8,18 +12,21 @@ import {
   VolumeRollRequestedDetail,
 } from '#events/schemas.ts';
 import { createFakeEnvironment } from '#test/fakes/environment.ts';
+import { accessDenied } from '#test/fakes/failure-plan.ts';
 import {
   anIncident,
   anInvocation,
   anOrigin,
   anSsmDetail,
   aPruneReport,
+  asEvent,
   CLUSTER,
   DRY_RUN,
   GiB,
   INSTANCE_ID,
   LIVE,
   NODE_NAME,
+  OFF,
   pruneStdout,
 } from '#test/helpers/fixtures.ts';
 
@@ -27,6 +34,12 @@ const NOW = '2026-11-20T09:42:10.000Z';
 
 const typesOf = (emitted: { detailType: string }[]) =>
   emitted.map((e) => e.detailType);
+
+/** What a concluded prune emits (a test of a look-again says so itself). */
+const emittedOf = (outcome: PruneOutcome) => {
+  if (outcome.kind !== 'done') throw new Error(`not done: ${outcome.kind}`);
+  return outcome.emitted;
+};
 
 describe('Function: decidePrune', () => {
   it('returns recovering when the prune succeeded, freed enough and the volume is big enough', () => {
@@ -127,7 +140,7 @@ describe('Function: decidePrune', () => {
   it('returns roll with the last lines of stderr when the command failed', () => {
     // Prepare
     const stderr = [
-      'line 1',
+      'pullmedic-prune: line 1',
       'line 2',
       'line 3',
       'line 4',
@@ -156,13 +169,13 @@ describe('Function: decidePrune', () => {
     });
   });
 
-  it('returns roll naming the status details when the command timed out', () => {
+  it('returns roll naming the status details when the command ran out of time', () => {
     // Prepare
     const invocation = anInvocation({
       status: 'TimedOut',
       statusDetails: 'ExecutionTimedOut',
       stdout: '',
-      stderr: '  \n',
+      stderr: 'pullmedic-prune: removing 12 images\n  \n',
     });
 
     // Act
@@ -173,15 +186,15 @@ describe('Function: decidePrune', () => {
       outcome: 'roll',
       cause: 'prune-failed',
       reason: 'the prune command ended TimedOut (ExecutionTimedOut)',
-      commandError: 'ExecutionTimedOut',
+      commandError: 'pullmedic-prune: removing 12 images',
     });
   });
 
-  it('returns roll without a command error when the command says nothing', () => {
+  it('returns roll without a command error when the script ran and says nothing of it', () => {
     // Prepare
     const invocation = {
       status: 'Cancelled',
-      stdout: '',
+      stdout: 'pullmedic-prune: before: 19 GiB used\n',
       stderr: '',
     };
 
@@ -193,6 +206,71 @@ describe('Function: decidePrune', () => {
       outcome: 'roll',
       cause: 'prune-failed',
       reason: 'the prune command ended Cancelled',
+    });
+  });
+
+  // Finding 8: with the root volume 100% full the SSM agent cannot write
+  // the script (under /var/lib/amazon/ssm): the command fails in seconds,
+  // with not a line of ours. That is no reason to replace the node group.
+  it.each([
+    [
+      'the agent could not write the script',
+      {
+        status: 'Failed',
+        statusDetails: 'Failed',
+        stdout: '',
+        stderr:
+          'failed to run commands: mkdir /var/lib/amazon/ssm/i-0abc/document/orchestration/cmd: no space left on device',
+      },
+    ],
+    [
+      'the command never reached the agent',
+      {
+        status: 'Failed',
+        statusDetails: 'Undeliverable',
+        stdout: '',
+        stderr: '',
+      },
+    ],
+    [
+      'the agent never picked it up',
+      {
+        status: 'TimedOut',
+        statusDetails: 'DeliveryTimedOut',
+        stdout: '',
+        stderr: '',
+      },
+    ],
+  ])(
+    'escalates, and does not roll, when %s on a volume at the minimum',
+    (_, invocation) => {
+      // Act
+      const verdict = decidePrune(invocation, undefined, 100, DEFAULT_POLICY);
+
+      // Assess
+      expect(verdict).toMatchObject({
+        outcome: 'escalate',
+        reason: expect.stringContaining(
+          'the SSM agent could not run the prune; the disk may be too full for it'
+        ),
+      });
+    }
+  );
+
+  it('rolls a prune that never ran only when the volume is below the group minimum', () => {
+    // Act
+    const verdict = decidePrune(
+      { status: 'Failed', statusDetails: 'Failed', stdout: '', stderr: '' },
+      undefined,
+      20,
+      DEFAULT_POLICY
+    );
+
+    // Assess
+    expect(verdict).toMatchObject({
+      outcome: 'roll',
+      cause: 'below-minimum',
+      reason: expect.stringContaining('below the group minimum of 100 GiB'),
     });
   });
 
@@ -278,15 +356,19 @@ describe('Function: handlePruneResult', () => {
         ...output,
       })
     );
-    return handlePruneResult(anSsmDetail({ status: 'Failed' }), LIVE, env);
+    return handlePruneResult(anSsmDetail({ status: 'Failed' }), LIVE, env).then(
+      emittedOf
+    );
   };
 
   it('does nothing when no incident sent the command', async () => {
     // Act
-    const emitted = await handlePruneResult(
-      anSsmDetail({ 'command-id': 'cmd-by-hand' }),
-      LIVE,
-      env
+    const emitted = emittedOf(
+      await handlePruneResult(
+        anSsmDetail({ 'command-id': 'cmd-by-hand' }),
+        LIVE,
+        env
+      )
     );
 
     // Assess
@@ -310,7 +392,9 @@ describe('Function: handlePruneResult', () => {
     );
 
     // Act
-    const emitted = await handlePruneResult(anSsmDetail(), LIVE, env);
+    const emitted = emittedOf(
+      await handlePruneResult(anSsmDetail(), LIVE, env)
+    );
 
     // Assess
     expect(typesOf(emitted)).toEqual([DETAIL_TYPES.nodePruneCompleted]);
@@ -326,10 +410,15 @@ describe('Function: handlePruneResult', () => {
       reason: 'the prune freed 16.0 GiB; 150.0 GiB (75%) is free',
       volumeSizeGiB: 200,
     });
-    expect(env.incidents.callCount('claimRoll')).toBe(0);
+    expect(env.incidents.incidents()[0]).toMatchObject({
+      step: 'recovering',
+      // The pod should start within the recovery deadline.
+      due: '2026-11-20T09:57:10.000Z',
+    });
     expect(env.incidents.incidents()[0]?.timeline.at(-1)).toEqual({
       at: NOW,
       step: 'prune-completed',
+      eventId: 'event-1',
       detail: 'Success: the prune freed 16.0 GiB; 150.0 GiB (75%) is free',
     });
     expect(env.commands.calls.getInvocation).toEqual([
@@ -342,7 +431,9 @@ describe('Function: handlePruneResult', () => {
     env.commands.setInvocation('cmd-0001', INSTANCE_ID, anInvocation());
 
     // Act
-    const emitted = await handlePruneResult(anSsmDetail(), LIVE, env);
+    const emitted = emittedOf(
+      await handlePruneResult(anSsmDetail(), LIVE, env)
+    );
 
     // Assess
     expect(typesOf(emitted)).toEqual([
@@ -364,52 +455,177 @@ describe('Function: handlePruneResult', () => {
       minimumSizeGiB: 100,
       cause: 'below-minimum',
     });
-    expect(env.incidents.incidents()[0]?.rollRequestedAt).toBe(NOW);
+    expect(env.incidents.incidents()[0]).toMatchObject({
+      step: 'roll-requested',
+      roll: { request: { cause: 'below-minimum' } },
+    });
   });
 
-  it('asks for the roll once per incident when the status change is delivered twice', async () => {
+  it('says the same again when the same status event is delivered twice, and asks for one roll', async () => {
+    // Prepare
+    env.commands.setInvocation('cmd-0001', INSTANCE_ID, anInvocation());
+    const first = emittedOf(await handlePruneResult(anSsmDetail(), LIVE, env));
+
+    // Act
+    const again = emittedOf(await handlePruneResult(anSsmDetail(), LIVE, env));
+
+    // Assess
+    expect(again).toEqual(first);
+    expect(env.incidents.incidents()[0]?.step).toBe('roll-requested');
+  });
+
+  it('says nothing when another status event (another id) for the command comes after the first', async () => {
     // Prepare
     env.commands.setInvocation('cmd-0001', INSTANCE_ID, anInvocation());
     await handlePruneResult(anSsmDetail(), LIVE, env);
 
     // Act
-    const emitted = await handlePruneResult(anSsmDetail(), LIVE, env);
+    const other = emittedOf(
+      await handlePruneResult(anSsmDetail(), asEvent(LIVE, 'event-2'), env)
+    );
 
     // Assess
-    expect(typesOf(emitted)).toEqual([DETAIL_TYPES.nodePruneCompleted]);
-    expect(env.incidents.callCount('claimRoll')).toBe(2);
+    expect(other).toEqual([]);
   });
 
-  it.each(['Undeliverable', 'DeliveryTimedOut', 'Terminated'])(
-    'reads no invocation and asks for a roll when the command is %s',
-    async (status) => {
-      // Act
-      const emitted = await handlePruneResult(
-        anSsmDetail({ status }),
+  // Finding 7: the status can arrive before remediate wrote the command's
+  // pointer; it was dropped.
+  it("finds the incident through the intent id in the command's Comment when the status overtook the pointer", async () => {
+    // Prepare
+    env.incidents.reset();
+    env.incidents.seed(incident);
+    await env.incidents.pointIntent(
+      incident.key,
+      incident.incidentId,
+      'event-remediate'
+    );
+    env.commands.sent.push({
+      commandId: 'cmd-0001',
+      instanceId: INSTANCE_ID,
+      comment: `pullmedic event-remediate ${incident.incidentId}`,
+    });
+    env.commands.setInvocation('cmd-0001', INSTANCE_ID, anInvocation());
+
+    // Act
+    const emitted = emittedOf(
+      await handlePruneResult(anSsmDetail(), LIVE, env)
+    );
+
+    // Assess
+    expect(typesOf(emitted)).toEqual([
+      DETAIL_TYPES.nodePruneCompleted,
+      DETAIL_TYPES.volumeRollRequested,
+    ]);
+    expect((await env.incidents.findByCommand('cmd-0001'))?.incidentId).toBe(
+      incident.incidentId
+    );
+  });
+
+  it('does nothing with a command whose Comment names an intent no incident holds', async () => {
+    // Prepare
+    env.commands.sent.push({
+      commandId: 'cmd-other',
+      instanceId: INSTANCE_ID,
+      comment:
+        'pullmedic event-unknown prod/ip-10-0-9-9.ec2.internal/20261120T000000Z',
+    });
+
+    // Act
+    const emitted = emittedOf(
+      await handlePruneResult(
+        anSsmDetail({ 'command-id': 'cmd-other' }),
         LIVE,
         env
-      );
+      )
+    );
 
-      // Assess
-      expect(env.commands.callCount('getInvocation')).toBe(0);
-      expect(typesOf(emitted)).toEqual([
-        DETAIL_TYPES.nodePruneCompleted,
-        DETAIL_TYPES.volumeRollRequested,
-      ]);
-      expect(emitted[0]?.detail).toMatchObject({
-        status,
-        report: null,
-        outcome: 'roll',
-        reason: `the prune command ended ${status}`,
-        commandError: status,
-      });
-    }
-  );
+    // Assess
+    expect(emitted).toEqual([]);
+    expect(env.commands.callCount('getInvocation')).toBe(0);
+  });
+
+  it('looks again later when GetCommandInvocation does not have the final status yet', async () => {
+    // Prepare
+    env.commands.setInvocation(
+      'cmd-0001',
+      INSTANCE_ID,
+      anInvocation({ status: 'InProgress', stdout: '' })
+    );
+
+    // Act
+    const outcome = await handlePruneResult(anSsmDetail(), LIVE, env);
+
+    // Assess
+    expect(outcome).toEqual({ kind: 'look-again', seconds: 60 });
+    expect(env.incidents.incidents()[0]?.step).toBe('prune-sent');
+  });
+
+  // Finding 8, through the event: once more after a short wait, then a
+  // person; no roll of a group whose volume is at the minimum.
+  it('looks again once at a prune that never ran, then escalates without a roll', async () => {
+    // Prepare
+    withVolume(100);
+    env.commands.setInvocation('cmd-0001', INSTANCE_ID, {
+      status: 'Failed',
+      statusDetails: 'Failed',
+      stdout: '',
+      stderr: 'mkdir /var/lib/amazon/ssm: no space left on device',
+    });
+
+    // Act
+    const first = await handlePruneResult(
+      anSsmDetail({ status: 'Failed' }),
+      LIVE,
+      env
+    );
+    const second = emittedOf(
+      await handlePruneResult(anSsmDetail({ status: 'Failed' }), LIVE, env)
+    );
+
+    // Assess
+    expect(first).toEqual({ kind: 'look-again', seconds: 60 });
+    expect(typesOf(second)).toEqual([
+      DETAIL_TYPES.nodePruneCompleted,
+      DETAIL_TYPES.incidentEscalated,
+    ]);
+    expect(second[0]?.detail).toMatchObject({ outcome: 'escalate' });
+    expect(IncidentEscalatedDetail.parse(second[1]?.detail).reason).toContain(
+      'the SSM agent could not run the prune; the disk may be too full for it'
+    );
+    expect(env.incidents.incidents()[0]).toMatchObject({ step: 'escalated' });
+    expect(env.incidents.incidents()[0]?.due).toBeUndefined();
+  });
+
+  it('escalates at once, with what to do, when reading the invocation is denied', async () => {
+    // Prepare
+    env.commands.failures.always('getInvocation', accessDenied());
+
+    // Act
+    const emitted = emittedOf(
+      await handlePruneResult(anSsmDetail(), LIVE, env)
+    );
+
+    // Assess
+    expect(typesOf(emitted)).toEqual([DETAIL_TYPES.incidentEscalated]);
+    expect(
+      IncidentEscalatedDetail.parse(emitted[0]?.detail).nextSteps[0]
+    ).toContain("prune-result function's role");
+  });
+
+  it('does nothing with the kill switch on: the incident stays due for when pullmedic is back', async () => {
+    // Act
+    const emitted = emittedOf(await handlePruneResult(anSsmDetail(), OFF, env));
+
+    // Assess
+    expect(emitted).toEqual([]);
+    expect(env.commands.callCount('getInvocation')).toBe(0);
+    expect(env.incidents.incidents()[0]?.step).toBe('prune-sent');
+  });
 
   it('reports the command error and asks for a roll when the command failed without a result line', async () => {
     // Act
     const emitted = await handleFailedPrune({
-      stdout: 'pruning unused images with crictl\n',
+      stdout: 'pullmedic-prune: pruning unused images with crictl\n',
       stderr: 'failed to connect to containerd.sock\n',
     });
 
@@ -497,7 +713,9 @@ describe('Function: handlePruneResult', () => {
     );
 
     // Act
-    const emitted = await handlePruneResult(anSsmDetail(), LIVE, env);
+    const emitted = emittedOf(
+      await handlePruneResult(anSsmDetail(), LIVE, env)
+    );
 
     // Assess
     expect(typesOf(emitted)).toEqual([
@@ -527,7 +745,9 @@ describe('Function: handlePruneResult', () => {
     );
 
     // Act
-    const emitted = await handlePruneResult(anSsmDetail(), LIVE, env);
+    const emitted = emittedOf(
+      await handlePruneResult(anSsmDetail(), LIVE, env)
+    );
 
     // Assess
     expect(typesOf(emitted)).toEqual([
@@ -550,7 +770,9 @@ describe('Function: handlePruneResult', () => {
     );
 
     // Act
-    const emitted = await handlePruneResult(anSsmDetail(), LIVE, env);
+    const emitted = emittedOf(
+      await handlePruneResult(anSsmDetail(), LIVE, env)
+    );
 
     // Assess
     expect(typesOf(emitted)).toEqual([
@@ -562,14 +784,24 @@ describe('Function: handlePruneResult', () => {
     expect(emitted[1]?.detail).toMatchObject({ minimumSizeGiB: 100 });
   });
 
-  it('marks the events dry-run when the run is dry-run', async () => {
+  // Finding 5: in dry-run, the roll request used up the live incident's
+  // one roll: back in live, the incident could never roll.
+  it('marks the events dry-run in dry-run, and leaves the live incident as it was', async () => {
     // Prepare
     env.commands.setInvocation('cmd-0001', INSTANCE_ID, anInvocation());
 
     // Act
-    const emitted = await handlePruneResult(anSsmDetail(), DRY_RUN, env);
+    const dry = emittedOf(await handlePruneResult(anSsmDetail(), DRY_RUN, env));
+    const live = emittedOf(
+      await handlePruneResult(anSsmDetail(), asEvent(LIVE, 'event-2'), env)
+    );
 
     // Assess
-    expect(emitted.map((e) => e.detail.dryRun)).toEqual([true, true]);
+    expect(dry.map((e) => e.detail.dryRun)).toEqual([true, true]);
+    expect(typesOf(live)).toEqual([
+      DETAIL_TYPES.nodePruneCompleted,
+      DETAIL_TYPES.volumeRollRequested,
+    ]);
+    expect(live.map((e) => e.detail.dryRun)).toEqual([false, false]);
   });
 });

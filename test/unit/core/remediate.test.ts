@@ -1,5 +1,6 @@
-import { beforeEach, describe, expect, it } from 'vitest';
-import { escalation, pruneParameters, remediate } from '#core/remediate.ts';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { escalation } from '#core/escalation.ts';
+import { pruneParameters, remediate } from '#core/remediate.ts';
 import { DETAIL_TYPES } from '#events/detail-types.ts';
 import {
   IncidentEscalatedDetail,
@@ -8,6 +9,7 @@ import {
   VolumeRollRequestedDetail,
 } from '#events/schemas.ts';
 import { createFakeEnvironment } from '#test/fakes/environment.ts';
+import { notFound, serverError, throttled } from '#test/fakes/failure-plan.ts';
 import { FakeNodeCommands } from '#test/fakes/fake-node-commands.ts';
 import {
   aBackOffDetail,
@@ -15,6 +17,7 @@ import {
   aCrioTmpClassifiedDetail,
   anIncident,
   anOrigin,
+  asEvent,
   CLUSTER,
   DRY_RUN,
   FAILED_AT,
@@ -35,6 +38,7 @@ const typesOf = (emitted: { detailType: string }[]) =>
 
 describe('Function: remediate', () => {
   const env = createFakeEnvironment();
+  afterEach(() => vi.restoreAllMocks());
 
   beforeEach(() => {
     env.reset();
@@ -81,7 +85,9 @@ describe('Function: remediate', () => {
         instanceId: INSTANCE_ID,
         documentName: env.commands.documents.containerd,
         parameters: { DryRun: ['false'] },
-        comment: `pullmedic ${INCIDENT_ID}`,
+        // The intent id (the claiming event's id) first: a retry finds
+        // the command by it.
+        comment: `pullmedic event-1 ${INCIDENT_ID}`.slice(0, 100),
       },
     ]);
   });
@@ -146,18 +152,32 @@ describe('Function: remediate', () => {
         remedy: 'prune',
         pod: SEED_POD,
         image: SEED_IMAGE,
-        pruneRequestedAt: NOW,
-        pruneCommandId: 'cmd-0001',
+        // Sent: the result is due by SendCommand's and the document's
+        // timeouts, and the reconciler looks then if it never came.
+        step: 'prune-sent',
+        stepBy: 'event-1',
+        due: '2026-11-20T10:08:00.000Z',
+        prune: {
+          intentId: 'event-1',
+          instanceId: INSTANCE_ID,
+          amiFamily: 'al2023',
+          documentName: env.commands.documents.containerd,
+          claimedAt: NOW,
+          commandId: 'cmd-0001',
+          sentAt: NOW,
+        },
         timeline: [
           {
             // The candidate's entry is stored as the event had it.
             at: FAILED_AT,
             step: 'classified',
+            eventId: 'event-1',
             detail: 'Failed: disk_full (no space left on device)',
           },
           {
             at: NOW,
             step: 'prune-requested',
+            eventId: 'event-1',
             detail: `sent ${env.commands.documents.containerd} to ${INSTANCE_ID} (command cmd-0001)`,
           },
         ],
@@ -180,7 +200,7 @@ describe('Function: remediate', () => {
     });
 
     // Act
-    const emitted = await remediate(again, LIVE, env);
+    const emitted = await remediate(again, asEvent(LIVE, 'event-2'), env);
 
     // Assess
     expect(emitted).toEqual([]);
@@ -189,7 +209,7 @@ describe('Function: remediate', () => {
     expect(env.incidents.incidents()[0]?.incidentId).toBe(INCIDENT_ID);
   });
 
-  it('does nothing when the same event is delivered twice', async () => {
+  it('sends nothing twice when the same event is delivered twice, and says again what it did', async () => {
     // Prepare
     const first = await remediate(aClassifiedDetail(), LIVE, env);
 
@@ -198,7 +218,24 @@ describe('Function: remediate', () => {
 
     // Assess
     expect(first).toHaveLength(2);
-    expect(second).toEqual([]);
+    expect(second).toEqual(first);
+    expect(env.commands.callCount('sendPrune')).toBe(1);
+    expect(env.commands.callCount('findPrune')).toBe(0);
+  });
+
+  it('does nothing when a replay of the same failure (another event id) comes after the prune', async () => {
+    // Prepare
+    await remediate(aClassifiedDetail(), LIVE, env);
+
+    // Act
+    const replayed = await remediate(
+      aClassifiedDetail(),
+      asEvent(LIVE, 'event-2'),
+      env
+    );
+
+    // Assess
+    expect(replayed).toEqual([]);
     expect(env.commands.callCount('sendPrune')).toBe(1);
   });
 
@@ -216,7 +253,7 @@ describe('Function: remediate', () => {
     // Assess
     expect(emitted).toEqual([]);
     expect(env.commands.callCount('sendPrune')).toBe(0);
-    expect(env.incidents.callCount('claimPrune')).toBe(0);
+    expect(env.incidents.callCount('advance')).toBe(0);
     expect(env.incidents.incidents()).toEqual([resolved]);
   });
 
@@ -245,9 +282,38 @@ describe('Function: remediate', () => {
         incidentId: 'prod/ip-10-0-1-149.ec2.internal/20261120T100203Z',
         status: 'open',
         openedAt: '2026-11-20T10:02:03.000Z',
-        pruneCommandId: 'cmd-0001',
+        step: 'prune-sent',
+        prune: { commandId: 'cmd-0001' },
       },
     ]);
+  });
+
+  it('only joins when a concurrent twin claims the prune first', async () => {
+    // Prepare: another event opened the incident; between this event's
+    // read and its claim, that one claims the prune.
+    const advance = env.incidents.advance.bind(env.incidents);
+    env.incidents.seed(
+      anIncident({ step: 'opened', stepBy: 'event-0', prune: undefined })
+    );
+    vi.spyOn(env.incidents, 'advance').mockImplementation(
+      async (key, id, move) => {
+        if (move.by === 'event-2' && move.to === 'prune-claimed') {
+          await advance(key, id, { ...move, by: 'event-0' });
+        }
+        return advance(key, id, move);
+      }
+    );
+
+    // Act
+    const emitted = await remediate(
+      aClassifiedDetail(),
+      asEvent(LIVE, 'event-2'),
+      env
+    );
+
+    // Assess
+    expect(emitted).toEqual([]);
+    expect(env.commands.callCount('sendPrune')).toBe(0);
   });
 
   it('escalates and touches nothing when the kill switch is on', async () => {
@@ -293,8 +359,13 @@ describe('Function: remediate', () => {
       ],
     });
     expect(env.commands.callCount('sendPrune')).toBe(0);
-    expect(env.incidents.callCount('claimPrune')).toBe(0);
-    expect(env.incidents.incidents()[0]?.pruneRequestedAt).toBeUndefined();
+    // Escalated at once: a person acts, and the reconciler stays away.
+    expect(env.incidents.incidents()[0]).toMatchObject({
+      step: 'escalated',
+      remedy: 'escalate',
+    });
+    expect(env.incidents.incidents()[0]?.due).toBeUndefined();
+    expect(env.incidents.incidents()[0]?.prune).toBeUndefined();
   });
 
   it('escalates with generic wording when the classification names no filesystem or path', async () => {
@@ -362,17 +433,24 @@ describe('Function: remediate', () => {
     expect(env.incidents.incidents()[0]?.timeline.at(-1)).toEqual({
       at: NOW,
       step: 'escalated',
+      eventId: 'event-1',
       detail: `no EC2 instance found for node ${NODE_NAME}; next: Check that ${NODE_NAME} is an EC2 instance in this account and region.`,
     });
+    expect(env.incidents.incidents()[0]?.step).toBe('escalated');
   });
 
-  it('escalates instead of failing when the prune cannot be sent, so the claimed prune is not lost silently', async () => {
+  it('escalates at once, with the call and the error, when SSM refuses the prune for good', async () => {
     // Prepare
-    const denied = new Error(
-      'Instances [[i-0abc12345678def90]] not in a valid state'
+    env.commands.failSendWith(
+      Object.assign(
+        new Error('Instances [[i-0abc12345678def90]] not in a valid state'),
+        {
+          name: 'InvalidInstanceId',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+        }
+      )
     );
-    denied.name = 'InvalidInstanceId';
-    env.commands.failSendWith(denied);
 
     // Act
     const emitted = await remediate(aClassifiedDetail(), LIVE, env);
@@ -382,22 +460,91 @@ describe('Function: remediate', () => {
       DETAIL_TYPES.incidentOpened,
       DETAIL_TYPES.incidentEscalated,
     ]);
-    expect(IncidentEscalatedDetail.parse(emitted[1]?.detail)).toEqual({
-      cluster: CLUSTER,
-      node: { name: NODE_NAME, instanceId: INSTANCE_ID },
-      dryRun: false,
-      incidentId: INCIDENT_ID,
-      reason: `the prune of ${INSTANCE_ID} could not be sent or recorded: Instances [[i-0abc12345678def90]] not in a valid state`,
-      nextSteps: [
-        `Check that the SSM agent on ${INSTANCE_ID} is online (aws ssm describe-instance-information).`,
-        `Prune ${NODE_NAME} by hand: sudo crictl rmi --prune.`,
-      ],
-    });
-    expect(env.incidents.incidents()[0]?.pruneRequestedAt).toBe(NOW);
-    expect(env.incidents.incidents()[0]?.pruneCommandId).toBeUndefined();
+    const told = IncidentEscalatedDetail.parse(emitted[1]?.detail);
+    expect(told.reason).toContain(
+      'sendPrune (in memory) failed: InvalidInstanceId'
+    );
+    expect(told.reason).toContain('retrying cannot help');
+    expect(told.nextSteps.at(-1)).toBe(
+      `Prune ${NODE_NAME} by hand: sudo crictl rmi --prune.`
+    );
+    expect(env.incidents.incidents()[0]).toMatchObject({ step: 'escalated' });
+    expect(env.incidents.incidents()[0]?.prune?.commandId).toBeUndefined();
   });
 
-  it('rethrows and leaves the prune unclaimed when the instance lookup fails, so a redelivery sends it', async () => {
+  it('rethrows a failure that may pass (throttling), so the queue delivers the event again', async () => {
+    // Prepare
+    env.commands.failures.once('sendPrune', throttled());
+
+    // Act
+    const first = remediate(aClassifiedDetail(), LIVE, env);
+
+    // Assess
+    await expect(first).rejects.toThrow('ThrottlingException');
+    expect(env.incidents.incidents()[0]?.step).toBe('prune-claimed');
+  });
+
+  // Finding 3: SendCommand went through, recording it failed, and the
+  // redelivery found the prune claimed and said nothing, for ever.
+  it('finds, records and announces the command a first try sent but could not record, without a second prune', async () => {
+    // Prepare
+    env.incidents.failures.once('pointCommand', serverError());
+    await expect(remediate(aClassifiedDetail(), LIVE, env)).rejects.toThrow();
+
+    // Act: the same event, redelivered
+    const emitted = await remediate(aClassifiedDetail(), LIVE, env);
+
+    // Assess
+    expect(typesOf(emitted)).toEqual([
+      DETAIL_TYPES.incidentOpened,
+      DETAIL_TYPES.nodePruneRequested,
+    ]);
+    expect(env.commands.sent).toHaveLength(1);
+    expect((await env.incidents.findByCommand('cmd-0001'))?.incidentId).toBe(
+      INCIDENT_ID
+    );
+  });
+
+  it('finds the command by its intent when SendCommand went through and its answer was lost', async () => {
+    // Prepare
+    env.commands.lostResponses.once('sendPrune', serverError());
+    await expect(remediate(aClassifiedDetail(), LIVE, env)).rejects.toThrow();
+
+    // Act
+    const emitted = await remediate(aClassifiedDetail(), LIVE, env);
+
+    // Assess
+    expect(typesOf(emitted)).toEqual([
+      DETAIL_TYPES.incidentOpened,
+      DETAIL_TYPES.nodePruneRequested,
+    ]);
+    expect(env.commands.sent).toHaveLength(1);
+    expect(env.commands.calls.findPrune).toEqual([
+      { instanceId: INSTANCE_ID, intentId: 'event-1' },
+    ]);
+    expect(emitted[1]?.detail).toMatchObject({ commandId: 'cmd-0001' });
+    expect(env.incidents.incidents()[0]?.step).toBe('prune-sent');
+  });
+
+  it('escalates, with what to do, when the node vanished (NotFound)', async () => {
+    // Prepare
+    env.nodes.reset();
+    env.nodes.failures.always('amiFamilyOf', notFound());
+
+    // Act
+    const emitted = await remediate(aClassifiedDetail(), LIVE, env);
+
+    // Assess
+    expect(typesOf(emitted)).toEqual([
+      DETAIL_TYPES.incidentOpened,
+      DETAIL_TYPES.incidentEscalated,
+    ]);
+    expect(
+      IncidentEscalatedDetail.parse(emitted[1]?.detail).nextSteps[0]
+    ).toContain('still exists');
+  });
+
+  it('rethrows and leaves the prune unclaimed when the instance lookup fails, so the redelivery sends it and says all it did', async () => {
     // Prepare
     const classified = aClassifiedDetail({ node: { name: NODE_NAME } });
     env.nodes.failWith(new Error('Rate exceeded'));
@@ -410,7 +557,10 @@ describe('Function: remediate', () => {
     const emitted = await remediate(classified, LIVE, env);
 
     // Assess
-    expect(typesOf(emitted)).toEqual([DETAIL_TYPES.nodePruneRequested]);
+    expect(typesOf(emitted)).toEqual([
+      DETAIL_TYPES.incidentOpened,
+      DETAIL_TYPES.nodePruneRequested,
+    ]);
     expect(env.commands.calls.sendPrune).toHaveLength(1);
     expect(env.commands.calls.sendPrune[0]?.instanceId).toBe(INSTANCE_ID);
   });
@@ -450,8 +600,34 @@ describe('Function: remediate', () => {
     expect(env.incidents.incidents()[0]?.timeline[1]).toEqual({
       at: NOW,
       step: 'prune-requested',
+      eventId: 'event-1',
       detail: `[dry-run] would send ${env.commands.documents.containerd} to ${INSTANCE_ID} (command dry-run-${INCIDENT_ID})`,
     });
+  });
+
+  // Finding 9: in dry-run, a lookup failing once after the claim left the
+  // retry with nothing to say, and dry-run under-reported what it would do.
+  it('says on the retry what dry-run would do when the volume lookup failed once after the claim', async () => {
+    // Prepare
+    env.nodes.failures.once('origin', throttled());
+    await expect(
+      remediate(aClassifiedDetail({ dryRun: true }), DRY_RUN, env)
+    ).rejects.toThrow();
+
+    // Act
+    const emitted = await remediate(
+      aClassifiedDetail({ dryRun: true }),
+      DRY_RUN,
+      env
+    );
+
+    // Assess
+    expect(typesOf(emitted)).toEqual([
+      DETAIL_TYPES.incidentOpened,
+      DETAIL_TYPES.nodePruneRequested,
+      DETAIL_TYPES.volumeRollRequested,
+    ]);
+    expect(env.commands.callCount('sendPrune')).toBe(0);
   });
 
   it('asks for no roll in dry-run when the volume is at the minimum', async () => {
@@ -631,7 +807,11 @@ describe('Function: remediate (CRI-O /var/tmp)', () => {
   it('escalates once, when the incident opens, not on every later event', async () => {
     // Act
     const first = await remediate(aCrioTmpClassifiedDetail(), LIVE, env);
-    const second = await remediate(aCrioTmpClassifiedDetail(), LIVE, env);
+    const second = await remediate(
+      aCrioTmpClassifiedDetail(),
+      asEvent(LIVE, 'event-2'),
+      env
+    );
 
     // Assess
     expect(typesOf(first)).toEqual([

@@ -41,6 +41,7 @@ describe('Function: resolveIncident', () => {
     const entry = {
       at: PULLED_AT,
       step: 'resolved',
+      eventId: 'event-1',
       detail: `Pulled: Successfully pulled image "${SEED_IMAGE}" in 1m2.5s`,
     };
     expect(emitted).toHaveLength(1);
@@ -60,10 +61,12 @@ describe('Function: resolveIncident', () => {
       },
       timeline: [...incident.timeline, entry],
     });
+    const { due: _waited, ...settled } = incident;
     expect(incidents.incidents()).toEqual([
       {
-        ...incident,
+        ...settled,
         status: 'resolved',
+        step: 'resolved',
         resolvedAt: '2026-11-20T09:42:30.000Z',
         timeline: [
           ...incident.timeline,
@@ -132,7 +135,7 @@ describe('Function: resolveIncident', () => {
 
   it('does nothing when no prune was requested yet', async () => {
     // Prepare
-    incidents.seed(anIncident({ pruneRequestedAt: undefined }));
+    incidents.seed(anIncident({ step: 'opened', prune: undefined }));
 
     // Act
     const emitted = await resolveIncident(
@@ -150,7 +153,7 @@ describe('Function: resolveIncident', () => {
   it('resolves an incident pullmedic only escalated, which no prune will follow', async () => {
     // Prepare
     incidents.seed(
-      anIncident({ remedy: 'escalate', pruneRequestedAt: undefined })
+      anIncident({ remedy: 'escalate', step: 'escalated', prune: undefined })
     );
 
     // Act
@@ -179,7 +182,7 @@ describe('Function: resolveIncident', () => {
       deps
     );
     const before = await resolutionOf(early, ENVELOPE_TIME, LIVE, deps);
-    incidents.seed(anIncident({ pruneRequestedAt: undefined }));
+    incidents.seed(anIncident({ step: 'opened', prune: undefined }));
     const unpruned = await resolutionOf(pulled, ENVELOPE_TIME, LIVE, deps);
 
     // Assess
@@ -238,7 +241,9 @@ describe('Function: resolveIncident', () => {
 
     // Assess
     expect(emitted).toEqual([]);
-    expect(incidents.calls.get[0]?.[0].scope).toBe('replay:postmortem');
+    expect(incidents.calls.get[0]).toEqual([
+      expect.objectContaining({ scope: 'replay:postmortem' }),
+    ]);
     expect(incidents.incidents()[0]?.status).toBe('open');
   });
 

@@ -1,6 +1,11 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LaunchTemplateData, NodeOrigin } from '#core/ports.ts';
-import { approvalCommand, rollPathOf, rollVolume } from '#core/roll-volume.ts';
+import {
+  approvalCommand,
+  rollPathOf,
+  rollToken,
+  rollVolume,
+} from '#core/roll-volume.ts';
 import { DETAIL_TYPES } from '#events/detail-types.ts';
 import {
   IncidentEscalatedDetail,
@@ -10,12 +15,18 @@ import {
 } from '#events/schemas.ts';
 import { createFakeEnvironment } from '#test/fakes/environment.ts';
 import {
+  accessDenied,
+  serverError,
+  throttled,
+} from '#test/fakes/failure-plan.ts';
+import {
   aBottlerocketOrigin,
   aLaunchTemplateData,
   anIncident,
   anOrigin,
   aRollRequest,
   aSelfManagedOrigin,
+  asEvent,
   CLUSTER,
   DRY_RUN,
   INSTANCE_ID,
@@ -25,9 +36,16 @@ import {
   NODEGROUP,
   OFF,
 } from '#test/helpers/fixtures.ts';
+import { wrapAwsError } from '../../../adapters/aws/errors.ts';
 
 const NOW = '2026-11-20T09:43:00.000Z';
 const INCIDENT_ID = anIncident().incidentId;
+const TOKEN = rollToken('live', INCIDENT_ID);
+const ROLL_REQUESTED = anIncident({
+  step: 'roll-requested',
+  stepBy: 'event-prune-result',
+  roll: { request: aRollRequest() },
+});
 
 /** The template data with one device's size changed, everything else kept. */
 const withSize = (
@@ -44,11 +62,13 @@ const withSize = (
 
 describe('Function: rollVolume', () => {
   const env = createFakeEnvironment();
+  afterEach(() => vi.restoreAllMocks());
 
   beforeEach(() => {
     env.reset();
     env.clock.set(NOW);
-    env.incidents.seed(anIncident());
+    // As prune-result leaves it: a bigger volume asked for.
+    env.incidents.seed(ROLL_REQUESTED);
     env.nodes.addNode(NODE_NAME, anOrigin());
     env.launchTemplates.addVersion(
       LAUNCH_TEMPLATE_ID,
@@ -62,7 +82,7 @@ describe('Function: rollVolume', () => {
     expect(env.launchTemplates.callCount('createVersion')).toBe(0);
     expect(env.rollouts.callCount('updateManagedNodegroup')).toBe(0);
     expect(env.rollouts.callCount('refreshAutoScalingGroup')).toBe(0);
-    expect(env.incidents.lock(`${CLUSTER}/${NODEGROUP}`)).toBeUndefined();
+    expect(env.locks.lock(`${CLUSTER}/${NODEGROUP}`)).toBeUndefined();
   };
 
   it('creates a template version where only the containerd volume grew and updates the managed node group', async () => {
@@ -75,7 +95,9 @@ describe('Function: rollVolume', () => {
         id: LAUNCH_TEMPLATE_ID,
         sourceVersion: 3,
         data: withSize(aLaunchTemplateData(), '/dev/xvda', 100),
-        description: `pullmedic ${INCIDENT_ID}: /dev/xvda 20 -> 100 GiB`,
+        // The token first: a retry finds the version it made by it.
+        description: `${TOKEN} ${INCIDENT_ID}: /dev/xvda 20 -> 100 GiB`,
+        clientToken: TOKEN,
         version: 4,
       },
     ]);
@@ -84,6 +106,7 @@ describe('Function: rollVolume', () => {
         cluster: CLUSTER,
         nodegroup: NODEGROUP,
         launchTemplate: { id: LAUNCH_TEMPLATE_ID, version: 4 },
+        clientRequestToken: `${TOKEN}-v4`,
       },
     ]);
     expect(env.rollouts.callCount('refreshAutoScalingGroup')).toBe(0);
@@ -149,9 +172,26 @@ describe('Function: rollVolume', () => {
     expect(env.incidents.incidents()[0]?.timeline.at(-1)).toEqual({
       at: NOW,
       step: 'roll-started',
+      eventId: 'event-1',
       detail: `created ${LAUNCH_TEMPLATE_ID} version 4: /dev/xvda 20 → 100 GiB; eks-nodegroup-update update-0001`,
     });
-    expect(env.incidents.lock(`${CLUSTER}/${NODEGROUP}`)).toEqual({
+    // What the reconciler needs to watch it if nobody does.
+    expect(env.incidents.incidents()[0]).toMatchObject({
+      step: 'roll-started',
+      due: '2026-11-20T09:58:00.000Z',
+      roll: {
+        groupKey: `${CLUSTER}/${NODEGROUP}`,
+        counted: true,
+        launchTemplate: {
+          id: LAUNCH_TEMPLATE_ID,
+          oldVersion: 3,
+          newVersion: 4,
+        },
+        rollout: { kind: 'eks-nodegroup-update', id: 'update-0001' },
+        started: { incidentId: INCIDENT_ID },
+      },
+    });
+    expect(env.locks.lock(`${CLUSTER}/${NODEGROUP}`)).toEqual({
       holder: INCIDENT_ID,
       acquiredAt: NOW,
       lockedUntil: Date.parse(NOW) / 1000 + env.policy.rollCooldownSeconds,
@@ -175,6 +215,7 @@ describe('Function: rollVolume', () => {
       {
         group: 'self-managed-gpu',
         launchTemplate: { id: LAUNCH_TEMPLATE_ID, version: 8 },
+        autoRollback: true,
       },
     ]);
     expect(env.rollouts.callCount('updateManagedNodegroup')).toBe(0);
@@ -189,7 +230,7 @@ describe('Function: rollVolume', () => {
       undo: `aws autoscaling rollback-instance-refresh --auto-scaling-group-name self-managed-gpu (while it runs; once it has ended, start a refresh back to version 7 of ${LAUNCH_TEMPLATE_ID})`,
     });
     expect(emitted[0]?.detail.launchTemplate).not.toHaveProperty('name');
-    expect(env.incidents.lock(`${CLUSTER}/self-managed-gpu`)?.holder).toBe(
+    expect(env.locks.lock(`${CLUSTER}/self-managed-gpu`)?.holder).toBe(
       INCIDENT_ID
     );
   });
@@ -310,7 +351,7 @@ describe('Function: rollVolume', () => {
       });
       expectNoWrites();
       expect(env.launchTemplates.callCount('getVersion')).toBe(0);
-      expect(env.incidents.callCount('acquire')).toBe(0);
+      expect(env.locks.callCount('acquire')).toBe(0);
     }
   );
 
@@ -418,6 +459,8 @@ describe('Function: rollVolume', () => {
         name: 'ip-10-0-2-7.ec2.internal',
         instanceId: 'i-0fedcba9876543210',
       },
+      step: 'roll-requested',
+      stepBy: 'event-prune-result-2',
     });
     env.incidents.seed(other);
     env.nodes.addNode(
@@ -429,7 +472,7 @@ describe('Function: rollVolume', () => {
     // Act
     const emitted = await rollVolume(
       aRollRequest({ incidentId: other.incidentId, node: other.node }),
-      LIVE,
+      asEvent(LIVE, 'event-2'),
       env
     );
 
@@ -443,51 +486,336 @@ describe('Function: rollVolume', () => {
     expect(stored?.timeline.at(-1)).toEqual({
       at: '2026-11-20T09:44:00.000Z',
       step: 'roll-skipped',
+      eventId: 'event-2',
       detail: `node group ${NODEGROUP} is already rolling for ${INCIDENT_ID}`,
     });
-    expect(env.incidents.lock(`${CLUSTER}/${NODEGROUP}`)?.holder).toBe(
-      INCIDENT_ID
-    );
+    // It waits for that rollout; the reconciler looks after the cooldown.
+    expect(stored).toMatchObject({
+      step: 'roll-requested',
+      due: '2026-11-20T15:44:00.000Z',
+    });
+    expect(env.locks.lock(`${CLUSTER}/${NODEGROUP}`)?.holder).toBe(INCIDENT_ID);
   });
 
-  it('does not roll twice when the same request is delivered again', async () => {
+  it('says the same again, and makes nothing twice, when the same request is delivered again', async () => {
     // Prepare
-    await rollVolume(aRollRequest(), LIVE, env);
+    const first = await rollVolume(aRollRequest(), LIVE, env);
 
     // Act
     const again = await rollVolume(aRollRequest(), LIVE, env);
 
     // Assess
-    expect(again).toEqual([]);
-    expect(env.launchTemplates.callCount('createVersion')).toBe(1);
-    expect(env.rollouts.callCount('updateManagedNodegroup')).toBe(1);
-    const stored = env.incidents
-      .incidents()
-      .find((i) => i.incidentId === INCIDENT_ID);
-    expect(stored?.timeline.at(-1)?.detail).toBe(
-      'this incident already started its roll'
-    );
+    expect(again).toEqual(first);
+    expect(env.launchTemplates.versionCount(LAUNCH_TEMPLATE_ID)).toBe(2);
+    expect(env.rollouts.started()).toBe(1);
+    expect(env.locks.counted(new Date(NOW))).toBe(1);
   });
 
-  it('escalates, and does not retry, when the rollout fails after the roll started', async () => {
+  it('does nothing when another request (an approval pasted twice, a replay) comes for a roll already started', async () => {
     // Prepare
-    env.rollouts.failWith(
-      new Error('ResourceInUseException: update in progress')
+    await rollVolume(aRollRequest(), LIVE, env);
+
+    // Act
+    const other = await rollVolume(
+      aRollRequest({ approvedBy: 'alice' }),
+      asEvent(LIVE, 'event-2'),
+      env
+    );
+
+    // Assess
+    expect(other).toEqual([]);
+    expect(env.launchTemplates.callCount('createVersion')).toBe(1);
+  });
+
+  // Finding 1: the lock and the claim were taken, counting the roll was
+  // throttled once, and the redelivery found the claim taken: no version,
+  // no rollout, no word, and the group locked for six hours.
+  it('carries on when counting the roll was throttled once', async () => {
+    // Prepare
+    env.locks.failures.once('countRoll', throttled());
+    await expect(rollVolume(aRollRequest(), LIVE, env)).rejects.toThrow(
+      'ThrottlingException'
     );
 
     // Act
     const emitted = await rollVolume(aRollRequest(), LIVE, env);
-    const retried = await rollVolume(aRollRequest(), LIVE, env);
+
+    // Assess
+    expect(emitted.map((e) => e.detailType)).toEqual([
+      DETAIL_TYPES.volumeRollStarted,
+    ]);
+    expect(env.rollouts.started()).toBe(1);
+    expect(env.locks.counted(new Date(NOW))).toBe(1);
+  });
+
+  // Finding 2: the version was made and the update started, then writing
+  // the step failed once: the redelivery said nothing, and nobody
+  // followed the rollout.
+  it('announces the roll on the retry when recording it failed after the rollout started, without a second version or update', async () => {
+    // Prepare: the claim goes through; the move to roll-started fails once.
+    const advance = env.incidents.advance.bind(env.incidents);
+    let failed = false;
+    vi.spyOn(env.incidents, 'advance').mockImplementation(
+      async (key, id, move) => {
+        if (move.to === 'roll-started' && !failed) {
+          failed = true;
+          throw Object.assign(new Error('Service unavailable'), {
+            name: 'InternalServerError',
+            $fault: 'server',
+          });
+        }
+        return advance(key, id, move);
+      }
+    );
+    await expect(rollVolume(aRollRequest(), LIVE, env)).rejects.toThrow();
+
+    // Act
+    const emitted = await rollVolume(aRollRequest(), LIVE, env);
+
+    // Assess
+    expect(emitted.map((e) => e.detailType)).toEqual([
+      DETAIL_TYPES.volumeRollStarted,
+    ]);
+    expect(env.launchTemplates.versionCount(LAUNCH_TEMPLATE_ID)).toBe(2);
+    expect(env.rollouts.started()).toBe(1);
+    expect(env.incidents.incidents()[0]?.step).toBe('roll-started');
+  });
+
+  it('finds the version it made when EC2 made it and the answer was lost', async () => {
+    // Prepare
+    env.launchTemplates.lostResponses.once('createVersion', serverError());
+    await expect(rollVolume(aRollRequest(), LIVE, env)).rejects.toThrow();
+
+    // Act
+    const emitted = await rollVolume(aRollRequest(), LIVE, env);
+
+    // Assess
+    expect(emitted[0]?.detail).toMatchObject({
+      launchTemplate: { newVersion: 4 },
+    });
+    expect(env.launchTemplates.versionCount(LAUNCH_TEMPLATE_ID)).toBe(2);
+  });
+
+  it('starts one update when EKS started it and the answer was lost (the same clientRequestToken)', async () => {
+    // Prepare
+    env.rollouts.lostResponses.once('updateManagedNodegroup', serverError());
+    await expect(rollVolume(aRollRequest(), LIVE, env)).rejects.toThrow();
+
+    // Act
+    await rollVolume(aRollRequest(), LIVE, env);
+
+    // Assess
+    const tokens = env.rollouts.calls.updateManagedNodegroup.map(
+      (c) => c.clientRequestToken
+    );
+    expect(tokens).toEqual([`${TOKEN}-v4`, `${TOKEN}-v4`]);
+    expect(env.rollouts.started()).toBe(1);
+  });
+
+  // Finding 4: a request for an older incident took the group's lock and
+  // kept it when its claim failed, silencing the real incident's roll.
+  it('takes no lock for a request whose incident was replaced (an approval from an old thread)', async () => {
+    // Act
+    const emitted = await rollVolume(
+      aRollRequest({
+        incidentId: `${CLUSTER}/${NODE_NAME}/20261101T000000Z`,
+        approvedBy: 'alice',
+      }),
+      asEvent(LIVE, 'event-2'),
+      env
+    );
+    const real = await rollVolume(aRollRequest(), LIVE, env);
+
+    // Assess
+    expect(emitted).toEqual([]);
+    expect(env.locks.lock(`${CLUSTER}/${NODEGROUP}`)?.holder).toBe(INCIDENT_ID);
+    expect(real.map((e) => e.detailType)).toEqual([
+      DETAIL_TYPES.volumeRollStarted,
+    ]);
+  });
+
+  it('escalates and lets go of the group when the rollout is refused for good', async () => {
+    // Prepare
+    env.rollouts.failures.always('updateManagedNodegroup', accessDenied());
+
+    // Act
+    const emitted = await rollVolume(aRollRequest(), LIVE, env);
 
     // Assess
     expect(emitted.map((e) => e.detailType)).toEqual([
       DETAIL_TYPES.incidentEscalated,
     ]);
-    expect(emitted[0]?.detail.reason).toBe(
-      `the volume roll of ${NODEGROUP} failed: ResourceInUseException: update in progress`
+    expect(emitted[0]?.detail.reason).toContain('AccessDeniedException');
+    expect(env.incidents.incidents()[0]?.step).toBe('escalated');
+    const next = await env.locks.acquire(
+      `${CLUSTER}/${NODEGROUP}`,
+      'another-incident',
+      new Date(NOW),
+      600
     );
-    expect(retried).toEqual([]);
-    expect(env.launchTemplates.callCount('createVersion')).toBe(1);
+    expect(next).toEqual({ acquired: true });
+  });
+
+  it('rethrows a rollout failure that may pass, so the request is delivered again', async () => {
+    // Prepare
+    env.rollouts.failures.once('updateManagedNodegroup', throttled());
+
+    // Act
+    const first = rollVolume(aRollRequest(), LIVE, env);
+
+    // Assess
+    await expect(first).rejects.toThrow('ThrottlingException');
+    expect(env.incidents.incidents()[0]?.step).toBe('roll-starting');
+  });
+
+  it('starts the refresh without AutoRollback, and says how to undo it, when the template takes its image from an SSM parameter', async () => {
+    // Prepare
+    env.nodes.addNode(NODE_NAME, aSelfManagedOrigin());
+    env.launchTemplates.addVersion(LAUNCH_TEMPLATE_ID, 7, {
+      ...aLaunchTemplateData(),
+      ImageId:
+        'resolve:ssm:/aws/service/eks/optimized-ami/1.31/amazon-linux-2023/x86_64/nvidia/recommended/image_id',
+    });
+
+    // Act
+    const emitted = await rollVolume(aRollRequest(), LIVE, env);
+
+    // Assess
+    expect(env.rollouts.calls.refreshAutoScalingGroup[0]?.autoRollback).toBe(
+      false
+    );
+    expect(emitted[0]?.detail.undo).toBe(
+      `aws autoscaling start-instance-refresh --auto-scaling-group-name self-managed-gpu with version 7 of ${LAUNCH_TEMPLATE_ID} as the desired configuration (Auto Scaling cannot roll this group back: its template takes the image from an SSM parameter or it runs $Latest/$Default)`
+    );
+  });
+
+  it('escalates without moving the incident when a dry-run roll meets a failure for good', async () => {
+    // Prepare
+    env.nodes.failures.always('origin', accessDenied());
+
+    // Act
+    const emitted = await rollVolume(aRollRequest(), DRY_RUN, env);
+
+    // Assess
+    expect(emitted.map((e) => e.detailType)).toEqual([
+      DETAIL_TYPES.incidentEscalated,
+    ]);
+    expect(emitted[0]?.detail.dryRun).toBe(true);
+    expect(env.incidents.incidents()[0]?.step).toBe('roll-requested');
+  });
+
+  it('says what a person would do, without moving the incident, when a dry-run roll meets a node pullmedic must not roll', async () => {
+    // Prepare
+    env.nodes.addNode(NODE_NAME, anOrigin({ karpenterNodePool: 'gpu' }));
+
+    // Act
+    const emitted = await rollVolume(aRollRequest(), DRY_RUN, env);
+
+    // Assess
+    expect(emitted[0]?.detail.reason).toContain('Karpenter');
+    expect(env.incidents.incidents()[0]?.step).toBe('roll-requested');
+  });
+
+  it('notes a dry-run instance refresh for a self-managed group', async () => {
+    // Prepare
+    env.nodes.addNode(NODE_NAME, aSelfManagedOrigin());
+    env.launchTemplates.addVersion(
+      LAUNCH_TEMPLATE_ID,
+      7,
+      aLaunchTemplateData()
+    );
+
+    // Act
+    await rollVolume(aRollRequest(), DRY_RUN, env);
+
+    // Assess
+    expect(env.incidents.incidents()[0]?.timeline.at(-1)?.detail).toMatch(
+      /asg-instance-refresh$/
+    );
+  });
+
+  it('proposes once: another request for the same roll says nothing', async () => {
+    // Prepare
+    const deps = {
+      ...env,
+      policy: { ...env.policy, rollApproval: 'approval' as const },
+    };
+    await rollVolume(aRollRequest(), LIVE, deps);
+
+    // Act
+    const again = await rollVolume(
+      aRollRequest(),
+      asEvent(LIVE, 'event-2'),
+      deps
+    );
+
+    // Assess
+    expect(again).toEqual([]);
+    expect(env.incidents.incidents()[0]?.step).toBe('roll-proposed');
+  });
+
+  it('leaves an escalated incident to the person told, unless the request carries their approval', async () => {
+    // Prepare
+    env.incidents.seed({ ...ROLL_REQUESTED, step: 'escalated' });
+
+    // Act
+    const unapproved = await rollVolume(aRollRequest(), LIVE, env);
+    const approved = await rollVolume(
+      aRollRequest({ approvedBy: 'alice' }),
+      asEvent(LIVE, 'event-2'),
+      env
+    );
+
+    // Assess
+    expect(unapproved).toEqual([]);
+    expect(approved.map((e) => e.detailType)).toEqual([
+      DETAIL_TYPES.volumeRollStarted,
+    ]);
+  });
+
+  it('keeps the lock when the roll fails for good after its rollout started: the group is rolling', async () => {
+    // Prepare: recording the started roll is refused for good.
+    const advance = env.incidents.advance.bind(env.incidents);
+    vi.spyOn(env.incidents, 'advance').mockImplementation(
+      async (key, id, move) => {
+        if (move.to === 'roll-started') {
+          throw wrapAwsError(
+            'moving the incident',
+            Object.assign(new Error('Item size has exceeded the maximum'), {
+              name: 'ValidationException',
+              $fault: 'client',
+            })
+          );
+        }
+        return advance(key, id, move);
+      }
+    );
+
+    // Act
+    const emitted = await rollVolume(aRollRequest(), LIVE, env);
+
+    // Assess
+    expect(emitted.map((e) => e.detailType)).toEqual([
+      DETAIL_TYPES.incidentEscalated,
+    ]);
+    expect(
+      env.locks.lock(`${CLUSTER}/${NODEGROUP}`)?.lockedUntil
+    ).toBeGreaterThan(Date.parse(NOW) / 1000);
+  });
+
+  it('keeps AutoRollback for a self-managed template that names no image (the group decides it)', async () => {
+    // Prepare
+    env.nodes.addNode(NODE_NAME, aSelfManagedOrigin());
+    const { ImageId: _none, ...data } = aLaunchTemplateData();
+    env.launchTemplates.addVersion(LAUNCH_TEMPLATE_ID, 7, data);
+
+    // Act
+    await rollVolume(aRollRequest(), LIVE, env);
+
+    // Assess
+    expect(env.rollouts.calls.refreshAutoScalingGroup[0]?.autoRollback).toBe(
+      true
+    );
   });
 
   it('escalates with the change to make, and writes nothing, when the group is not on the allowlist', async () => {
@@ -612,17 +940,11 @@ describe('Function: rollVolume', () => {
     const stored = env.incidents
       .incidents()
       .find((i) => i.incidentId === INCIDENT_ID);
-    expect(stored?.timeline.slice(-2).map((t) => t.step)).toEqual([
-      'roll-skipped',
-      'escalated',
-    ]);
-    expect(stored?.timeline.at(-2)?.detail).toBe(
-      'the fleet-wide limit of 0 rolls an hour is reached'
-    );
+    expect(stored?.step).toBe('escalated');
     expect(stored?.timeline.at(-1)?.detail).toMatch(
-      /^the volume roll of .* was not started: .*; next: Roll .* by hand/
+      /^the volume roll of .* was not started: the fleet-wide limit of 0 rolls an hour is reached; next: Roll .* by hand/
     );
-    const next = await env.incidents.acquire(
+    const next = await env.locks.acquire(
       `${CLUSTER}/${NODEGROUP}`,
       'another-incident',
       new Date(NOW),
@@ -633,7 +955,7 @@ describe('Function: rollVolume', () => {
 
   it('keeps quiet when the group is already rolling for another incident', async () => {
     // Prepare
-    await env.incidents.acquire(
+    await env.locks.acquire(
       `${CLUSTER}/${NODEGROUP}`,
       'the-first-incident',
       new Date(NOW),
@@ -671,19 +993,19 @@ describe('Function: rollVolume', () => {
     env.clock.advance(env.policy.rollCooldownSeconds + 1);
     const otherId = `${CLUSTER}/${NODE_NAME}/20261120T160000Z`;
     // The node's next incident, after the first one was resolved.
-    env.incidents.seed(anIncident({ incidentId: otherId }));
+    env.incidents.seed({ ...ROLL_REQUESTED, incidentId: otherId });
 
     // Act
     const emitted = await rollVolume(
       aRollRequest({ incidentId: otherId }),
-      LIVE,
+      asEvent(LIVE, 'event-2'),
       env
     );
 
     // Assess
     expect(emitted[0]?.detailType).toBe(DETAIL_TYPES.volumeRollStarted);
     expect(env.launchTemplates.callCount('createVersion')).toBe(2);
-    expect(env.incidents.lock(`${CLUSTER}/${NODEGROUP}`)?.holder).toBe(otherId);
+    expect(env.locks.lock(`${CLUSTER}/${NODEGROUP}`)?.holder).toBe(otherId);
   });
 
   it('writes no version and starts no rollout when the run is dry-run', async () => {
@@ -692,7 +1014,7 @@ describe('Function: rollVolume', () => {
 
     // Assess
     expectNoWrites();
-    expect(env.incidents.callCount('acquire')).toBe(0);
+    expect(env.locks.callCount('acquire')).toBe(0);
     expect(VolumeRollStartedDetail.parse(emitted[0]?.detail)).toMatchObject({
       dryRun: true,
       launchTemplate: {
@@ -707,8 +1029,11 @@ describe('Function: rollVolume', () => {
     expect(env.incidents.incidents()[0]?.timeline.at(-1)).toEqual({
       at: NOW,
       step: 'roll-started',
+      eventId: 'event-1',
       detail: `[dry-run] would create ${LAUNCH_TEMPLATE_ID} version (none): /dev/xvda 20 → 100 GiB; eks-nodegroup-update`,
     });
+    expect(env.incidents.incidents()[0]?.step).toBe('roll-requested');
+    expect(env.locks.callCount('countRoll')).toBe(0);
   });
 
   it('writes nothing when the request itself was decided in dry-run', async () => {

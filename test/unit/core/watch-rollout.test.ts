@@ -7,8 +7,10 @@ import {
   type VolumeRollStartedDetail,
 } from '#events/schemas.ts';
 import { createFakeEnvironment } from '#test/fakes/environment.ts';
+import { accessDenied, throttled } from '#test/fakes/failure-plan.ts';
 import {
   anIncident,
+  asEvent,
   CLUSTER,
   INSTANCE_ID,
   LAUNCH_TEMPLATE_ID,
@@ -43,7 +45,14 @@ describe('Function: watchRollout', () => {
   beforeEach(() => {
     env.reset();
     env.clock.set(NOW);
-    env.incidents.seed(anIncident());
+    // As roll-volume leaves it: the rollout started, its end awaited.
+    env.incidents.seed(
+      anIncident({
+        step: 'roll-started',
+        stepBy: 'event-roll-volume',
+        due: '2026-11-20T10:10:00.000Z',
+      })
+    );
   });
 
   it('asks to look again while the rollout is in progress', async () => {
@@ -104,8 +113,87 @@ describe('Function: watchRollout', () => {
     expect(env.incidents.incidents()[0]?.timeline.at(-1)).toEqual({
       at: NOW,
       step: 'roll-completed',
+      eventId: 'event-1',
       detail: 'asg-instance-refresh ir-1: Failed',
     });
+    // The pod should now start on a replaced node, within the deadline.
+    expect(env.incidents.incidents()[0]).toMatchObject({
+      step: 'roll-completed',
+      due: '2026-11-20T10:15:00.000Z',
+    });
+  });
+
+  it('pushes the deadline at each look, so the reconciler knows someone watches', async () => {
+    // Prepare
+    env.rollouts.statuses = [
+      { status: 'InProgress', done: false, succeeded: false, errors: [] },
+    ];
+
+    // Act
+    await watchRollout(started(), 3, 72, LIVE, env);
+
+    // Assess
+    expect(env.incidents.incidents()[0]).toMatchObject({
+      step: 'roll-started',
+      due: '2026-11-20T10:15:00.000Z',
+    });
+  });
+
+  it('pushes no deadline for an incident that no longer waits on the rollout (resolved meanwhile)', async () => {
+    // Prepare
+    env.incidents.seed(
+      anIncident({ status: 'resolved', step: 'resolved', due: undefined })
+    );
+    env.rollouts.statuses = [
+      { status: 'InProgress', done: false, succeeded: false, errors: [] },
+    ];
+
+    // Act
+    const result = await watchRollout(started(), 3, 72, LIVE, env);
+
+    // Assess
+    expect(result).toEqual({ kind: 'again' });
+    expect(env.incidents.callCount('progress')).toBe(0);
+  });
+
+  it('escalates at once when the rollout cannot be read for good', async () => {
+    // Prepare
+    env.rollouts.failures.always('describeRollout', accessDenied());
+
+    // Act
+    const result = await watchRollout(started(), 0, 72, LIVE, env);
+
+    // Assess
+    if (result.kind !== 'done') throw new Error('expected done');
+    expect(result.emitted.map((e) => e.detailType)).toEqual([
+      DETAIL_TYPES.incidentEscalated,
+    ]);
+    expect(env.incidents.incidents()[0]?.step).toBe('escalated');
+  });
+
+  it('rethrows a failure that may pass', async () => {
+    // Prepare
+    env.rollouts.failures.once('describeRollout', throttled());
+
+    // Act
+    const look = watchRollout(started(), 0, 72, LIVE, env);
+
+    // Assess
+    await expect(look).rejects.toThrow('ThrottlingException');
+  });
+
+  it('says nothing when another look already saw the rollout end', async () => {
+    // Prepare
+    env.rollouts.statuses = [
+      { status: 'Successful', done: true, succeeded: true, errors: [] },
+    ];
+    await watchRollout(started(), 0, 72, asEvent(LIVE, 'reconcile@x'), env);
+
+    // Act
+    const result = await watchRollout(started(), 1, 72, LIVE, env);
+
+    // Assess
+    expect(result).toEqual({ kind: 'done', emitted: [] });
   });
 
   it('tells a person when the rollout is still running after the last look', async () => {

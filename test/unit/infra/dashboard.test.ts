@@ -13,6 +13,9 @@ async function emittedMetricNames(): Promise<Set<string>> {
       const text = await readFile(new URL(`${dir}/${file}`, repo), 'utf8');
       for (const m of text.matchAll(/addMetric\(\s*'(\w+)'/g))
         names.add(m[1] as string);
+      // The handler names a dead letter's metric with its reason.
+      for (const m of text.matchAll(/metric: '(\w+)'/g))
+        names.add(m[1] as string);
       // recordDecisions names the rest of the decisions after their
       // detail-types (Volume Roll Started → VolumeRollStarted).
       for (const m of text.matchAll(/\? '(\w+)' : '(\w+)'/g)) {
