@@ -3,7 +3,7 @@ import {
   DescribeAutoScalingGroupsCommand,
   type StartInstanceRefreshCommandInput,
 } from '@aws-sdk/client-auto-scaling';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DescribeLaunchTemplateVersionsCommand,
   EC2Client,
