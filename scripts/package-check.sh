@@ -17,7 +17,10 @@
 #   instead of leaving the machine, and packaging fails with it.
 #
 # Environment: PULLMEDIC_PACKAGE_STAGE (default ci),
-# PULLMEDIC_CFN_LINT_VERSION (what .venv gets when cfn-lint is missing).
+# PULLMEDIC_NODE_ROLE_NAME_PATTERN (the required stack param
+# nodeRoleNamePattern; default AmazonEKSNodeRole, the node role's name in
+# the EKS user guide), PULLMEDIC_CFN_LINT_VERSION (what .venv gets when
+# cfn-lint is missing).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,6 +29,7 @@ cd "$root"
 export PATH="$root/node_modules/.bin:$PATH"
 
 stage="${PULLMEDIC_PACKAGE_STAGE:-ci}"
+node_role_name_pattern="${PULLMEDIC_NODE_ROLE_NAME_PATTERN:-AmazonEKSNodeRole}"
 cfn_lint_version="${PULLMEDIC_CFN_LINT_VERSION:-1.51.0}"
 template=".serverless/cloudformation-template-update-stack.json"
 
@@ -50,7 +54,9 @@ offline_env=(
   AWS_CONFIG_FILE=/dev/null
   AWS_EC2_METADATA_DISABLED=true
 )
-osls_cmd=(osls package --stage "$stage")
+# nodeRoleNamePattern has no default (serverless.yml): CI gives one, as a
+# deploy must.
+osls_cmd=(osls package --stage "$stage" --param="nodeRoleNamePattern=$node_role_name_pattern")
 if unshare --user --map-root-user --net true 2>/dev/null; then
   # Root inside a new user namespace only to own the new network namespace;
   # files are written as the calling user.
