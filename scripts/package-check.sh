@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds the function bundles, packages the stack with osls exactly as a
-# deploy would (stage "ci"), and lints the CloudFormation template with
-# cfn-lint. Fails when the build, the packaging or the lint has an error;
-# cfn-lint's warnings are printed and allowed. Rules are ignored only in
-# .cfnlintrc, each with the reason next to its id.
+# deploy would (stage "ci"), lints the CloudFormation template with
+# cfn-lint, and lints every IAM policy in it with parliament
+# (scripts/check-iam-policies.py). Fails when the build, the packaging or a
+# lint has an error; cfn-lint's warnings are printed and allowed. Rules are
+# ignored only in .cfnlintrc, and IAM findings accepted only in
+# infra/serverless/iam-findings-allowed.yml, each with the reason next to it.
 #
 # Offline by construction: no AWS account, no credentials, no network.
 # - osls itself has no telemetry or update checks (the v3 fork dropped them);
@@ -20,7 +22,7 @@
 # PULLMEDIC_NODE_ROLE_NAME_PATTERN (the required stack param
 # nodeRoleNamePattern; default AmazonEKSNodeRole, the node role's name in
 # the EKS user guide), PULLMEDIC_CFN_LINT_VERSION (what .venv gets when
-# cfn-lint is missing).
+# cfn-lint is missing; scripts/ensure-parliament.sh pins parliament).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -121,8 +123,14 @@ fi
 "${cfn_lint[@]}" --version
 # Errors fail the check; warnings and informational findings are printed
 # (the template passes when none are listed).
-if "${cfn_lint[@]}" --non-zero-exit-code error -- "$template"; then
-  echo "package-check: $template packaged and linted"
-else
+"${cfn_lint[@]}" --non-zero-exit-code error -- "$template" ||
   fail "cfn-lint found errors in $template"
-fi
+
+step "iam (parliament, scripts/check-iam-policies.py)"
+# parliament carries its own copy of the Service Authorization Reference:
+# installing it (from PyPI, only when missing) is the only download.
+iam_python="$(bash scripts/ensure-parliament.sh)"
+"$iam_python" scripts/check-iam-policies.py "$template" \
+  --allowances infra/serverless/iam-findings-allowed.yml ||
+  fail "IAM policies in $template have findings (above)"
+echo "package-check: $template packaged and linted"
