@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds the function bundles, packages the stack with osls exactly as a
-# deploy would (stage "ci"), and lints the CloudFormation template with
-# cfn-lint. Fails when the build, the packaging or the lint has an error;
-# cfn-lint's warnings are printed and allowed. Rules are ignored only in
-# .cfnlintrc, each with the reason next to its id.
+# deploy would (stage "ci"), lints the CloudFormation template with
+# cfn-lint, and lints every IAM policy in it with parliament
+# (scripts/check-iam-policies.py). Fails when the build, the packaging or a
+# lint has an error; cfn-lint's warnings are printed and allowed. Rules are
+# ignored only in .cfnlintrc, and IAM findings accepted only in
+# infra/serverless/iam-findings-allowed.yml, each with the reason next to it.
 #
 # Offline by construction: no AWS account, no credentials, no network.
 # - osls itself has no telemetry or update checks (the v3 fork dropped them);
@@ -17,7 +19,10 @@
 #   instead of leaving the machine, and packaging fails with it.
 #
 # Environment: PULLMEDIC_PACKAGE_STAGE (default ci),
-# PULLMEDIC_CFN_LINT_VERSION (what .venv gets when cfn-lint is missing).
+# PULLMEDIC_NODE_ROLE_NAME_PATTERN (the required stack param
+# nodeRoleNamePattern; default AmazonEKSNodeRole, the node role's name in
+# the EKS user guide), PULLMEDIC_CFN_LINT_VERSION (what .venv gets when
+# cfn-lint is missing; scripts/ensure-parliament.sh pins parliament).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,6 +31,7 @@ cd "$root"
 export PATH="$root/node_modules/.bin:$PATH"
 
 stage="${PULLMEDIC_PACKAGE_STAGE:-ci}"
+node_role_name_pattern="${PULLMEDIC_NODE_ROLE_NAME_PATTERN:-AmazonEKSNodeRole}"
 cfn_lint_version="${PULLMEDIC_CFN_LINT_VERSION:-1.51.0}"
 template=".serverless/cloudformation-template-update-stack.json"
 
@@ -50,7 +56,9 @@ offline_env=(
   AWS_CONFIG_FILE=/dev/null
   AWS_EC2_METADATA_DISABLED=true
 )
-osls_cmd=(osls package --stage "$stage")
+# nodeRoleNamePattern has no default (serverless.yml): CI gives one, as a
+# deploy must.
+osls_cmd=(osls package --stage "$stage" --param="nodeRoleNamePattern=$node_role_name_pattern")
 if unshare --user --map-root-user --net true 2>/dev/null; then
   # Root inside a new user namespace only to own the new network namespace;
   # files are written as the calling user.
@@ -115,8 +123,14 @@ fi
 "${cfn_lint[@]}" --version
 # Errors fail the check; warnings and informational findings are printed
 # (the template passes when none are listed).
-if "${cfn_lint[@]}" --non-zero-exit-code error -- "$template"; then
-  echo "package-check: $template packaged and linted"
-else
+"${cfn_lint[@]}" --non-zero-exit-code error -- "$template" ||
   fail "cfn-lint found errors in $template"
-fi
+
+step "iam (parliament, scripts/check-iam-policies.py)"
+# parliament carries its own copy of the Service Authorization Reference:
+# installing it (from PyPI, only when missing) is the only download.
+iam_python="$(bash scripts/ensure-parliament.sh)"
+"$iam_python" scripts/check-iam-policies.py "$template" \
+  --allowances infra/serverless/iam-findings-allowed.yml ||
+  fail "IAM policies in $template have findings (above)"
+echo "package-check: $template packaged and linted"

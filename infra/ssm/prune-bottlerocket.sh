@@ -7,11 +7,14 @@
 # on it). So this wrapper, run by the SSM document prune-bottlerocket.yml:
 #   1. makes sure the admin container runs (only enables it when the document's
 #      EnableAdminContainer parameter is true, and disables it again after);
-#   2. runs `apiclient exec admin bash -c 'sheltie <admin bash> -c "$1"' - <script>`:
+#   2. checks that the admin container's sheltie runs the command it is
+#      given: it does from bottlerocket-admin-container v0.7.3 on; before,
+#      it ignores its arguments and opens a shell on the host;
+#   3. runs `apiclient exec admin bash -c 'sheltie <admin bash> -c "$1"' - <script>`:
 #      sheltie enters the host's namespaces (`nsenter -t 1 -a`) and runs the
 #      admin container's static bash (/opt/bin/bash, reached through
 #      /proc/<pid>/root) on the host, with prune-containerd.sh as its program;
-#   3. prints the prune's result line, or one of its own on failure.
+#   4. prints the prune's result line, or one of its own on failure.
 #
 # Inputs (set by the SSM document, validated again here):
 #   DRY_RUN                 true|false (default false)
@@ -28,6 +31,10 @@ readonly HOST_CONTAINERD_ROOT=/var/lib/containerd
 # The admin container's statically linked bash, which runs on the host.
 readonly ADMIN_BASH=/opt/bin/bash
 readonly ADMIN_WAIT_SECONDS=120
+# The first admin container whose sheltie passes its arguments on to
+# nsenter ("Add support for passing single commands through sheltie",
+# bottlerocket-admin-container 0.7.3, 2021-11).
+readonly SHELTIE_MIN_ADMIN_VERSION=v0.7.3
 
 started_ms=$(date +%s%3N)
 log() { printf 'pullmedic-prune-bottlerocket: %s\n' "$*" >&2; }
@@ -99,6 +106,33 @@ for ((waited = 0; ; waited += 2)); do
   sleep 2
 done
 
+# The admin container's image, for the error message (its tag is its
+# version when it comes from Bottlerocket's registry); empty if unknown.
+admin_image() {
+  local out
+  out=$(apiclient -u '/settings?keys=settings.host-containers.admin.source' 2>/dev/null) || return 0
+  if [[ $out =~ \"source\"[[:space:]]*:[[:space:]]*\"([A-Za-z0-9./:@_-]{1,200})\" ]]; then
+    printf '%s' "${BASH_REMATCH[1]}"
+  fi
+}
+
+# Before v0.7.3, sheltie ignores its arguments and opens an interactive
+# shell on the host: the prune would not run, and the command would end
+# with nothing to say why. So ask sheltie to print a token first. An old
+# one runs a shell on an empty stdin instead, which prints nothing.
+probe_token="pullmedic-sheltie-probe-$$"
+# shellcheck disable=SC2016 # expanded by the admin container's bash
+probe_command='sheltie "/proc/$$/root'"$ADMIN_BASH"'" -c "echo $1"; exit $?'
+probe_rc=0
+probe=$(apiclient exec admin bash -c "$probe_command" pullmedic-probe "$probe_token" </dev/null 2>&1) || probe_rc=$?
+if [[ $probe != *"$probe_token"* ]]; then
+  [[ -z $probe ]] || printf '%s\n' "$probe" >&2
+  ((probe_rc == 0)) ||
+    fail 3 "could not run a command through the admin container's sheltie (apiclient exec exited $probe_rc)"
+  image=$(admin_image)
+  fail 3 "the admin container is too old: sheltie opens a shell and ignores its arguments; needs bottlerocket-admin-container $SHELTIE_MIN_ADMIN_VERSION or later${image:+ (host-containers.admin.source is $image)}"
+fi
+
 # Bottlerocket's paths are fixed; DRY_RUN is the only choice passed on.
 payload="export DRY_RUN=$DRY_RUN CONTAINERD_ADDRESS=$HOST_CONTAINERD_ADDRESS CONTAINERD_ROOT=$HOST_CONTAINERD_ROOT NAMESPACE=k8s.io
 $PULLMEDIC_PRUNE_SCRIPT"
@@ -109,7 +143,7 @@ $PULLMEDIC_PRUNE_SCRIPT"
 host_command='sheltie "/proc/$$/root'"$ADMIN_BASH"'" -c "$1"; exit $?'
 log "running the prune on the host (dry run: $DRY_RUN)"
 rc=0
-output=$(apiclient exec admin bash -c "$host_command" pullmedic-prune "$payload") || rc=$?
+output=$(apiclient exec admin bash -c "$host_command" pullmedic-prune "$payload" </dev/null) || rc=$?
 if [[ $output == *"$RESULT_PREFIX"* ]]; then
   # Pass on the prune's own result line, and only that, on stdout.
   while IFS= read -r line; do

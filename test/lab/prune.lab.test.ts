@@ -399,7 +399,11 @@ describe.runIf(LAB_ENABLED)(
         labDown();
       }, SCENARIO_TIMEOUT);
 
-      const prune = (adminEnabled: boolean, enableAdminContainer: boolean) =>
+      const prune = (
+        adminEnabled: boolean,
+        enableAdminContainer: boolean,
+        adminVersion = 'v0.11.6'
+      ) =>
         runDocument(
           'prune-bottlerocket.yml',
           {
@@ -409,6 +413,8 @@ describe.runIf(LAB_ENABLED)(
           {
             path: systemPath,
             wrap: [
+              'env',
+              `PULLMEDIC_FAKE_ADMIN_VERSION=${adminVersion}`,
               'bash',
               script('fake-bottlerocket.sh'),
               String(adminEnabled),
@@ -438,6 +444,33 @@ describe.runIf(LAB_ENABLED)(
         );
       });
 
+      it("stops, saying so, when the admin container's sheltie ignores its arguments (before v0.7.3)", () => {
+        // Act
+        const result = prune(false, true, 'v0.7.2');
+
+        // Assess: one probe through sheltie, no prune, the container
+        // disabled again.
+        expect(result.status).toBe(3);
+        const { report } = reportOf(result);
+        expect(report.errors).toEqual([
+          'the admin container is too old: sheltie opens a shell and ignores its arguments; ' +
+            'needs bottlerocket-admin-container v0.7.3 or later ' +
+            '(host-containers.admin.source is public.ecr.aws/bottlerocket/bottlerocket-admin:v0.7.2)',
+        ]);
+        expect(report.method).toBe('none');
+        expect(imageNames(env)).toEqual(
+          expect.arrayContaining(smallImages(env))
+        );
+        expect(apiclientCalls()).toEqual([
+          '-u /settings?keys=settings.host-containers.admin.enabled',
+          'set host-containers.admin.enabled=true',
+          'exec admin true',
+          'exec admin bash',
+          '-u /settings?keys=settings.host-containers.admin.source',
+          'set host-containers.admin.enabled=false',
+        ]);
+      });
+
       it('enables the admin container, prunes the host through sheltie, and disables it again', () => {
         // Act
         const result = prune(false, true);
@@ -448,10 +481,12 @@ describe.runIf(LAB_ENABLED)(
         expect(report.bytesFreed).toBeGreaterThan(0);
         expect(report.pauseImageIntact).toBe(true);
         expect(report.leftoverSnapshotsRemoved).toBe(1);
+        // The sheltie probe, then the prune.
         expect(apiclientCalls()).toEqual([
           '-u /settings?keys=settings.host-containers.admin.enabled',
           'set host-containers.admin.enabled=true',
           'exec admin true',
+          'exec admin bash',
           'exec admin bash',
           'set host-containers.admin.enabled=false',
         ]);

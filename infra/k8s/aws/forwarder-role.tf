@@ -23,8 +23,18 @@ variable "oidc_provider_arn" {
   default     = ""
 }
 
+# The partition the provider runs in (aws, aws-cn, aws-us-gov): IAM ARNs
+# start with it, so the OIDC provider's ARN is read with it, not with "aws".
+data "aws_partition" "current" {}
+
 locals {
-  oidc_host = replace(var.oidc_provider_arn, "/^arn:aws:iam::[0-9]+:oidc-provider\\//", "")
+  # The provider's host (oidc.eks.<region>.amazonaws.com/id/<id>), the
+  # prefix of the condition keys of its tokens (…:sub, …:aud).
+  oidc_host = replace(
+    var.oidc_provider_arn,
+    "/^arn:${data.aws_partition.current.partition}:iam::[0-9]+:oidc-provider\\//",
+    ""
+  )
 }
 
 data "aws_iam_policy_document" "trust" {
