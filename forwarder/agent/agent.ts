@@ -198,6 +198,18 @@ export async function startAgent(
         );
         return;
       }
+      if (parsed.detail.cluster !== config.cluster) {
+        // SQS gave this agent a request for another cluster: its queue is
+        // shared. Acting on it could touch a pod of the same name here.
+        metrics.requests.inc({ outcome: 'other-cluster' });
+        const reason = `the request is for cluster ${parsed.detail.cluster}, and this agent serves ${config.cluster}: each cluster's agent needs its own queue`;
+        await queue.deadLetter(message, reason);
+        log.error('request for another cluster dead-lettered', {
+          messageId: message.id,
+          reason,
+        });
+        return;
+      }
       emitted = await handleRestartRequest(parsed.detail, {
         pods: cluster,
         clock,

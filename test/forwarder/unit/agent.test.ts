@@ -177,10 +177,11 @@ describe('Function: startAgent (with fakes)', () => {
       request({ pods: [{ namespace: 'inference', name: 'x;reboot' }] })
     );
     queue.add(request({}, { source: 'pullmedic.agent' }));
+    queue.add(request({ cluster: 'other-cluster' }));
 
     // Act
     const running = await start();
-    await until(() => queue.deadLettered.length === 3);
+    await until(() => queue.deadLettered.length === 4);
 
     // Assess
     expect(queue.deadLettered.map((d) => d.reason)).toEqual([
@@ -189,6 +190,7 @@ describe('Function: startAgent (with fakes)', () => {
         /^the message is not a Pod Restart Requested envelope: detail\.pods\.0\.name: object name must be/
       ),
       'source "pullmedic.agent" is not pullmedic: only the pipeline requests restarts',
+      "the request is for cluster other-cluster, and this agent serves gpu-inference: each cluster's agent needs its own queue",
     ]);
     expect(pods.calls.deletePod).toEqual([]);
     expect(running.metrics.requests.get({ outcome: 'malformed' })).toBe(3);
