@@ -220,12 +220,12 @@ describe('Function: handleRestartRequest', () => {
     );
     pods.addPod(
       aStuckPod({
-        name: 'argo',
+        name: 'virt-launcher',
         owners: [
           {
-            apiVersion: 'argoproj.io/v1alpha1',
-            kind: 'Rollout',
-            name: 'r',
+            apiVersion: 'kubevirt.io/v1',
+            kind: 'VirtualMachineInstance',
+            name: 'vm',
             controller: true,
           },
         ],
@@ -255,7 +255,7 @@ describe('Function: handleRestartRequest', () => {
       'leaving',
       'bare',
       'not-controller',
-      'argo',
+      'virt-launcher',
       'lookalike',
       'recreated',
     ];
@@ -287,7 +287,7 @@ describe('Function: handleRestartRequest', () => {
       ['leaving', 'not-stuck'],
       ['bare', 'bare-pod'],
       ['not-controller', 'bare-pod'],
-      ['argo', 'bare-pod'],
+      ['virt-launcher', 'bare-pod'],
       ['lookalike', 'bare-pod'],
       ['recreated', 'uid-changed'],
     ]);
@@ -300,8 +300,8 @@ describe('Function: handleRestartRequest', () => {
     expect(why.unbound).toMatch(/is not bound to a node yet/);
     expect(why['other-image']).toMatch(`for ${SEED_IMAGE}`);
     expect(why.leaving).toMatch(/already being deleted/);
-    expect(why.argo).toMatch(
-      /controlled by Rollout r \(argoproj\.io\/v1alpha1\)/
+    expect(why['virt-launcher']).toMatch(
+      /controlled by VirtualMachineInstance vm \(kubevirt\.io\/v1\)/
     );
     expect(why.recreated).toMatch(/uid new-uid, the incident saw old-uid/);
     expect(skipped(emitted[11]).pod.uid).toBe('new-uid');
