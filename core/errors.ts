@@ -74,6 +74,30 @@ export class NodeNotFoundError extends AwsCallError {
 }
 
 /**
+ * A Kubernetes API call failed; `action` says which, `status` is the HTTP
+ * status the API server answered (undefined when none came back). Callers
+ * decide on the status, never on the message: 404 the object is gone, 403
+ * RBAC refused, 409 a precondition (the uid) no longer holds.
+ *
+ * @example
+ * ```ts
+ * throw new ClusterCallError('DELETE pods inference/triton-0', 409, { cause });
+ * ```
+ */
+export class ClusterCallError extends PullmedicError {
+  readonly action: string;
+  readonly status: number | undefined;
+  constructor(action: string, status?: number, options?: ErrorOptions) {
+    const cause = options?.cause;
+    const why = cause instanceof Error ? `: ${cause.message}` : '';
+    super(`${action} failed${status ? ` (${status})` : ''}${why}`, options);
+    this.name = 'ClusterCallError';
+    this.action = action;
+    this.status = status;
+  }
+}
+
+/**
  * Whether an error will never pass by retrying: the use case escalates it
  * at once instead of letting the queue retry it into the dead-letter
  * queue.

@@ -301,6 +301,60 @@ export interface NodeDirectory {
   origin(instanceId: string): Promise<NodeOrigin>;
 }
 
+/** One container of a live pod: its image and, while it waits, why. */
+export interface LiveContainer {
+  name: string;
+  /** An init container (spec.initContainers). */
+  init: boolean;
+  /** The image the spec asks for. */
+  image: string;
+  /** state.waiting of its status, when it is waiting. */
+  waiting?: { reason: string; message?: string };
+}
+
+/** What the cluster agent reads of a pod, as the API server has it now. */
+export interface LivePod {
+  namespace: string;
+  name: string;
+  uid: string;
+  /** spec.nodeName: unset until the scheduler binds it. */
+  nodeName?: string;
+  /** Set once the pod is being deleted. */
+  deletionTimestamp?: string;
+  /** metadata.ownerReferences. */
+  owners: {
+    apiVersion: string;
+    kind: string;
+    name: string;
+    controller: boolean;
+  }[];
+  containers: LiveContainer[];
+}
+
+/** The parts of a Namespace that say whether it opted out. */
+export interface LiveNamespace {
+  name: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+/**
+ * The Kubernetes API as the cluster agent uses it: its RBAC allows get,
+ * list and delete on pods and get on namespaces, nothing else. Failures
+ * are ClusterCallError with the HTTP status.
+ */
+export interface ClusterPods {
+  getPod(namespace: string, name: string): Promise<LivePod>;
+  getNamespace(name: string): Promise<LiveNamespace>;
+  /**
+   * Deletes the pod only while its uid is `uid` (DeleteOptions
+   * preconditions), with its own grace period, never forced.
+   */
+  deletePod(namespace: string, name: string, uid: string): Promise<void>;
+  /** Every pod not finished (phase neither Succeeded nor Failed), all namespaces. */
+  listPods(signal?: AbortSignal): Promise<LivePod[]>;
+}
+
 /** The subset of EC2 EbsBlockDevice a volume roll reads and writes. */
 export interface EbsSettings {
   VolumeSize?: number;

@@ -8,6 +8,9 @@ import {
   KubernetesEventDetail,
   NodePruneCompletedDetail,
   NodePruneRequestedDetail,
+  PodRestartedDetail,
+  PodRestartRequestedDetail,
+  PodRestartSkippedDetail,
   SsmCommandInvocationDetail,
   VolumeRollCompletedDetail,
   VolumeRollProposedDetail,
@@ -19,7 +22,8 @@ type Source = (typeof SOURCES)[keyof typeof SOURCES];
 
 /**
  * The contract of every detail-type on the bus: the schema of its detail,
- * and the one source that puts it there.
+ * the source that puts it there, and any other source that may
+ * (`alsoFrom`: the cluster agent's sweep writes `Kubernetes Event` too).
  *
  * @example
  * ```ts
@@ -28,11 +32,12 @@ type Source = (typeof SOURCES)[keyof typeof SOURCES];
  */
 export const DETAIL_CONTRACTS: Record<
   DetailType,
-  { schema: z.ZodType; source: Source }
+  { schema: z.ZodType; source: Source; alsoFrom?: readonly Source[] }
 > = {
   [DETAIL_TYPES.kubernetesEvent]: {
     schema: KubernetesEventDetail,
     source: SOURCES.forwarder,
+    alsoFrom: [SOURCES.agent],
   },
   [DETAIL_TYPES.imagePullFailureClassified]: {
     schema: ImagePullFailureClassifiedDetail,
@@ -78,6 +83,18 @@ export const DETAIL_CONTRACTS: Record<
   [DETAIL_TYPES.incidentEscalated]: {
     schema: IncidentEscalatedDetail,
     source: SOURCES.pipeline,
+  },
+  [DETAIL_TYPES.podRestartRequested]: {
+    schema: PodRestartRequestedDetail,
+    source: SOURCES.pipeline,
+  },
+  [DETAIL_TYPES.podRestarted]: {
+    schema: PodRestartedDetail,
+    source: SOURCES.agent,
+  },
+  [DETAIL_TYPES.podRestartSkipped]: {
+    schema: PodRestartSkippedDetail,
+    source: SOURCES.agent,
   },
   [DETAIL_TYPES.ssmCommandInvocationStatusChange]: {
     schema: SsmCommandInvocationDetail,

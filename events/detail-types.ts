@@ -17,6 +17,11 @@ export const SOURCES = {
   ssm: 'aws.ssm',
   /** A person: approvals of proposed rolls. */
   operator: 'pullmedic.operator',
+  /**
+   * The in-cluster agent: what it did with a restart request, and the
+   * stuck pods its sweep found that no Event announced.
+   */
+  agent: 'pullmedic.agent',
 } as const;
 
 export const DETAIL_TYPES = {
@@ -32,6 +37,9 @@ export const DETAIL_TYPES = {
   volumeRollCompleted: 'Volume Roll Completed',
   incidentResolved: 'Incident Resolved',
   incidentEscalated: 'Incident Escalated',
+  podRestartRequested: 'Pod Restart Requested',
+  podRestarted: 'Pod Restarted',
+  podRestartSkipped: 'Pod Restart Skipped',
   ssmCommandInvocationStatusChange:
     'EC2 Command Invocation Status-change Notification',
 } as const;
@@ -50,4 +58,5 @@ export const PIPELINE_DETAIL_TYPES = [
   DETAIL_TYPES.volumeRollCompleted,
   DETAIL_TYPES.incidentResolved,
   DETAIL_TYPES.incidentEscalated,
+  DETAIL_TYPES.podRestartRequested,
 ] as const;

@@ -24,6 +24,12 @@ export const EKS_NAME = /^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/;
  */
 export const IMAGE_REFERENCE = /^[A-Za-z0-9][A-Za-z0-9._\-/:@+]{0,510}$/;
 
+/**
+ * An object's metadata.uid: the API server makes a UUID; anything of the
+ * same characters is accepted (test clusters and fakes set their own).
+ */
+export const OBJECT_UID = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
+
 /** `aws:///us-east-1a/i-0abc…` as a Node's spec.providerID. */
 export const AWS_PROVIDER_ID =
   /^aws:\/\/\/[a-z0-9-]{1,30}\/(i-[0-9a-f]{8,17})$/;
@@ -37,6 +43,9 @@ export const namespaceName = z
 export const objectName = z
   .string()
   .regex(DNS_SUBDOMAIN, 'object name must be an RFC 1123 DNS subdomain');
+export const objectUid = z
+  .string()
+  .regex(OBJECT_UID, 'uid must be letters, digits and dashes (a UUID)');
 export const instanceId = z
   .string()
   .regex(INSTANCE_ID, 'instance id must look like i-0123456789abcdef0');

@@ -7,6 +7,7 @@ import {
   namespaceName,
   nodeName,
   objectName,
+  objectUid,
 } from './names.ts';
 
 // One zod schema per detail-type; the TypeScript types are inferred from
@@ -71,6 +72,12 @@ export const KubernetesEventDetail = z.object({
   cluster: clusterName,
   event: KubernetesEventObject,
   node: NodeRef.optional(),
+  /**
+   * `sweep`: no Event announced it; the cluster agent found the pod waiting
+   * in ImagePullBackOff or ErrImagePull and wrote this entry in the
+   * kubelet's wording (source `pullmedic.agent`).
+   */
+  foundBy: z.enum(['sweep']).optional(),
 });
 export type KubernetesEventDetail = z.infer<typeof KubernetesEventDetail>;
 
@@ -288,6 +295,93 @@ export const IncidentEscalatedDetail = Decision.extend({
   class: z.enum(FAILURE_CLASSES).optional(),
 });
 export type IncidentEscalatedDetail = z.infer<typeof IncidentEscalatedDetail>;
+
+/** A pod a restart request names; `uid` pins the very pod the incident saw. */
+export const PodRestartTarget = PodRef.extend({
+  uid: objectUid.optional(),
+});
+export type PodRestartTarget = z.infer<typeof PodRestartTarget>;
+
+/** At most this many pods in one request (and one EventBridge entry). */
+export const MAX_PODS_PER_REQUEST = 50;
+
+/**
+ * `Pod Restart Requested` (source `pullmedic`): the node has room again
+ * (after a prune that freed enough, or once a rollout replaced it), so the
+ * cluster agent may delete the incident's pods still stuck pulling, and
+ * their controllers recreate them at once instead of after the kubelet's
+ * back-off (up to five minutes).
+ */
+export const PodRestartRequestedDetail = Decision.extend({
+  incidentId: z.string().min(1).max(512),
+  /** The image the incident failed to pull: only pods waiting on it restart. */
+  image: imageReference.optional(),
+  pods: z.array(PodRestartTarget).min(1).max(MAX_PODS_PER_REQUEST),
+  after: z.enum(['prune', 'rollout']),
+  /** The per-incident maximum: pods beyond it (in order) are left alone. */
+  maxPods: z.number().int().min(1).max(1000),
+  requestedAt: isoTime,
+});
+export type PodRestartRequestedDetail = z.infer<
+  typeof PodRestartRequestedDetail
+>;
+
+/** The controllers whose pods the agent deletes: they make a new one. */
+export const RESTARTABLE_OWNER_KINDS = [
+  'ReplicaSet',
+  'StatefulSet',
+  'Job',
+  'DaemonSet',
+] as const;
+
+/** `Pod Restarted` (source `pullmedic.agent`): the agent deleted the pod. */
+export const PodRestartedDetail = z.object({
+  cluster: clusterName,
+  node: NodeRef,
+  incidentId: z.string().min(1).max(512),
+  pod: PodRef.extend({ uid: objectUid }),
+  owner: z.object({
+    kind: z.enum(RESTARTABLE_OWNER_KINDS),
+    name: objectName,
+  }),
+  image: imageReference.optional(),
+  deletedAt: isoTime,
+});
+export type PodRestartedDetail = z.infer<typeof PodRestartedDetail>;
+
+/** Why the agent left a pod alone. */
+export const POD_RESTART_SKIP_REASONS = [
+  'not-found',
+  'other-node',
+  'not-stuck',
+  'bare-pod',
+  'opted-out',
+  'over-limit',
+  'dry-run',
+  'uid-changed',
+  'forbidden',
+  'error',
+] as const;
+export type PodRestartSkipReason = (typeof POD_RESTART_SKIP_REASONS)[number];
+
+/** `Pod Restart Skipped` (source `pullmedic.agent`): a pod left alone, and why. */
+export const PodRestartSkippedDetail = z.object({
+  cluster: clusterName,
+  node: NodeRef,
+  incidentId: z.string().min(1).max(512),
+  pod: PodRestartTarget,
+  reason: z.enum(POD_RESTART_SKIP_REASONS),
+  /** A sentence on-call can read. */
+  why: z.string().min(1).max(1024),
+  image: imageReference.optional(),
+  /**
+   * Carried over from the request, so a dry-run's or a replay's skip joins
+   * the incident of its own scope.
+   */
+  dryRun: z.boolean().optional(),
+  replayName: z.string().max(64).optional(),
+});
+export type PodRestartSkippedDetail = z.infer<typeof PodRestartSkippedDetail>;
 
 /**
  * `EC2 Command Invocation Status-change Notification` from aws.ssm. The

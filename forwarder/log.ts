@@ -23,7 +23,8 @@ export interface Log {
  */
 export function jsonLog(
   level: LogLevel,
-  write: (line: string) => void = (line) => process.stdout.write(line)
+  write: (line: string) => void = (line) => process.stdout.write(line),
+  service = 'pullmedic-forwarder'
 ): Log {
   const at =
     (lvl: LogLevel) =>
@@ -34,7 +35,7 @@ export function jsonLog(
           {
             time: new Date().toISOString(),
             level: lvl,
-            service: 'pullmedic-forwarder',
+            service,
             msg,
             ...fields,
           },

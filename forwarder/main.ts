@@ -2,7 +2,10 @@
 // The forwarder's entry point: read the configuration once, log it with
 // secrets redacted, run until SIGTERM (kubelet's stop) or SIGINT, then
 // drain and exit. Bundled by forwarder/build.mjs into dist/forwarder/.
+// `main.mjs agent …` runs the cluster agent instead (forwarder/agent/),
+// from the same image.
 import { hostname } from 'node:os';
+import { runAgent } from './agent/main.ts';
 import { startForwarder } from './app.ts';
 import { loadConfig, redactConfig } from './config.ts';
 import { ForwarderConfigError } from './errors.ts';
@@ -31,12 +34,17 @@ async function main(): Promise<number> {
   return running.exited;
 }
 
-main().then(
+const [command, ...rest] = process.argv.slice(2);
+const run =
+  command === 'agent' ? () => runAgent(rest, process.env) : () => main();
+
+run().then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`forwarder crashed: ${String(err)}\n`);
+    const who = command === 'agent' ? 'agent' : 'forwarder';
+    process.stderr.write(`${who} crashed: ${String(err)}\n`);
     process.exitCode = 1;
   }
 );

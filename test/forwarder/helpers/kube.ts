@@ -211,3 +211,105 @@ export async function repeatKubeletEvent(
 }
 
 const randomInt = () => randomBytes(2).readUInt16BE(0);
+
+/** The objects of a manifest file, parsed by the PyYAML that moto brings. */
+export async function readManifests(
+  path: string
+): Promise<Record<string, unknown>[]> {
+  const { motoPython } = await import('../../../cli/local/moto.ts');
+  const { stdout } = await run(await motoPython(), [
+    '-c',
+    'import sys, json, yaml; print(json.dumps([d for d in yaml.safe_load_all(open(sys.argv[1])) if d]))',
+    resolve(repoRoot, path),
+  ]);
+  return JSON.parse(stdout) as Record<string, unknown>[];
+}
+
+/** One answer of the API server: the status and the body, parsed. */
+export interface KubeAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/**
+ * A client that calls the test API server with a bearer token (a
+ * ServiceAccount's from the TokenRequest API), and its KubeConfig for
+ * @kubernetes/client-node. Unlike `kube.api`, a refusal is an answer, not
+ * an error: RBAC tests read the status.
+ *
+ * @example
+ * ```ts
+ * const agent = await asServiceAccount(kube, 'pullmedic', 'pullmedic-agent');
+ * (await agent.call('GET', '/api/v1/secrets')).status; // 403
+ * ```
+ */
+export async function asServiceAccount(
+  kube: TestKube,
+  namespace: string,
+  name: string
+): Promise<{
+  token: string;
+  kc: KubeConfig;
+  call(method: string, path: string, body?: unknown): Promise<KubeAnswer>;
+}> {
+  const tokenRequest = await kube.api(
+    'POST',
+    `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
+    {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: { expirationSeconds: 3600 },
+    }
+  );
+  const token = (tokenRequest.status as { token: string }).token;
+  const server = kube.kc.getCurrentCluster()?.server as string;
+  const caFile = join(kube.dir, 'pki/ca.crt');
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'test', server, caFile }],
+    users: [{ name, token }],
+    contexts: [{ name, cluster: 'test', user: name }],
+    currentContext: name,
+  });
+  const ca = readFileSync(caFile);
+  const call = (method: string, path: string, body?: unknown) =>
+    new Promise<KubeAnswer>((ok, fail) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const req = request(
+        new URL(server + path),
+        {
+          method,
+          ca,
+          headers: {
+            authorization: `Bearer ${token}`,
+            accept: 'application/json',
+            ...(payload
+              ? {
+                  'content-type': 'application/json',
+                  'content-length': Buffer.byteLength(payload),
+                }
+              : {}),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            ok({
+              status: res.statusCode ?? 0,
+              body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+            });
+          });
+        }
+      );
+      // A call the API server keeps open (a watch it should have refused)
+      // fails the test instead of hanging it.
+      req.setTimeout(10_000, () =>
+        req.destroy(new Error(`${method} ${path}: no answer in 10 s`))
+      );
+      req.on('error', fail);
+      req.end(payload);
+    });
+  return { token, kc, call };
+}

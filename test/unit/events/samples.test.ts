@@ -16,12 +16,21 @@ async function samples(): Promise<Record<string, unknown>[]> {
 }
 
 describe('events/samples/bus', () => {
-  it('holds one sample of every detail-type that crosses the bus', async () => {
+  it('holds a sample of every detail-type that crosses the bus, and of each of its sources', async () => {
     // Act
-    const types = (await samples()).map((s) => s['detail-type']).sort();
+    const all = await samples();
+    const types = [...new Set(all.map((s) => s['detail-type']))].sort();
+    const bySource = all.map((s) => `${s['detail-type']} from ${s.source}`);
 
     // Assess
     expect(types).toEqual(Object.values(DETAIL_TYPES).sort());
+    expect(bySource).toEqual(
+      expect.arrayContaining(
+        Object.entries(DETAIL_CONTRACTS).flatMap(([type, c]) =>
+          [c.source, ...(c.alsoFrom ?? [])].map((s) => `${type} from ${s}`)
+        )
+      )
+    );
   });
 
   it('keeps every sample to its envelope, source and detail contract', async () => {
@@ -33,8 +42,9 @@ describe('events/samples/bus', () => {
       const contract = DETAIL_CONTRACTS[type as DetailType];
       if (contract === undefined) return [`${type}: no contract`];
       const detail = contract.schema.safeParse(envelope.data.detail);
+      const sources: string[] = [contract.source, ...(contract.alsoFrom ?? [])];
       return [
-        ...(envelope.data.source === contract.source
+        ...(sources.includes(envelope.data.source)
           ? []
           : [`${type}: source ${envelope.data.source}`]),
         ...(detail.success ? [] : [`${type}: ${detail.error.message}`]),
