@@ -73,8 +73,13 @@ ARNS = {
     "AWS::IAM::Role": "arn:{p}:iam::{a}:role/{n}",
     "AWS::Lambda::Function": "arn:{p}:lambda:{r}:{a}:function:{n}",
     "AWS::Logs::LogGroup": "arn:{p}:logs:{r}:{a}:log-group:{n}:*",
+    # A key has no name: its logical id stands in for the key id.
+    "AWS::KMS::Key": "arn:{p}:kms:{r}:{a}:key/{n}",
 }
-# Resource types whose Properties.PolicyDocument is a resource policy.
+# Resource types whose Properties.PolicyDocument is a resource policy. (A
+# KMS key's KeyPolicy is not linted: the on-call topic's key has AWS's
+# default account statement and one for CloudWatch alarms, reviewed in
+# infra/serverless/notifications.yml.)
 RESOURCE_POLICY_TYPES = {
     "AWS::SQS::QueuePolicy",
     "AWS::SNS::TopicPolicy",

@@ -107,6 +107,11 @@ const CHECKED_BY_AUTO_SCALING: Record<string, string> = {
 };
 const NOT_CALLED_BY_CODE: Record<string, Record<string, string>> = {
   'dist/functions/roll-volume': CHECKED_BY_AUTO_SCALING,
+  'dist/functions/notify': {
+    'kms:GenerateDataKey':
+      "SNS makes a data key of the topic's key for the publisher",
+    'kms:Decrypt': "SNS reads the publisher's data key back",
+  },
 };
 
 // @aws-sdk/client-<name> → IAM service prefix, where the two differ.
@@ -258,6 +263,7 @@ describe('Feature: the packaged template, with the node role CI gives', () => {
       'dist/functions/classify',
       'dist/functions/notify',
       'dist/functions/prune-result',
+      'dist/functions/reconcile',
       'dist/functions/remediate',
       'dist/functions/resolve',
       'dist/functions/roll-volume',
