@@ -150,6 +150,26 @@ export const PruneReport = z.object({
   tools: z.record(z.string(), z.string().nullable()).default({}),
   method: z.string(),
   errors: z.array(z.string()).default([]),
+  /**
+   * The EBS volume behind containerd's root, as the node saw it: its id
+   * (Nitro), its block device (`/dev/nvme1n1`, or the mapping's name on
+   * Xen), null where there is none (a tmpfs). Older scripts print no such
+   * field, and one that does not parse counts as unknown: the rest of the
+   * report still holds.
+   */
+  volume: z
+    .object({
+      id: z
+        .string()
+        .regex(/^vol-[0-9a-f]{8,17}$/)
+        .nullable(),
+      device: z
+        .string()
+        .regex(/^\/dev\/[a-z][a-z0-9-]{0,30}[a-z0-9]$/)
+        .nullable(),
+    })
+    .optional()
+    .catch(undefined),
 });
 export type PruneReport = z.infer<typeof PruneReport>;
 
