@@ -338,6 +338,12 @@ const RENDERERS: Record<string, Renderer> = {
             ]
           : []),
         ...(d.commandError ? [`*Command error:* ${e(d.commandError)}`] : []),
+        // Which volume holds containerd, and what said so: the roll grows it.
+        ...(d.volumeDeviceName && d.volumeRule
+          ? [
+              `*Containerd volume:* ${e(d.volumeDeviceName)} (${e(d.volumeRule)})`,
+            ]
+          : []),
         `*Decision:* ${e(d.reason)}`,
       ],
       nextSteps:

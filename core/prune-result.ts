@@ -18,7 +18,7 @@ import type {
 } from './ports.ts';
 import { formatBytes, parsePruneReport } from './prune-report.ts';
 import { escalation, recordEscalations } from './remediate.ts';
-import { containerdVolumeOf } from './volumes.ts';
+import { type ContainerdVolume, containerdVolumeOf } from './volumes.ts';
 
 export interface PruneResultDeps {
   incidents: IncidentStore;
@@ -152,8 +152,10 @@ export async function handlePruneResult(
   // measure of what the disk holds now, and of the pause image.
   const report = parsePruneReport(invocation.stdout);
   const origin = await deps.nodes.origin(instanceId);
-  const volume = containerdVolumeOf(origin);
-  const verdict = decidePrune(invocation, report, volume?.sizeGiB, deps.policy);
+  // The volume the prune measured, where its line says; the group minimum
+  // is checked, and the roll asked, on that one.
+  const volume = containerdVolumeOf(origin, { report });
+  const verdict = decidePrune(invocation, report, volume.sizeGiB, deps.policy);
 
   const base = decisionBase(
     incident.key.cluster,
@@ -169,7 +171,9 @@ export async function handlePruneResult(
     outcome: verdict.outcome,
     reason: verdict.reason,
     commandError: verdict.outcome === 'roll' ? verdict.commandError : undefined,
-    ...(volume ? { volumeSizeGiB: volume.sizeGiB } : {}),
+    ...(volume.sizeGiB !== undefined ? { volumeSizeGiB: volume.sizeGiB } : {}),
+    volumeDeviceName: volume.deviceName,
+    volumeRule: volume.rule,
   };
   const now = deps.clock.now().toISOString();
   await deps.incidents.appendTimeline(incident.key, incident.incidentId, {
@@ -196,14 +200,7 @@ export async function handlePruneResult(
   }
   await recordEscalations(emitted, incident.key, deps, run);
   if (verdict.outcome === 'roll') {
-    const roll = await rollRequest(
-      incident,
-      verdict,
-      volume?.sizeGiB,
-      base,
-      deps,
-      now
-    );
+    const roll = await rollRequest(incident, verdict, volume, base, deps, now);
     if (roll) emitted.push(roll);
   }
   return emitted;
@@ -234,7 +231,7 @@ async function invocationOf(
 async function rollRequest(
   incident: IncidentRecord,
   verdict: Extract<PruneVerdict, { outcome: 'roll' }>,
-  currentSizeGiB: number | undefined,
+  volume: ContainerdVolume,
   base: DecisionBase,
   deps: PruneResultDeps,
   now: string
@@ -248,9 +245,11 @@ async function rollRequest(
     ...base,
     incidentId: incident.incidentId,
     reason: verdict.reason,
-    ...(currentSizeGiB !== undefined ? { currentSizeGiB } : {}),
+    ...(volume.sizeGiB !== undefined ? { currentSizeGiB: volume.sizeGiB } : {}),
     minimumSizeGiB: deps.policy.minVolumeGiB,
     cause: verdict.cause,
+    deviceName: volume.deviceName,
+    volumeRule: volume.rule,
   };
   return { detailType: DETAIL_TYPES.volumeRollRequested, detail: request };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FAILURE_CLASSES } from '../core/classification/types.ts';
+import { CONTAINERD_VOLUME_RULES } from '../core/volumes.ts';
 import {
   clusterName,
   imageReference,
@@ -13,6 +14,11 @@ import {
 // them, so a contract and its type cannot drift apart.
 
 const isoTime = z.iso.datetime({ offset: true });
+
+/** An EC2 block device name: `/dev/xvdb`, `/dev/sda1`. */
+const deviceName = z
+  .string()
+  .regex(/^\/dev\/[a-z][a-z0-9]{0,31}$/, 'not a block device name');
 
 /** The parts of a core/v1 Event that pullmedic reads. */
 export const KubernetesEventObject = z.object({
@@ -184,6 +190,9 @@ export const NodePruneCompletedDetail = Decision.extend({
   reason: z.string(),
   commandError: z.string().max(4096).optional(),
   volumeSizeGiB: z.number().positive().optional(),
+  /** The volume that holds containerd, and the rule that decided it. */
+  volumeDeviceName: deviceName.optional(),
+  volumeRule: z.enum(CONTAINERD_VOLUME_RULES).optional(),
 });
 export type NodePruneCompletedDetail = z.infer<typeof NodePruneCompletedDetail>;
 
@@ -198,6 +207,12 @@ export const VolumeRollRequestedDetail = Decision.extend({
     .default('too-little-freed'),
   /** Set by the person who approved a proposed roll (approval mode). */
   approvedBy: z.string().min(1).max(128).optional(),
+  /**
+   * The volume that holds containerd and the rule that decided it, when
+   * the requester knew: the roll grows that device, the one it measured.
+   */
+  deviceName: deviceName.optional(),
+  volumeRule: z.enum(CONTAINERD_VOLUME_RULES).optional(),
 });
 export type VolumeRollRequestedDetail = z.infer<
   typeof VolumeRollRequestedDetail
