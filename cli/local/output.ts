@@ -14,6 +14,7 @@ import type {
   VolumeRollRequestedDetail,
   VolumeRollStartedDetail,
 } from '../../events/schemas.ts';
+import { containerdDiskOf } from './fleet.ts';
 import type { Note } from './gaps.ts';
 import type { BusEvent, LocalRunResult, NotificationCopy } from './runner.ts';
 
@@ -181,10 +182,8 @@ export function renderTimeline(result: LocalRunResult, source: string): string {
   );
   for (const n of result.nodes) {
     const s = n.spec;
-    const size =
-      s.amiFamily === 'bottlerocket'
-        ? `/dev/xvdb ${s.dataVolumeGiB ?? 20} GiB`
-        : `/dev/xvda ${s.rootVolumeGiB} GiB`;
+    const disk = containerdDiskOf(s);
+    const size = `containerd on ${disk.deviceName} ${disk.sizeGiB} GiB`;
     lines.push(
       `  node     ${s.name} = ${n.instanceId} (${s.amiFamily}, ${s.nodegroup.kind} node group ${s.nodegroup.name}, launch template ${n.launchTemplateId} v1, ${size})`
     );

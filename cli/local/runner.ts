@@ -192,11 +192,11 @@ async function makeNodes(
       who: 'simulated',
       text: `${n.spec.name} is a simulated node: ${reason}`,
     });
-    return new SimulatedNode(n.spec);
+    return new SimulatedNode(n.spec, n.volumeIds);
   };
   return Promise.all(
     nodes.map(async (n, i) => {
-      if (i > 0) return new SimulatedNode(n.spec);
+      if (i > 0) return new SimulatedNode(n.spec, n.volumeIds);
       if (why !== undefined) return simulated(n, why);
       progress(
         'starting the containerd lab (a real containerd on a small tmpfs) …'

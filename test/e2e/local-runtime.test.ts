@@ -425,6 +425,87 @@ describe('Feature: a self-managed node group is rolled by an instance refresh', 
   });
 });
 
+describe('Feature: containerd on a volume of its own (the nodeadm layout) is the volume that grows', () => {
+  it('rolls the group from events/samples/fleets/al2023-data-volume.json by growing /dev/xvdb, not the root', async () => {
+    // Prepare: AL2023, a 100 GiB root and containerd on a 20 GiB /dev/xvdb.
+    const fleet = FleetFile.parse(
+      JSON.parse(
+        await readFile(
+          new URL(
+            '../../events/samples/fleets/al2023-data-volume.json',
+            import.meta.url
+          ),
+          'utf8'
+        )
+      )
+    );
+    const items = parseEvents(await readFile(SEED, 'utf8'));
+
+    // Act
+    const result = await runLocal({
+      items,
+      fleet,
+      keepMoto: true,
+      node: 'simulated',
+    });
+
+    // Assess
+    try {
+      const node = result.nodes[0];
+      const completed = ofType(result, DETAIL_TYPES.nodePruneCompleted)[0]
+        ?.detail;
+      expect(completed).toMatchObject({
+        outcome: 'roll',
+        volumeSizeGiB: 20,
+        volumeDeviceName: '/dev/xvdb',
+        volumeRule: 'prune-report',
+        report: {
+          fsBytesTotal: 20 * 1024 ** 3,
+          volume: { id: node?.volumeIds['/dev/xvdb'], device: '/dev/nvme1n1' },
+        },
+      });
+      expect(
+        ofType(result, DETAIL_TYPES.volumeRollRequested)[0]?.detail
+      ).toMatchObject({ deviceName: '/dev/xvdb', volumeRule: 'prune-report' });
+      expect(
+        ofType(result, DETAIL_TYPES.volumeRollStarted)[0]?.detail
+      ).toMatchObject({
+        deviceName: '/dev/xvdb',
+        oldSizeGiB: 20,
+        newSizeGiB: 100,
+        launchTemplate: { oldVersion: 1, newVersion: 2 },
+      });
+      const out = await clientsOf(result).ec2.send(
+        new DescribeLaunchTemplateVersionsCommand({
+          LaunchTemplateId: node?.launchTemplateId,
+          Versions: ['1', '2'],
+        })
+      );
+      const [v1, v2] = [1, 2].map(
+        (n) =>
+          out.LaunchTemplateVersions?.find((v) => v.VersionNumber === n)
+            ?.LaunchTemplateData
+      );
+      const [root, data] = blockDevicesOf(result.fleet.nodes[0] as never);
+      expect(v1?.BlockDeviceMappings).toEqual([root, data]);
+      expect(v2?.BlockDeviceMappings).toEqual([
+        root,
+        { ...data, Ebs: { ...data?.Ebs, VolumeSize: 100 } },
+      ]);
+      expect(v2?.UserData).toBe(v1?.UserData);
+      expect(
+        ofType(result, DETAIL_TYPES.incidentResolved).length
+      ).toBeGreaterThan(0);
+      expect(renderTimeline(result, 'seed')).toContain(
+        'containerd on /dev/xvdb 20 GiB'
+      );
+      expect(await deniedCalls(result)).toEqual([]);
+    } finally {
+      await result.moto?.stop();
+    }
+  });
+});
+
 describe('Feature: a Bottlerocket node gets the Bottlerocket prune document', () => {
   it('sends the Bottlerocket document, rolls its data volume, and resolves', async () => {
     // Prepare: the seed's node on Bottlerocket, images on its data volume.
