@@ -390,7 +390,7 @@ describe('Feature: a line the runtime cannot feed is a dead letter of its own; t
       result.deadLetters.map((d) => d.reason)
     );
     expect(dead[1]?.deadLetter.body).toBe(deep);
-  });
+  }, 180_000);
 });
 
 describe('Feature: a self-managed node group is rolled by an instance refresh', () => {
@@ -503,7 +503,7 @@ describe('Feature: containerd on a volume of its own (the nodeadm layout) is the
     } finally {
       await result.moto?.stop();
     }
-  });
+  }, 180_000);
 });
 
 describe('Feature: a Bottlerocket node gets the Bottlerocket prune document', () => {
