@@ -37,6 +37,19 @@ const describeKubernetesEvent = (d: Record<string, unknown>): string => {
   return `${String(k.event?.type)} ${String(k.event?.reason)} ${what}: ${cut(String(k.event?.message ?? ''), 110)}`;
 };
 
+/** A prune's result in words: the disk, the containerd volume, the decision. */
+const describePruneCompleted = (p: NodePruneCompletedDetail): string => {
+  const r = p.report;
+  const numbers = r
+    ? `freed ${formatBytes(r.bytesFreed)} (used ${formatBytes(r.bytesBefore)} → ${formatBytes(r.bytesAfter)}, free ${formatBytes(r.freeBytesAfter)} of ${formatBytes(r.fsBytesTotal)}), ${r.imagesRemoved} images removed, pause image ${r.pauseImageIntact ? 'intact' : 'MISSING'}; `
+    : '';
+  // Which volume holds containerd, and the rule that said so.
+  const volume = p.volumeDeviceName
+    ? `containerd volume ${p.volumeDeviceName}${p.volumeSizeGiB ? ` ${p.volumeSizeGiB} GiB` : ''} (${p.volumeRule ?? 'rule unknown'}); `
+    : '';
+  return `${p.status}: ${numbers}${volume}decision: ${p.outcome}: ${p.reason}${p.commandError ? `; error: ${cut(p.commandError, 200)}` : ''}`;
+};
+
 /**
  * One line per bus event, in words: what happened at this step.
  *
@@ -79,17 +92,11 @@ export function describeBusEvent(e: BusEvent): [string, string] {
         'ssm',
         `command ${String(d['command-id'])} on ${String(d['instance-id'])}: ${String(d.status)}`,
       ];
-    case DETAIL_TYPES.nodePruneCompleted: {
-      const p = d as unknown as NodePruneCompletedDetail;
-      const r = p.report;
-      const numbers = r
-        ? `freed ${formatBytes(r.bytesFreed)} (used ${formatBytes(r.bytesBefore)} → ${formatBytes(r.bytesAfter)}, free ${formatBytes(r.freeBytesAfter)} of ${formatBytes(r.fsBytesTotal)}), ${r.imagesRemoved} images removed, pause image ${r.pauseImageIntact ? 'intact' : 'MISSING'}; `
-        : '';
+    case DETAIL_TYPES.nodePruneCompleted:
       return [
         'prune result',
-        `${dry}${p.status}: ${numbers}decision: ${p.outcome}: ${p.reason}${p.commandError ? `; error: ${cut(p.commandError, 200)}` : ''}`,
+        `${dry}${describePruneCompleted(d as unknown as NodePruneCompletedDetail)}`,
       ];
-    }
     case DETAIL_TYPES.volumeRollRequested: {
       const v = d as unknown as VolumeRollRequestedDetail;
       return ['roll', `${dry}requested for ${v.node.name}: ${v.reason}`];

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FLEET } from '../../../cli/local/fleet.ts';
-import { renderJson, renderTimeline } from '../../../cli/local/output.ts';
+import {
+  describeBusEvent,
+  renderJson,
+  renderTimeline,
+} from '../../../cli/local/output.ts';
 import type { BusEvent, LocalRunResult } from '../../../cli/local/runner.ts';
 import { DETAIL_TYPES, SOURCES } from '../../../events/detail-types.ts';
 
@@ -60,6 +64,29 @@ describe('Function: renderTimeline', () => {
 
     // Assess
     expect(text).toContain(`${DETAIL_TYPES.volumeRollStarted} {"odd":true}`);
+  });
+});
+
+describe('Function: describeBusEvent', () => {
+  it('says which volume holds containerd after a prune, and the rule that said so', () => {
+    // Act
+    const [stage, text] = describeBusEvent(
+      busEvent(DETAIL_TYPES.nodePruneCompleted, {
+        status: 'Success',
+        report: null,
+        outcome: 'roll',
+        reason: 'below the group minimum',
+        volumeSizeGiB: 20,
+        volumeDeviceName: '/dev/xvdb',
+        volumeRule: 'prune-report',
+      })
+    );
+
+    // Assess
+    expect(stage).toBe('prune result');
+    expect(text).toBe(
+      'Success: containerd volume /dev/xvdb 20 GiB (prune-report); decision: roll: below the group minimum'
+    );
   });
 });
 
