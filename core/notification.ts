@@ -16,6 +16,8 @@ import { formatBytes } from './prune-report.ts';
 
 /** Slack's limit for a message section is 3000 characters; stay under it. */
 const MAX_DESCRIPTION = 2800;
+/** Chatbot's title and summary; the rest is cut. */
+const MAX_TITLE = 250;
 const MAX_FIELD = 300;
 
 /**
@@ -36,6 +38,38 @@ export function slackEscape(text: string, max = MAX_FIELD): string {
     .replace(/>/g, '&gt;')
     .replace(/([*_~`])/g, '\\$1');
 }
+
+/**
+ * Cuts escaped text to `max` characters without leaving half of an escape
+ * behind: a `&amp;` cut to `&am` would be a raw `&`, and a `\*` cut after
+ * its backslash a stray one.
+ */
+const cutEscaped = (text: string, max: number): string =>
+  text.length <= max ? text : text.slice(0, max).replace(/(&[a-z]*|\\)$/, '');
+
+/**
+ * A keyword is a label, not prose: it keeps the characters of Kubernetes
+ * and AWS names, and `_` inside a word (`rate_limited`, which Slack never
+ * reads as italics); anything else becomes `-`, so no text from an event
+ * can mention, link or restyle there.
+ */
+const keyword = (text: string): string =>
+  text
+    .slice(0, 64)
+    .replace(/[^A-Za-z0-9_.:/-]/g, '-')
+    .replace(/(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])/g, '-');
+
+/** A title is one line: Slack shows no more, and e-mail needs no more. */
+const oneLine = (text: string): string => text.replace(/\s+/g, ' ').trim();
+
+/**
+ * An SNS subject: printable ASCII on one line, under 100 characters (SNS
+ * refuses any other). What is not ASCII becomes `?`.
+ */
+const subjectOf = (text: string): string =>
+  oneLine(text)
+    .replace(/[^\x20-\x7e]/g, '?')
+    .slice(0, 99);
 
 /** What a person should check for each class pullmedic does not remediate. */
 export const NEXT_STEP_BY_CLASS: Record<FailureClass, string> = {
@@ -114,33 +148,36 @@ export function renderNotification(
     typeof detail.replayName === 'string'
       ? `replay/${detail.replayName}/${r.threadId}`
       : r.threadId;
-  const title = `${dryRun ? '[dry-run] ' : ''}${r.title}`;
-  const description = r.lines.join('\n').slice(0, MAX_DESCRIPTION);
+  const title = cutEscaped(
+    oneLine(`${dryRun ? '[dry-run] ' : ''}${r.title}`),
+    MAX_TITLE
+  );
+  const description = cutEscaped(r.lines.join('\n'), MAX_DESCRIPTION);
   const severity = SEVERITY[detailType] ?? 'info';
   const chatbot = {
     version: '1.0',
     source: 'custom',
     content: {
       textType: 'client-markdown',
-      title: title.slice(0, 250),
+      title,
       description,
       ...(r.nextSteps.length ? { nextSteps: r.nextSteps.slice(0, 5) } : {}),
       keywords: [
         'pullmedic',
         severity,
-        cluster,
-        ...(r.className ? [r.className] : []),
+        keyword(cluster),
+        ...(r.className ? [keyword(r.className)] : []),
       ].slice(0, 5),
     },
     metadata: {
       threadId,
-      summary: title.slice(0, 250),
+      summary: title,
       eventType: detailType,
       additionalContext: { cluster, dryRun: String(dryRun) },
     },
   };
   const text = [
-    title,
+    plain(title),
     '',
     ...r.lines.map(plain),
     ...(r.nextSteps.length
@@ -150,7 +187,7 @@ export function renderNotification(
     `Incident: ${threadId}`,
   ].join('\n');
   return {
-    subject: plain(title).slice(0, 99),
+    subject: subjectOf(plain(title)),
     chatbot,
     text,
     attributes: {
@@ -215,7 +252,7 @@ function renderImageGcFailed(d: ImagePullFailureClassifiedDetail): Rendered {
   const wanted = d.gcWantedBytes;
   const freed = d.gcFreedBytes;
   return {
-    title: `Image GC on ${d.node.name} cannot free enough: grow its volume`,
+    title: `Image GC on ${e(d.node.name)} cannot free enough: grow its volume`,
     lines: [
       nodeLine(d),
       wanted !== undefined && freed !== undefined
@@ -224,7 +261,7 @@ function renderImageGcFailed(d: ImagePullFailureClassifiedDetail): Rendered {
       "The images the node's pods use no longer fit its disk. pullmedic does not prune here: the images are in use, and a prune would free nothing.",
     ],
     nextSteps: [
-      `Grow the volume of ${d.node.name}'s node group (a new launch template version, then roll it), or run fewer large images per node.`,
+      `Grow the volume of ${e(d.node.name)}'s node group (a new launch template version, then roll it), or run fewer large images per node.`,
     ],
     threadId: pullThreadId(d),
     className: d.class,
@@ -237,7 +274,7 @@ const RENDERERS: Record<string, Renderer> = {
     const d = detail as unknown as ImagePullFailureClassifiedDetail;
     if (d.class === 'image_gc_failed') return renderImageGcFailed(d);
     return {
-      title: `Image pull failing on ${d.node.name}: ${d.class}`,
+      title: `Image pull failing on ${e(d.node.name)}: ${e(d.class)}`,
       lines: [
         nodeLine(d),
         ...podLine(d.pod),
@@ -246,7 +283,8 @@ const RENDERERS: Record<string, Renderer> = {
         `*Kubelet:* ${e(d.kubernetesEvent.message)}`,
         'pullmedic does not remediate this class.',
       ],
-      nextSteps: [NEXT_STEP_BY_CLASS[d.class]],
+      // A class this build does not know gets the general advice.
+      nextSteps: [NEXT_STEP_BY_CLASS[d.class] ?? NEXT_STEP_BY_CLASS.other],
       threadId: pullThreadId(d),
       className: d.class,
     };
@@ -254,7 +292,7 @@ const RENDERERS: Record<string, Renderer> = {
   [DETAIL_TYPES.incidentOpened]: (detail) => {
     const d = detail as unknown as IncidentOpenedDetail;
     return {
-      title: `Disk full on ${d.node.name}: image pulls fail, pullmedic is pruning`,
+      title: `Disk full on ${e(d.node.name)}: image pulls fail, pullmedic is pruning`,
       lines: [
         nodeLine(d),
         ...podLine(d.pod),
@@ -272,7 +310,7 @@ const RENDERERS: Record<string, Renderer> = {
   [DETAIL_TYPES.nodePruneRequested]: (detail) => {
     const d = detail as unknown as NodePruneRequestedDetail;
     return {
-      title: `Pruning images on ${d.node.name}`,
+      title: `Pruning images on ${e(d.node.name)}`,
       lines: [
         nodeLine(d),
         `*SSM command:* ${e(d.commandId)} (document ${e(d.documentName)})`,
@@ -288,8 +326,8 @@ const RENDERERS: Record<string, Renderer> = {
     return {
       title:
         d.status === 'Success'
-          ? `Prune on ${d.node.name} freed ${formatBytes(r?.bytesFreed ?? 0)}`
-          : `Prune on ${d.node.name} ${d.status}`,
+          ? `Prune on ${e(d.node.name)} freed ${formatBytes(r?.bytesFreed ?? 0)}`
+          : `Prune on ${e(d.node.name)} ${e(d.status)}`,
       lines: [
         nodeLine(d),
         `*SSM command:* ${e(d.commandId)}: ${e(d.status)}`,
@@ -300,6 +338,12 @@ const RENDERERS: Record<string, Renderer> = {
             ]
           : []),
         ...(d.commandError ? [`*Command error:* ${e(d.commandError)}`] : []),
+        // Which volume holds containerd, and what said so: the roll grows it.
+        ...(d.volumeDeviceName && d.volumeRule
+          ? [
+              `*Containerd volume:* ${e(d.volumeDeviceName)} (${e(d.volumeRule)})`,
+            ]
+          : []),
         `*Decision:* ${e(d.reason)}`,
       ],
       nextSteps:
@@ -314,13 +358,13 @@ const RENDERERS: Record<string, Renderer> = {
   [DETAIL_TYPES.volumeRollStarted]: (detail) => {
     const d = detail as unknown as VolumeRollStartedDetail;
     return {
-      title: `Rolling node group ${d.nodegroup.name} to ${d.newSizeGiB} GiB volumes`,
+      title: `Rolling node group ${e(d.nodegroup.name)} to ${d.newSizeGiB} GiB volumes`,
       lines: [
         nodeLine(d),
-        `*Node group:* ${e(d.nodegroup.name)} (${d.nodegroup.kind})`,
+        `*Node group:* ${e(d.nodegroup.name)} (${e(d.nodegroup.kind)})`,
         `*Volume:* ${e(d.deviceName)} ${d.oldSizeGiB} GiB → ${d.newSizeGiB} GiB`,
         `*Launch template:* ${e(d.launchTemplate.id)} version ${d.launchTemplate.oldVersion} → ${d.launchTemplate.newVersion ?? '(not created: dry-run)'}`,
-        `*Rollout:* ${d.rollout.kind} ${e(d.rollout.id ?? '(none)')}`,
+        `*Rollout:* ${e(d.rollout.kind)} ${e(d.rollout.id ?? '(none)')}`,
         `*Undo:* \`${slackEscape(d.undo, 600)}\``,
       ],
       nextSteps: [
@@ -334,10 +378,10 @@ const RENDERERS: Record<string, Renderer> = {
   [DETAIL_TYPES.volumeRollProposed]: (detail) => {
     const d = detail as unknown as VolumeRollProposedDetail;
     return {
-      title: `Approve? Roll node group ${d.nodegroup.name} to ${d.newSizeGiB} GiB volumes`,
+      title: `Approve? Roll node group ${e(d.nodegroup.name)} to ${d.newSizeGiB} GiB volumes`,
       lines: [
         nodeLine(d),
-        `*Node group:* ${e(d.nodegroup.name)} (${d.nodegroup.kind})`,
+        `*Node group:* ${e(d.nodegroup.name)} (${e(d.nodegroup.kind)})`,
         `*Would change:* ${e(d.deviceName)} ${d.oldSizeGiB} GiB → ${d.newSizeGiB} GiB in a new version of ${e(d.launchTemplate.id)} (from version ${d.launchTemplate.version}), then roll every node of the group`,
         'pullmedic runs in approval mode: nothing changes until someone approves.',
       ],
@@ -352,11 +396,11 @@ const RENDERERS: Record<string, Renderer> = {
     const d = detail as unknown as VolumeRollCompletedDetail;
     return {
       title: d.succeeded
-        ? `Node group ${d.nodegroup.name} rolled to its new volumes`
-        : `Roll of node group ${d.nodegroup.name} ended ${d.status}`,
+        ? `Node group ${e(d.nodegroup.name)} rolled to its new volumes`
+        : `Roll of node group ${e(d.nodegroup.name)} ended ${e(d.status)}`,
       lines: [
         nodeLine(d),
-        `*Rollout:* ${d.rollout.kind} ${e(d.rollout.id)}: ${e(d.status)}`,
+        `*Rollout:* ${e(d.rollout.kind)} ${e(d.rollout.id)}: ${e(d.status)}`,
         ...d.errors.map((x) => `*Error:* ${e(x)}`),
         ...(d.change ? changeLines(d.change) : []),
       ],
@@ -371,7 +415,7 @@ const RENDERERS: Record<string, Renderer> = {
   [DETAIL_TYPES.incidentResolved]: (detail) => {
     const d = detail as unknown as IncidentResolvedDetail;
     return {
-      title: `Resolved: ${d.node.name} pulls images again (time to recovery ${duration(d.mttrSeconds)})`,
+      title: `Resolved: ${e(d.node.name)} pulls images again (time to recovery ${duration(d.mttrSeconds)})`,
       lines: [
         nodeLine(d),
         ...podLine(d.resolvedBy.pod),
@@ -388,7 +432,7 @@ const RENDERERS: Record<string, Renderer> = {
 const renderEscalation: Renderer = (detail) => {
   const d = detail as unknown as IncidentEscalatedDetail;
   return {
-    title: `Needs a person: ${d.node.name}`,
+    title: `Needs a person: ${e(d.node.name)}`,
     lines: [nodeLine(d), `*What failed:* ${e(d.reason)}`],
     nextSteps: d.nextSteps.map((s) => slackEscape(s, 600)),
     threadId: d.incidentId ?? `escalation/${d.cluster}/${d.node.name}`,

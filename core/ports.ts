@@ -273,8 +273,11 @@ export interface NodeOrigin {
   instanceId: string;
   amiFamily: AmiFamily;
   rootDeviceName: string;
-  /** Sizes of the instance's attached EBS volumes, by device name. */
-  volumes: { deviceName: string; sizeGiB: number }[];
+  /**
+   * The instance's attached EBS volumes: device name, size and volume id
+   * (by which a prune report's volume is found).
+   */
+  volumes: { deviceName: string; sizeGiB: number; volumeId?: string }[];
   launchTemplate?: LaunchTemplateRef;
   autoScalingGroup?: string;
   eksNodegroup?: {

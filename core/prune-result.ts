@@ -27,7 +27,7 @@ import type {
 } from './ports.ts';
 import { formatBytes, parsePruneReport } from './prune-report.ts';
 import { intentOfComment } from './remediate.ts';
-import { containerdVolumeOf } from './volumes.ts';
+import { type ContainerdVolume, containerdVolumeOf } from './volumes.ts';
 
 export interface PruneResultDeps {
   incidents: IncidentStore;
@@ -343,15 +343,17 @@ async function conclude(
     }
   }
   const origin = await deps.nodes.origin(command.instanceId);
-  const volume = containerdVolumeOf(origin);
-  const verdict = decidePrune(invocation, report, volume?.sizeGiB, deps.policy);
+  // The volume the prune measured, where its line says; the group minimum
+  // is checked, and the roll asked, on that one.
+  const volume = containerdVolumeOf(origin, { report });
+  const verdict = decidePrune(invocation, report, volume.sizeGiB, deps.policy);
   const emitted = verdictEvents(
     incident,
     command,
     invocation.status,
     report,
     verdict,
-    volume?.sizeGiB,
+    volume,
     base,
     deps
   );
@@ -428,7 +430,7 @@ function verdictEvents(
   status: string,
   report: PruneReport | undefined,
   verdict: PruneVerdict,
-  volumeSizeGiB: number | undefined,
+  volume: ContainerdVolume,
   base: DecisionBase,
   deps: PruneResultDeps
 ): Emitted[] {
@@ -442,7 +444,9 @@ function verdictEvents(
     reason: verdict.reason,
     commandError:
       verdict.outcome !== 'recovering' ? verdict.commandError : undefined,
-    ...(volumeSizeGiB !== undefined ? { volumeSizeGiB } : {}),
+    ...(volume.sizeGiB !== undefined ? { volumeSizeGiB: volume.sizeGiB } : {}),
+    volumeDeviceName: volume.deviceName,
+    volumeRule: volume.rule,
   };
   const emitted: Emitted[] = [
     { detailType: DETAIL_TYPES.nodePruneCompleted, detail: completed },
@@ -461,7 +465,7 @@ function verdictEvents(
     );
   }
   if (verdict.outcome === 'roll') {
-    emitted.push(rollRequest(incident, verdict, volumeSizeGiB, base, deps));
+    emitted.push(rollRequest(incident, verdict, volume, base, deps));
   }
   if (verdict.outcome === 'escalate') {
     emitted.push(
@@ -477,7 +481,7 @@ function verdictEvents(
 function rollRequest(
   incident: IncidentRecord,
   verdict: Extract<PruneVerdict, { outcome: 'roll' }>,
-  currentSizeGiB: number | undefined,
+  volume: ContainerdVolume,
   base: DecisionBase,
   deps: PruneResultDeps
 ): Emitted {
@@ -485,9 +489,11 @@ function rollRequest(
     ...base,
     incidentId: incident.incidentId,
     reason: verdict.reason,
-    ...(currentSizeGiB !== undefined ? { currentSizeGiB } : {}),
+    ...(volume.sizeGiB !== undefined ? { currentSizeGiB: volume.sizeGiB } : {}),
     minimumSizeGiB: deps.policy.minVolumeGiB,
     cause: verdict.cause,
+    deviceName: volume.deviceName,
+    volumeRule: volume.rule,
   };
   return { detailType: DETAIL_TYPES.volumeRollRequested, detail: request };
 }

@@ -353,17 +353,20 @@ async function dryRunRollDecision(
   deps: RemediateDeps
 ): Promise<Emitted[]> {
   const origin = await deps.nodes.origin(instanceId);
+  // The same decision prune-result takes, without a prune's report.
   const volume = containerdVolumeOf(origin);
-  if (volume === undefined || volume.sizeGiB >= deps.policy.minVolumeGiB)
-    return [];
+  const sizeGiB = volume.sizeGiB;
+  if (sizeGiB === undefined || sizeGiB >= deps.policy.minVolumeGiB) return [];
   const request: VolumeRollRequestedDetail = {
     ...base,
     node: { ...base.node, instanceId },
     incidentId,
-    reason: `volume ${volume.deviceName} is ${volume.sizeGiB} GiB, below the group minimum of ${deps.policy.minVolumeGiB} GiB`,
-    currentSizeGiB: volume.sizeGiB,
+    reason: `volume ${volume.deviceName} is ${sizeGiB} GiB, below the group minimum of ${deps.policy.minVolumeGiB} GiB`,
+    currentSizeGiB: sizeGiB,
     minimumSizeGiB: deps.policy.minVolumeGiB,
     cause: 'below-minimum',
+    deviceName: volume.deviceName,
+    volumeRule: volume.rule,
   };
   return [{ detailType: DETAIL_TYPES.volumeRollRequested, detail: request }];
 }

@@ -66,8 +66,12 @@ type RollPath =
  * rollPathOf(origin, 100);
  * ```
  */
-export function rollPathOf(origin: NodeOrigin, targetGiB: number): RollPath {
-  const device = containerdDeviceOf(origin);
+export function rollPathOf(
+  origin: NodeOrigin,
+  targetGiB: number,
+  /** The device to grow, as decided for this roll. */
+  device: string = containerdDeviceOf(origin)
+): RollPath {
   if (origin.karpenterNodePool !== undefined) {
     return {
       kind: 'hands-off',
@@ -222,13 +226,16 @@ async function decideRoll(
     ]);
   }
   const origin = await deps.nodes.origin(instanceId);
-  const volume = containerdVolumeOf(origin);
+  // The device the request names (the one the prune measured), else the
+  // instance's: the instructions name the device a roll would grow.
+  const volume = containerdVolumeOf(origin, { decided: request });
   // The size the instructions ask for is the one pullmedic would roll to:
   // a whole number of GiB, never above the policy's maximum.
   const path = rollPathOf(
     origin,
-    targetVolumeGiB(volume?.sizeGiB ?? 0, deps.policy, request.cause) ??
-      deps.policy.maxVolumeGiB
+    targetVolumeGiB(volume.sizeGiB ?? 0, deps.policy, request.cause) ??
+      deps.policy.maxVolumeGiB,
+    volume.deviceName
   );
   if (path.kind === 'hands-off') {
     return tell(
@@ -238,10 +245,16 @@ async function decideRoll(
   }
   const lt = path.launchTemplate;
   const data = await deps.launchTemplates.getVersion(lt.id, lt.version);
+  // The request's device when it names one; else the template decides
+  // (its nodeadm data volume), as the new nodes will be launched from it.
+  const planned = containerdVolumeOf(origin, {
+    decided: request,
+    launchTemplate: data,
+  });
   const plan = planVolumeGrowth(
     data,
-    containerdDeviceOf(origin),
-    volume?.sizeGiB,
+    planned.deviceName,
+    planned.sizeGiB,
     deps.policy,
     request.cause
   );
@@ -527,6 +540,10 @@ export function approvalCommand(
     currentSizeGiB: request.currentSizeGiB,
     minimumSizeGiB: request.minimumSizeGiB,
     cause: request.cause,
+    // The approved roll grows the device this one would have.
+    ...(request.deviceName && request.volumeRule
+      ? { deviceName: request.deviceName, volumeRule: request.volumeRule }
+      : {}),
     approvedBy: 'REPLACE-WITH-YOUR-NAME',
   };
   const entries = JSON.stringify([

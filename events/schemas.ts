@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FAILURE_CLASSES } from '../core/classification/types.ts';
+import { CONTAINERD_VOLUME_RULES } from '../core/volumes.ts';
 import {
   clusterName,
   imageReference,
@@ -14,6 +15,11 @@ import {
 // them, so a contract and its type cannot drift apart.
 
 const isoTime = z.iso.datetime({ offset: true });
+
+/** An EC2 block device name: `/dev/xvdb`, `/dev/sda1`. */
+const deviceName = z
+  .string()
+  .regex(/^\/dev\/[a-z][a-z0-9]{0,31}$/, 'not a block device name');
 
 /** The parts of a core/v1 Event that pullmedic reads. */
 export const KubernetesEventObject = z.object({
@@ -157,6 +163,26 @@ export const PruneReport = z.object({
   tools: z.record(z.string(), z.string().nullable()).default({}),
   method: z.string(),
   errors: z.array(z.string()).default([]),
+  /**
+   * The EBS volume behind containerd's root, as the node saw it: its id
+   * (Nitro), its block device (`/dev/nvme1n1`, or the mapping's name on
+   * Xen), null where there is none (a tmpfs). Older scripts print no such
+   * field, and one that does not parse counts as unknown: the rest of the
+   * report still holds.
+   */
+  volume: z
+    .object({
+      id: z
+        .string()
+        .regex(/^vol-[0-9a-f]{8,17}$/)
+        .nullable(),
+      device: z
+        .string()
+        .regex(/^\/dev\/[a-z][a-z0-9-]{0,30}[a-z0-9]$/)
+        .nullable(),
+    })
+    .optional()
+    .catch(undefined),
 });
 export type PruneReport = z.infer<typeof PruneReport>;
 
@@ -171,6 +197,9 @@ export const NodePruneCompletedDetail = Decision.extend({
   reason: z.string(),
   commandError: z.string().max(4096).optional(),
   volumeSizeGiB: z.number().positive().optional(),
+  /** The volume that holds containerd, and the rule that decided it. */
+  volumeDeviceName: deviceName.optional(),
+  volumeRule: z.enum(CONTAINERD_VOLUME_RULES).optional(),
 });
 export type NodePruneCompletedDetail = z.infer<typeof NodePruneCompletedDetail>;
 
@@ -185,6 +214,12 @@ export const VolumeRollRequestedDetail = Decision.extend({
     .default('too-little-freed'),
   /** Set by the person who approved a proposed roll (approval mode). */
   approvedBy: z.string().min(1).max(128).optional(),
+  /**
+   * The volume that holds containerd and the rule that decided it, when
+   * the requester knew: the roll grows that device, the one it measured.
+   */
+  deviceName: deviceName.optional(),
+  volumeRule: z.enum(CONTAINERD_VOLUME_RULES).optional(),
 });
 export type VolumeRollRequestedDetail = z.infer<
   typeof VolumeRollRequestedDetail

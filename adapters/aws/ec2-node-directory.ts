@@ -159,6 +159,7 @@ export class Ec2NodeDirectory implements NodeDirectory {
     return (out.Volumes ?? []).map((v) => ({
       deviceName: byVolume.get(v.VolumeId ?? '') ?? '',
       sizeGiB: v.Size ?? 0,
+      ...(v.VolumeId ? { volumeId: v.VolumeId } : {}),
     }));
   }
 

@@ -23,7 +23,9 @@ the gap in-process and says so in its output.
   --json          print every event that crossed the bus, one JSON object a
                   line: {"time","source","detail-type","detail"}; then each
                   notification on-call got: {"time","notification":
-                  {"subject","attributes","message"}}.
+                  {"subject","attributes","message"}}; then each dead
+                  letter (an input line or a record kept with its reason):
+                  {"deadLetter":{"queue","reason","body"}}.
   --repeat N      feed the events N times (each once the pipeline is quiet).
   --keep-times    keep the events' times (default: replay them as if now).
   --node KIND     where the prune runs: lab (the containerd lab: a real

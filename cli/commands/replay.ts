@@ -29,7 +29,8 @@ archive, a bug report), through the local runtime and moto's archive:
   --events FILE   JSON Lines, or a JSON array / List of core/v1 Events
   --fleet FILE    the cluster and nodes (see README)
   --json          print every event that crossed the bus, one JSON line each,
-                  then each notification on-call would have got
+                  then each notification on-call would have got, then
+                  each dead letter ({"deadLetter":{"queue","reason","body"}})
 `;
 
 const time = (name: string, raw: string | undefined): Date => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import {
   type AutoScalingClient,
   CreateAutoScalingGroupCommand,
@@ -51,6 +52,11 @@ export const FleetFile = z.object({
         amiFamily: z.enum(['al2023', 'al2', 'bottlerocket']).default('al2023'),
         instanceType: z.string().default('g5.xlarge'),
         rootVolumeGiB: z.number().int().positive().default(20),
+        /**
+         * The containerd volume, /dev/xvdb: Bottlerocket's data volume
+         * (20 GiB when null), or on AL2/AL2023 the volume the project's
+         * nodeadm layout mounts at /var/lib/containerd (none when null).
+         */
         dataVolumeGiB: z.number().int().positive().nullable().default(null),
         nodegroup: z.object({
           kind: z.enum(['managed', 'self-managed', 'karpenter']),
@@ -142,7 +148,30 @@ export interface ProvisionedNode {
   providerID: string;
   launchTemplateId: string;
   autoScalingGroup?: string;
+  /** The EBS volume id behind each device EC2 attached. */
+  volumeIds: Record<string, string>;
 }
+
+/** The device that holds containerd on a fleet node, and its size. */
+export function containerdDiskOf(node: FleetNode): {
+  deviceName: '/dev/xvda' | '/dev/xvdb';
+  sizeGiB: number;
+} {
+  if (node.amiFamily === 'bottlerocket')
+    return { deviceName: '/dev/xvdb', sizeGiB: node.dataVolumeGiB ?? 20 };
+  return node.dataVolumeGiB === null
+    ? { deviceName: '/dev/xvda', sizeGiB: node.rootVolumeGiB }
+    : { deviceName: '/dev/xvdb', sizeGiB: node.dataVolumeGiB };
+}
+
+/**
+ * The project's nodeadm user data (infra/nodeadm/user-data.mime), base64:
+ * the launch template of an AL2/AL2023 group with a data volume carries it,
+ * as the recommended layout does, and it mounts /dev/xvdb for containerd.
+ */
+const NODEADM_USER_DATA = readFileSync(
+  new URL('../../infra/nodeadm/user-data.mime', import.meta.url)
+).toString('base64');
 
 const AMI_BY_FAMILY: Record<FleetNode['amiFamily'], string> = {
   al2023: amis[0]?.ami_id as string,
@@ -150,7 +179,16 @@ const AMI_BY_FAMILY: Record<FleetNode['amiFamily'], string> = {
   bottlerocket: amis[2]?.ami_id as string,
 };
 
-/** The block devices an EKS node of this family launches with. */
+/**
+ * The block devices an EKS node of this family launches with: the root,
+ * and /dev/xvdb for Bottlerocket's data volume or, on AL2/AL2023 with
+ * `dataVolumeGiB`, for the nodeadm layout's containerd volume.
+ *
+ * @example
+ * ```ts
+ * blockDevicesOf(DEFAULT_FLEET.nodes[0]); // [{ DeviceName: '/dev/xvda', Ebs: {…} }]
+ * ```
+ */
 export function blockDevicesOf(node: FleetNode) {
   const ebs = (size: number) => ({
     VolumeSize: size,
@@ -160,7 +198,7 @@ export function blockDevicesOf(node: FleetNode) {
     Encrypted: true,
     DeleteOnTermination: true,
   });
-  return node.amiFamily === 'bottlerocket'
+  return node.amiFamily === 'bottlerocket' || node.dataVolumeGiB !== null
     ? [
         { DeviceName: '/dev/xvda', Ebs: ebs(node.rootVolumeGiB) },
         { DeviceName: '/dev/xvdb', Ebs: ebs(node.dataVolumeGiB ?? 20) },
@@ -267,6 +305,11 @@ export async function provisionFleet(
       })
     );
     const instanceId = run.Instances?.[0]?.InstanceId as string;
+    const volumeIds = Object.fromEntries(
+      (run.Instances?.[0]?.BlockDeviceMappings ?? []).flatMap((m) =>
+        m.DeviceName && m.Ebs?.VolumeId ? [[m.DeviceName, m.Ebs.VolumeId]] : []
+      )
+    );
     if (group.asg) {
       // The tag Auto Scaling puts on its instances (moto only sets it on
       // the instances it launches itself).
@@ -283,6 +326,7 @@ export async function provisionFleet(
       providerID: `aws:///${az}/${instanceId}`,
       launchTemplateId: group.launchTemplateId,
       ...(group.asg ? { autoScalingGroup: group.asg } : {}),
+      volumeIds,
     });
   }
   return provisioned;
@@ -302,6 +346,10 @@ async function createGroup(
         ImageId: AMI_BY_FAMILY[node.amiFamily],
         InstanceType: node.instanceType as _InstanceType,
         BlockDeviceMappings: blockDevicesOf(node),
+        // The nodeadm layout: its user data mounts /dev/xvdb for containerd.
+        ...(node.amiFamily !== 'bottlerocket' && node.dataVolumeGiB !== null
+          ? { UserData: NODEADM_USER_DATA }
+          : {}),
         MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 2 },
         TagSpecifications: [
           {

@@ -14,12 +14,41 @@ import type {
   VolumeRollRequestedDetail,
   VolumeRollStartedDetail,
 } from '../../events/schemas.ts';
+import { containerdDiskOf } from './fleet.ts';
 import type { Note } from './gaps.ts';
 import type { BusEvent, LocalRunResult, NotificationCopy } from './runner.ts';
 
 const cut = (s: string, n: number) =>
   s.length > n ? `${s.slice(0, n - 1)}…` : s;
 const hhmmss = (t: string) => new Date(t).toISOString().slice(11, 19);
+
+/**
+ * A forwarded Event in words. Whatever reached the bus, valid or not
+ * (classify dead-letters what its contract refuses): read with care.
+ */
+const describeKubernetesEvent = (d: Record<string, unknown>): string => {
+  const k = d as Partial<KubernetesEventDetail>;
+  const o: Partial<KubernetesEventDetail['event']['involvedObject']> =
+    k.event?.involvedObject ?? {};
+  const what =
+    typeof o.kind === 'string' && typeof o.name === 'string'
+      ? `${o.kind.toLowerCase()} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`
+      : '(no involvedObject)';
+  return `${String(k.event?.type)} ${String(k.event?.reason)} ${what}: ${cut(String(k.event?.message ?? ''), 110)}`;
+};
+
+/** A prune's result in words: the disk, the containerd volume, the decision. */
+const describePruneCompleted = (p: NodePruneCompletedDetail): string => {
+  const r = p.report;
+  const numbers = r
+    ? `freed ${formatBytes(r.bytesFreed)} (used ${formatBytes(r.bytesBefore)} → ${formatBytes(r.bytesAfter)}, free ${formatBytes(r.freeBytesAfter)} of ${formatBytes(r.fsBytesTotal)}), ${r.imagesRemoved} images removed, pause image ${r.pauseImageIntact ? 'intact' : 'MISSING'}; `
+    : '';
+  // Which volume holds containerd, and the rule that said so.
+  const volume = p.volumeDeviceName
+    ? `containerd volume ${p.volumeDeviceName}${p.volumeSizeGiB ? ` ${p.volumeSizeGiB} GiB` : ''} (${p.volumeRule ?? 'rule unknown'}); `
+    : '';
+  return `${p.status}: ${numbers}${volume}decision: ${p.outcome}: ${p.reason}${p.commandError ? `; error: ${cut(p.commandError, 200)}` : ''}`;
+};
 
 /**
  * One line per bus event, in words: what happened at this step.
@@ -33,14 +62,8 @@ export function describeBusEvent(e: BusEvent): [string, string] {
   const d = e.detail as Record<string, unknown>;
   const dry = d.dryRun === true ? '[dry-run] ' : '';
   switch (e['detail-type']) {
-    case DETAIL_TYPES.kubernetesEvent: {
-      const k = d as unknown as KubernetesEventDetail;
-      const o = k.event.involvedObject;
-      return [
-        'kubelet',
-        `${k.event.type} ${k.event.reason} ${o.kind.toLowerCase()} ${o.namespace ? `${o.namespace}/` : ''}${o.name}: ${cut(k.event.message, 110)}`,
-      ];
-    }
+    case DETAIL_TYPES.kubernetesEvent:
+      return ['kubelet', describeKubernetesEvent(d)];
     case DETAIL_TYPES.imagePullFailureClassified: {
       const c = d as unknown as ImagePullFailureClassifiedDetail;
       return c.causeKnown
@@ -69,17 +92,11 @@ export function describeBusEvent(e: BusEvent): [string, string] {
         'ssm',
         `command ${String(d['command-id'])} on ${String(d['instance-id'])}: ${String(d.status)}`,
       ];
-    case DETAIL_TYPES.nodePruneCompleted: {
-      const p = d as unknown as NodePruneCompletedDetail;
-      const r = p.report;
-      const numbers = r
-        ? `freed ${formatBytes(r.bytesFreed)} (used ${formatBytes(r.bytesBefore)} → ${formatBytes(r.bytesAfter)}, free ${formatBytes(r.freeBytesAfter)} of ${formatBytes(r.fsBytesTotal)}), ${r.imagesRemoved} images removed, pause image ${r.pauseImageIntact ? 'intact' : 'MISSING'}; `
-        : '';
+    case DETAIL_TYPES.nodePruneCompleted:
       return [
         'prune result',
-        `${dry}${p.status}: ${numbers}decision: ${p.outcome}: ${p.reason}${p.commandError ? `; error: ${cut(p.commandError, 200)}` : ''}`,
+        `${dry}${describePruneCompleted(d as unknown as NodePruneCompletedDetail)}`,
       ];
-    }
     case DETAIL_TYPES.volumeRollRequested: {
       const v = d as unknown as VolumeRollRequestedDetail;
       return ['roll', `${dry}requested for ${v.node.name}: ${v.reason}`];
@@ -121,6 +138,19 @@ export function describeBusEvent(e: BusEvent): [string, string] {
   }
 }
 
+/**
+ * {@link describeBusEvent}, or the event's own JSON when it does not have
+ * the shape its detail-type promises: one odd event never costs the
+ * timeline of the whole run.
+ */
+const describeSafely = (e: BusEvent): [string, string] => {
+  try {
+    return describeBusEvent(e);
+  } catch {
+    return [e['detail-type'], cut(JSON.stringify(e.detail), 120)];
+  }
+};
+
 /** The Slack message as on-call sees it, from the SQS copy of the SNS message. */
 export function renderSlack(n: NotificationCopy): string {
   let body: {
@@ -159,10 +189,8 @@ export function renderTimeline(result: LocalRunResult, source: string): string {
   );
   for (const n of result.nodes) {
     const s = n.spec;
-    const size =
-      s.amiFamily === 'bottlerocket'
-        ? `/dev/xvdb ${s.dataVolumeGiB ?? 20} GiB`
-        : `/dev/xvda ${s.rootVolumeGiB} GiB`;
+    const disk = containerdDiskOf(s);
+    const size = `containerd on ${disk.deviceName} ${disk.sizeGiB} GiB`;
     lines.push(
       `  node     ${s.name} = ${n.instanceId} (${s.amiFamily}, ${s.nodegroup.kind} node group ${s.nodegroup.name}, launch template ${n.launchTemplateId} v1, ${size})`
     );
@@ -180,7 +208,7 @@ export function renderTimeline(result: LocalRunResult, source: string): string {
   type Row = { order: number; text: string };
   const rows: Row[] = [
     ...result.busEvents.map((e) => {
-      const [stage, text] = describeBusEvent(e);
+      const [stage, text] = describeSafely(e);
       return {
         order: e.order ?? 0,
         text: `${hhmmss(e.time)}  ${stage.padEnd(13)} ${text}`,
@@ -208,7 +236,13 @@ export function renderTimeline(result: LocalRunResult, source: string): string {
 
 /**
  * `--json`: every event that crossed the bus, in order, then every SNS
- * notification on-call received; one JSON object a line.
+ * notification on-call received, then every dead letter (an input line
+ * or a record kept with its reason); one JSON object a line.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(`${renderJson(result)}\n`);
+ * ```
  */
 export function renderJson(result: LocalRunResult): string {
   const events = result.busEvents.map((e) =>
@@ -232,7 +266,14 @@ export function renderJson(result: LocalRunResult): string {
       },
     })
   );
-  return [...events, ...notifications].join('\n');
+  // Last, what was kept instead of processed: never dropped, and told
+  // apart from events and notifications by its key.
+  const deadLetters = result.deadLetters.map((d) =>
+    JSON.stringify({
+      deadLetter: { queue: d.queue, reason: d.reason, body: d.body },
+    })
+  );
+  return [...events, ...notifications, ...deadLetters].join('\n');
 }
 
 const parsedOrText = (message: string): unknown => {

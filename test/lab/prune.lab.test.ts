@@ -284,6 +284,8 @@ describe.runIf(LAB_ENABLED)(
           expect(report.pauseImageIntact).toBe(true);
           expect(report.leftoverSnapshotsRemoved).toBe(1);
           expect(raw.leasesRemoved).toBe(1);
+          // The lab's root is a tmpfs: no block device, no EBS volume.
+          expect(report.volume).toEqual({ id: null, device: null });
           const names = imageNames(env);
           expect(names).toContain(need(env, 'IMAGE_PAUSE'));
           expect(names).toContain(need(env, 'IMAGE_IN_USE'));

@@ -15,7 +15,10 @@ import {
 } from '../../../cli/local/fleet.ts';
 import { planVolumeGrowth } from '../../../core/launch-template.ts';
 import { DEFAULT_POLICY } from '../../../core/policy.ts';
-import { containerdDeviceOf } from '../../../core/volumes.ts';
+import {
+  containerdDeviceOf,
+  containerdVolumeOf,
+} from '../../../core/volumes.ts';
 import { startTestAws } from '../../helpers/moto.ts';
 
 const AMIS = new URL('../../../cli/local/amis.json', import.meta.url).pathname;
@@ -47,6 +50,14 @@ const fleet = FleetFile.parse({
       amiFamily: 'al2023',
       rootVolumeGiB: 20,
       nodegroup: { kind: 'karpenter', name: 'default' },
+    },
+    {
+      // The nodeadm layout: containerd on its own 30 GiB /dev/xvdb.
+      name: 'ip-10-0-5-10.ec2.internal',
+      amiFamily: 'al2023',
+      rootVolumeGiB: 100,
+      dataVolumeGiB: 30,
+      nodegroup: { kind: 'managed', name: 'gpu-data' },
     },
   ],
 });
@@ -84,7 +95,13 @@ describe('Class: Ec2NodeDirectory and Ec2LaunchTemplates (against moto)', () => 
       const missing = await directory.amiFamilyOf('i-0ffffffffffffffff');
 
       // Assess
-      expect(families).toEqual(['al2023', 'bottlerocket', 'al2', 'al2023']);
+      expect(families).toEqual([
+        'al2023',
+        'bottlerocket',
+        'al2',
+        'al2023',
+        'al2023',
+      ]);
       expect(missing).toBe('unknown');
     });
   });
@@ -116,8 +133,13 @@ describe('Class: Ec2NodeDirectory and Ec2LaunchTemplates (against moto)', () => 
       expect(origin.amiFamily).toBe('al2023');
       expect(origin.rootDeviceName).toBe('/dev/xvda');
       expect(origin.volumes).toEqual([
-        { deviceName: '/dev/xvda', sizeGiB: 20 },
+        {
+          deviceName: '/dev/xvda',
+          sizeGiB: 20,
+          volumeId: node('ip-10-0-1-149.ec2.internal').volumeIds['/dev/xvda'],
+        },
       ]);
+      expect(origin.volumes[0]?.volumeId).toMatch(/^vol-[0-9a-f]{8,17}$/);
       expect(origin.eksNodegroup).toMatchObject({
         cluster: 'gpu-inference',
         name: 'gpu',
@@ -143,10 +165,53 @@ describe('Class: Ec2NodeDirectory and Ec2LaunchTemplates (against moto)', () => 
       expect(containerdDeviceOf(origin)).toBe('/dev/xvdb');
       expect(origin.volumes).toEqual(
         expect.arrayContaining([
-          { deviceName: '/dev/xvda', sizeGiB: 4 },
-          { deviceName: '/dev/xvdb', sizeGiB: 20 },
+          expect.objectContaining({ deviceName: '/dev/xvda', sizeGiB: 4 }),
+          expect.objectContaining({ deviceName: '/dev/xvdb', sizeGiB: 20 }),
         ])
       );
+    });
+
+    it('tells an AL2023 node of the nodeadm layout, and finds the volume a prune report names by its id', async () => {
+      // Prepare
+      const provisioned = node('ip-10-0-5-10.ec2.internal');
+      const dataId = provisioned.volumeIds['/dev/xvdb'];
+      const rootId = provisioned.volumeIds['/dev/xvda'];
+
+      // Act
+      const origin = await directory.origin(provisioned.instanceId);
+      const template = await new Ec2LaunchTemplates(ec2).getVersion(
+        provisioned.launchTemplateId,
+        1
+      );
+
+      // Assess
+      expect(origin.volumes).toEqual(
+        expect.arrayContaining([
+          { deviceName: '/dev/xvda', sizeGiB: 100, volumeId: rootId },
+          { deviceName: '/dev/xvdb', sizeGiB: 30, volumeId: dataId },
+        ])
+      );
+      expect(dataId).not.toBe(rootId);
+      expect(containerdVolumeOf(origin)).toEqual({
+        deviceName: '/dev/xvdb',
+        sizeGiB: 30,
+        rule: 'instance-data-volume',
+      });
+      expect(
+        containerdVolumeOf(origin, { launchTemplate: template })
+      ).toMatchObject({
+        deviceName: '/dev/xvdb',
+        rule: 'launch-template-data-volume',
+      });
+      expect(
+        containerdVolumeOf(origin, {
+          report: { volume: { id: rootId ?? null, device: '/dev/nvme0n1' } },
+        })
+      ).toEqual({
+        deviceName: '/dev/xvda',
+        sizeGiB: 100,
+        rule: 'prune-report',
+      });
     });
 
     it('tells a self-managed Auto Scaling node and a Karpenter node', async () => {

@@ -53,4 +53,49 @@ describe('Class: SimulatedNode (the local runtime when the lab is not used)', ()
       imagesRemovedRefs: ['docker.io/library/nginx:1.25'],
     });
   });
+
+  it.each([
+    [
+      'AL2023 with a data volume (the nodeadm layout)',
+      'al2023',
+      100,
+      30,
+      30,
+      '/dev/xvdb',
+      '/dev/nvme1n1',
+    ],
+    ['AL2 with a data volume', 'al2', 100, 30, 30, '/dev/xvdb', '/dev/nvme1n1'],
+    ['AL2023 without one', 'al2023', 20, null, 20, '/dev/xvda', '/dev/nvme0n1'],
+    ['Bottlerocket', 'bottlerocket', 4, 25, 25, '/dev/xvdb', '/dev/nvme1n1'],
+  ] as const)(
+    'measures the volume that holds containerd, and names it, on %s',
+    async (_, amiFamily, rootVolumeGiB, dataVolumeGiB, sizeGiB, device, disk) => {
+      // Prepare
+      const volumeIds = {
+        '/dev/xvda': 'vol-0aaaaaaaaaaaaaaa1',
+        '/dev/xvdb': 'vol-0bbbbbbbbbbbbbbb2',
+      };
+      const node = new SimulatedNode(
+        nodeOf({ ...NODE, amiFamily, rootVolumeGiB, dataVolumeGiB }),
+        volumeIds
+      );
+
+      // Act
+      const report = parsePruneReport((await node.prune(false)).stdout);
+
+      // Assess
+      expect(report?.fsBytesTotal).toBe(sizeGiB * 1024 ** 3);
+      expect(report?.volume).toEqual({ id: volumeIds[device], device: disk });
+    }
+  );
+
+  it('reports a null volume id when EC2 gave it none', async () => {
+    // Act
+    const report = parsePruneReport(
+      (await new SimulatedNode(nodeOf(NODE)).prune(false)).stdout
+    );
+
+    // Assess
+    expect(report?.volume).toEqual({ id: null, device: '/dev/nvme0n1' });
+  });
 });

@@ -9,6 +9,7 @@ import { DETAIL_TYPES } from '#events/detail-types.ts';
 import {
   IncidentEscalatedDetail,
   NodePruneCompletedDetail,
+  type PruneReport,
   VolumeRollRequestedDetail,
 } from '#events/schemas.ts';
 import { createFakeEnvironment } from '#test/fakes/environment.ts';
@@ -409,6 +410,8 @@ describe('Function: handlePruneResult', () => {
       outcome: 'recovering',
       reason: 'the prune freed 16.0 GiB; 150.0 GiB (75%) is free',
       volumeSizeGiB: 200,
+      volumeDeviceName: '/dev/xvda',
+      volumeRule: 'root-volume',
     });
     expect(env.incidents.incidents()[0]).toMatchObject({
       step: 'recovering',
@@ -454,6 +457,8 @@ describe('Function: handlePruneResult', () => {
       currentSizeGiB: 20,
       minimumSizeGiB: 100,
       cause: 'below-minimum',
+      deviceName: '/dev/xvda',
+      volumeRule: 'root-volume',
     });
     expect(env.incidents.incidents()[0]).toMatchObject({
       step: 'roll-requested',
@@ -803,5 +808,79 @@ describe('Function: handlePruneResult', () => {
       DETAIL_TYPES.volumeRollRequested,
     ]);
     expect(live.map((e) => e.detail.dryRun)).toEqual([false, false]);
+  });
+
+  describe('when containerd has a volume of its own (the nodeadm layout)', () => {
+    const ROOT_ID = 'vol-0aaaaaaaaaaaaaaa1';
+    const DATA_ID = 'vol-0bbbbbbbbbbbbbbb2';
+
+    beforeEach(() => {
+      // A 100 GiB root, at the group minimum; containerd on 20 GiB.
+      env.nodes.addNode(
+        NODE_NAME,
+        anOrigin({
+          volumes: [
+            { deviceName: '/dev/xvda', sizeGiB: 100, volumeId: ROOT_ID },
+            { deviceName: '/dev/xvdb', sizeGiB: 20, volumeId: DATA_ID },
+          ],
+        })
+      );
+    });
+
+    const pruned = (volume: PruneReport['volume']) => {
+      env.commands.setInvocation(
+        'cmd-0001',
+        INSTANCE_ID,
+        anInvocation({ stdout: pruneStdout(aPruneReport({ volume })) })
+      );
+      return handlePruneResult(anSsmDetail(), LIVE, env).then(emittedOf);
+    };
+
+    it('checks the group minimum on the volume the prune measured, and asks to grow that device', async () => {
+      // Act
+      const emitted = await pruned({ id: DATA_ID, device: '/dev/nvme1n1' });
+
+      // Assess
+      expect(emitted[0]?.detail).toMatchObject({
+        outcome: 'roll',
+        volumeSizeGiB: 20,
+        volumeDeviceName: '/dev/xvdb',
+        volumeRule: 'prune-report',
+      });
+      expect(VolumeRollRequestedDetail.parse(emitted[1]?.detail)).toMatchObject(
+        {
+          cause: 'below-minimum',
+          currentSizeGiB: 20,
+          deviceName: '/dev/xvdb',
+          volumeRule: 'prune-report',
+        }
+      );
+    });
+
+    it('lets the root be when the prune measured the root', async () => {
+      // Act
+      const emitted = await pruned({ id: ROOT_ID, device: '/dev/nvme0n1' });
+
+      // Assess
+      expect(typesOf(emitted)).toEqual([DETAIL_TYPES.nodePruneCompleted]);
+      expect(emitted[0]?.detail).toMatchObject({
+        outcome: 'recovering',
+        volumeSizeGiB: 100,
+        volumeDeviceName: '/dev/xvda',
+        volumeRule: 'prune-report',
+      });
+    });
+
+    it("falls back to the instance's data volume, and says so, when an older script names no volume", async () => {
+      // Act
+      const emitted = await pruned(undefined);
+
+      // Assess
+      expect(emitted[1]?.detail).toMatchObject({
+        deviceName: '/dev/xvdb',
+        currentSizeGiB: 20,
+        volumeRule: 'instance-data-volume',
+      });
+    });
   });
 });

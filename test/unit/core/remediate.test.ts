@@ -596,6 +596,8 @@ describe('Function: remediate', () => {
       currentSizeGiB: 20,
       minimumSizeGiB: 100,
       cause: 'below-minimum',
+      deviceName: '/dev/xvda',
+      volumeRule: 'root-volume',
     });
     expect(env.incidents.incidents()[0]?.timeline[1]).toEqual({
       at: NOW,
@@ -645,6 +647,33 @@ describe('Function: remediate', () => {
       DETAIL_TYPES.incidentOpened,
       DETAIL_TYPES.nodePruneRequested,
     ]);
+  });
+
+  it('checks the group minimum in dry-run on the data volume that holds containerd, not the root', async () => {
+    // Prepare: the nodeadm layout, a 100 GiB root and a 20 GiB /dev/xvdb.
+    env.nodes.addNode(
+      NODE_NAME,
+      anOrigin({
+        volumes: [
+          { deviceName: '/dev/xvda', sizeGiB: 100 },
+          { deviceName: '/dev/xvdb', sizeGiB: 20 },
+        ],
+      })
+    );
+
+    // Act
+    const emitted = await remediate(aClassifiedDetail(), DRY_RUN, env);
+
+    // Assess
+    expect(typesOf(emitted)).toContain(DETAIL_TYPES.volumeRollRequested);
+    expect(
+      VolumeRollRequestedDetail.parse(emitted.at(-1)?.detail)
+    ).toMatchObject({
+      reason: 'volume /dev/xvdb is 20 GiB, below the group minimum of 100 GiB',
+      currentSizeGiB: 20,
+      deviceName: '/dev/xvdb',
+      volumeRule: 'instance-data-volume',
+    });
   });
 
   it("asks for no roll in dry-run when the instance's containerd volume is unknown", async () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LaunchTemplateData, NodeOrigin } from '#core/ports.ts';
 import {
@@ -262,6 +263,125 @@ describe('Function: rollVolume', () => {
       deviceName: '/dev/xvdb',
       oldSizeGiB: 50,
       newSizeGiB: 100,
+    });
+  });
+
+  describe('when containerd has a volume of its own (the nodeadm layout)', () => {
+    /** A 100 GiB root and a 20 GiB /dev/xvdb, on the instance and the template. */
+    const layout = (userData?: string) => {
+      env.nodes.addNode(
+        NODE_NAME,
+        anOrigin({
+          volumes: [
+            { deviceName: '/dev/xvda', sizeGiB: 100 },
+            { deviceName: '/dev/xvdb', sizeGiB: 20 },
+          ],
+        })
+      );
+      const data = withSize(
+        withSize(aLaunchTemplateData(), '/dev/xvda', 100),
+        '/dev/xvdb',
+        20
+      );
+      if (userData !== undefined) data.UserData = userData;
+      else delete data.UserData;
+      env.launchTemplates.addVersion(LAUNCH_TEMPLATE_ID, 3, data);
+      return data;
+    };
+    const NODEADM_USER_DATA = readFileSync(
+      new URL('../../../infra/nodeadm/user-data.mime', import.meta.url)
+    ).toString('base64');
+
+    it('grows the device the request names (the one the prune measured), not the root', async () => {
+      // Prepare
+      const data = layout();
+
+      // Act
+      const emitted = await rollVolume(
+        aRollRequest({ deviceName: '/dev/xvdb', volumeRule: 'prune-report' }),
+        LIVE,
+        env
+      );
+
+      // Assess
+      expect(env.launchTemplates.calls.createVersion[0]?.data).toEqual(
+        withSize(data, '/dev/xvdb', 100)
+      );
+      expect(emitted[0]?.detail).toMatchObject({
+        deviceName: '/dev/xvdb',
+        oldSizeGiB: 20,
+        newSizeGiB: 100,
+      });
+    });
+
+    it("grows /dev/xvdb when the request names no device and the template's user data mounts it for containerd", async () => {
+      // Prepare
+      const data = layout(NODEADM_USER_DATA);
+
+      // Act
+      await rollVolume(aRollRequest(), LIVE, env);
+
+      // Assess
+      expect(env.launchTemplates.calls.createVersion[0]?.data).toEqual(
+        withSize(data, '/dev/xvdb', 100)
+      );
+    });
+
+    it('names /dev/xvdb in the instructions when pullmedic must not roll the group', async () => {
+      // Prepare
+      layout();
+      env.nodes.addNode(
+        NODE_NAME,
+        anOrigin({
+          karpenterNodePool: 'gpu',
+          volumes: [
+            { deviceName: '/dev/xvda', sizeGiB: 100 },
+            { deviceName: '/dev/xvdb', sizeGiB: 20 },
+          ],
+        })
+      );
+
+      // Act
+      const emitted = await rollVolume(
+        aRollRequest({ deviceName: '/dev/xvdb', volumeRule: 'prune-report' }),
+        LIVE,
+        env
+      );
+
+      // Assess
+      const escalated = IncidentEscalatedDetail.parse(emitted[0]?.detail);
+      expect(escalated.nextSteps[0]).toContain(
+        '[{deviceName: /dev/xvdb, ebs: {volumeSize: 100Gi'
+      );
+    });
+
+    it('carries the device into the approval command, so the approved roll grows the same one', async () => {
+      // Prepare
+      layout();
+      const deps = {
+        ...env,
+        policy: { ...env.policy, rollApproval: 'approval' as const },
+      };
+
+      // Act
+      const emitted = await rollVolume(
+        aRollRequest({ deviceName: '/dev/xvdb', volumeRule: 'prune-report' }),
+        LIVE,
+        deps
+      );
+
+      // Assess
+      const proposed = VolumeRollProposedDetail.parse(emitted[0]?.detail);
+      const entries = JSON.parse(
+        proposed.approve.match(/--entries '(.*)'$/)?.[1] ?? '[]'
+      );
+      expect(
+        VolumeRollRequestedDetail.parse(JSON.parse(entries[0].Detail))
+      ).toMatchObject({ deviceName: '/dev/xvdb', volumeRule: 'prune-report' });
+      expect(proposed).toMatchObject({
+        deviceName: '/dev/xvdb',
+        oldSizeGiB: 20,
+      });
     });
   });
 
