@@ -246,7 +246,7 @@ export class Forwarder {
   }
 
   async #send(item: Item): Promise<void> {
-    const { metrics, log } = this.#o;
+    const { metrics } = this.#o;
     let requeued = false;
     try {
       const entry = toPutEventsEntry(item.event, {

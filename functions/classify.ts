@@ -1,18 +1,16 @@
 import { classifyKubernetesEvent } from '../core/classify-event.ts';
 import { KubernetesEventInput } from '../events/exporter.ts';
-import { eventBridgeQueueHandler } from './_shared/eventbridge-queue-handler.ts';
-import { nodeDirectory, wire } from './_shared/wiring.ts';
-
-/** The ports classify uses; its bundle carries only their SDK clients. */
-const dependencies = wire((w) => ({
-  nodes: nodeDirectory(w),
-}));
+import { queueFunction } from './_shared/eventbridge-queue-handler.ts';
+import { nodeDirectory } from './_shared/wiring.ts';
 
 /** `Kubernetes Event` → `Image Pull Failure Classified`. */
-export const handler = eventBridgeQueueHandler(
-  'classify',
-  KubernetesEventInput,
-  dependencies,
-  (event, run, deps) =>
-    classifyKubernetesEvent(event.detail, event.time, run, deps)
-);
+export const definition = queueFunction({
+  name: 'classify',
+  detail: KubernetesEventInput,
+  // The ports classify uses; its bundle carries only their SDK clients.
+  ports: (w) => ({ nodes: nodeDirectory(w) }),
+  useCase: (event, run, deps) =>
+    classifyKubernetesEvent(event.detail, event.time, run, deps),
+});
+
+export const handler = definition.handler();

@@ -7,11 +7,11 @@ import { DETAIL_CONTRACTS } from '../events/contracts.ts';
 import { DETAIL_TYPES } from '../events/detail-types.ts';
 import {
   describeIssues,
-  eventBridgeQueueHandler,
+  queueFunction,
   recordKeys,
 } from './_shared/eventbridge-queue-handler.ts';
 import { logger, metrics } from './_shared/powertools.ts';
-import { notifier, repeatNotices, wire } from './_shared/wiring.ts';
+import { notifier, repeatNotices } from './_shared/wiring.ts';
 
 /** The contract of each detail-type the notify rule routes here. */
 const NOTIFIED: Record<string, z.ZodType> = Object.fromEntries(
@@ -28,18 +28,13 @@ const NOTIFIED: Record<string, z.ZodType> = Object.fromEntries(
   ].map((type) => [type, DETAIL_CONTRACTS[type].schema])
 );
 
-/** The ports notify uses; its bundle carries only their SDK clients. */
-const dependencies = wire((w) => ({
-  notices: repeatNotices(w),
-  notifier: notifier(w),
-}));
-
 /** Pipeline events → one SNS message each (Slack through Chatbot, e-mail). */
-export const handler = eventBridgeQueueHandler(
-  'notify',
-  z.record(z.string(), z.unknown()),
-  dependencies,
-  async (event, _run, deps) => {
+export const definition = queueFunction({
+  name: 'notify',
+  detail: z.record(z.string(), z.unknown()),
+  // The ports notify uses; its bundle carries only their SDK clients.
+  ports: (w) => ({ notices: repeatNotices(w), notifier: notifier(w) }),
+  useCase: async (event, _run, deps) => {
     const type = event['detail-type'];
     const schema = NOTIFIED[type];
     if (!schema) {
@@ -75,5 +70,7 @@ export const handler = eventBridgeQueueHandler(
   },
   // A batch often holds several steps of one incident: posted in the
   // order they happened, the Slack thread reads from top to bottom.
-  { inOrder: incidentOrder }
-);
+  options: { inOrder: incidentOrder },
+});
+
+export const handler = definition.handler();

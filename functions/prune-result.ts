@@ -1,33 +1,32 @@
 import { handlePruneResult } from '../core/prune-result.ts';
 import { SsmCommandInvocationDetail } from '../events/schemas.ts';
-import { eventBridgeQueueHandler } from './_shared/eventbridge-queue-handler.ts';
+import { queueFunction } from './_shared/eventbridge-queue-handler.ts';
 import {
   incidentStore,
   nodeCommands,
   nodeDirectory,
-  wire,
 } from './_shared/wiring.ts';
-
-/** The ports prune-result uses; its bundle carries only their SDK clients. */
-const dependencies = wire((w) => ({
-  incidents: incidentStore(w),
-  nodes: nodeDirectory(w),
-  commands: nodeCommands(w),
-}));
 
 /**
  * SSM invocation status change of a prune → the decision, and a roll if
  * needed. A result not final yet, or a prune that never ran, is looked at
  * again after a short wait (the same event, held back on the queue).
  */
-export const handler = eventBridgeQueueHandler(
-  'prune-result',
-  SsmCommandInvocationDetail,
-  dependencies,
-  async (event, run, deps) => {
+export const definition = queueFunction({
+  name: 'prune-result',
+  detail: SsmCommandInvocationDetail,
+  // The ports prune-result uses; its bundle carries only their SDK clients.
+  ports: (w) => ({
+    incidents: incidentStore(w),
+    nodes: nodeDirectory(w),
+    commands: nodeCommands(w),
+  }),
+  useCase: async (event, run, deps) => {
     const outcome = await handlePruneResult(event.detail, run, deps);
     return outcome.kind === 'done'
       ? outcome.emitted
       : { emitted: [], lookAgainInSeconds: outcome.seconds };
-  }
-);
+  },
+});
+
+export const handler = definition.handler();

@@ -13,17 +13,19 @@ import {
   nodeDirectory,
   rollLocks,
   rollouts,
+  type Wiring,
+  type WiringOverrides,
   wire,
 } from './_shared/wiring.ts';
 
 /** The ports the reconciler drives incidents with. */
-const dependencies = wire((w) => ({
+const ports = (w: Wiring) => ({
   incidents: incidentStore(w),
   locks: rollLocks(w),
   nodes: nodeDirectory(w),
   commands: nodeCommands(w),
   rollouts: rollouts(w),
-}));
+});
 
 /**
  * The reconciler: an EventBridge schedule (every few minutes) runs one pass
@@ -34,50 +36,62 @@ const dependencies = wire((w) => ({
  * alarm tells on-call; the incident stays due and the next pass tries it
  * again.
  */
-async function lambdaHandler(event: ScheduledEvent, _context: Context) {
-  const deps = dependencies();
-  const now = new Date(
-    Math.max(Date.parse(event.time) || 0, deps.clock.now().getTime())
-  );
-  const run = await runModeOf({ id: event.id }, deps.control);
-  const report = await reconcile(
-    now,
-    run,
-    {
-      ...deps,
-      maxWatchLooks: deps.config.watch.maxLooks,
-    },
-    deps.config.reconcileBatch
-  );
-  metrics.addMetric('IncidentsPastDeadline', MetricUnit.Count, report.looked);
-  metrics.addMetric(
-    'IncidentsReconciled',
-    MetricUnit.Count,
-    report.driven.length
-  );
-  logger.info('reconciled', {
-    mode: run.mode,
-    now: now.toISOString(),
-    looked: report.looked,
-    driven: report.driven,
-    failed: report.failed,
-  });
-  if (report.failed.length) {
+const reconcileWith =
+  (dependencies: ReturnType<typeof wire<ReturnType<typeof ports>>>) =>
+  async (event: ScheduledEvent, _context: Context) => {
+    const deps = dependencies();
+    const now = new Date(
+      Math.max(Date.parse(event.time) || 0, deps.clock.now().getTime())
+    );
+    const run = await runModeOf({ id: event.id }, deps.control);
+    const report = await reconcile(
+      now,
+      run,
+      {
+        ...deps,
+        maxWatchLooks: deps.config.watch.maxLooks,
+      },
+      deps.config.reconcileBatch
+    );
+    metrics.addMetric('IncidentsPastDeadline', MetricUnit.Count, report.looked);
     metrics.addMetric(
-      'ReconcileFailures',
+      'IncidentsReconciled',
       MetricUnit.Count,
-      report.failed.length
+      report.driven.length
     );
-    throw new Error(
-      `the reconciler could not drive ${report.failed.length} incident(s): ${report.failed
-        .map((f) => `${f.incidentId}: ${f.error}`)
-        .join('; ')}`.slice(0, 4000)
-    );
-  }
-  return report;
-}
+    logger.info('reconciled', {
+      mode: run.mode,
+      now: now.toISOString(),
+      looked: report.looked,
+      driven: report.driven,
+      failed: report.failed,
+    });
+    if (report.failed.length) {
+      metrics.addMetric(
+        'ReconcileFailures',
+        MetricUnit.Count,
+        report.failed.length
+      );
+      throw new Error(
+        `the reconciler could not drive ${report.failed.length} incident(s): ${report.failed
+          .map((f) => `${f.incidentId}: ${f.error}`)
+          .join('; ')}`.slice(0, 4000)
+      );
+    }
+    return report;
+  };
 
-export const handler = middy(lambdaHandler)
-  .use(injectLambdaContext(logger, { clearState: true }))
-  .use(logMetrics(metrics))
-  .use(captureLambdaHandler(tracer));
+/**
+ * The reconciler's handler, with Lambda's environment or with the
+ * overrides of the local runtime or a test.
+ */
+export const definition = {
+  name: 'reconcile',
+  handler: (overrides: WiringOverrides = {}) =>
+    middy(reconcileWith(wire(ports, overrides)))
+      .use(injectLambdaContext(logger, { clearState: true }))
+      .use(logMetrics(metrics))
+      .use(captureLambdaHandler(tracer)),
+};
+
+export const handler = definition.handler();

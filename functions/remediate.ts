@@ -2,7 +2,7 @@ import { joinWithoutCause } from '../core/join-incident.ts';
 import { remediate } from '../core/remediate.ts';
 import { ImagePullFailureClassifiedDetail } from '../events/schemas.ts';
 import {
-  eventBridgeQueueHandler,
+  queueFunction,
   recordKeys,
 } from './_shared/eventbridge-queue-handler.ts';
 import { logger } from './_shared/powertools.ts';
@@ -10,15 +10,7 @@ import {
   incidentStore,
   nodeCommands,
   nodeDirectory,
-  wire,
 } from './_shared/wiring.ts';
-
-/** The ports remediate uses; its bundle carries only their SDK clients. */
-const dependencies = wire((w) => ({
-  incidents: incidentStore(w),
-  nodes: nodeDirectory(w),
-  commands: nodeCommands(w),
-}));
 
 /**
  * disk_full classification → the node's incident and its one prune; an
@@ -29,11 +21,16 @@ const dependencies = wire((w) => ({
  * incident (a missing tag, say), which is cheap next to a postmortem
  * without them.
  */
-export const handler = eventBridgeQueueHandler(
-  'remediate',
-  ImagePullFailureClassifiedDetail,
-  dependencies,
-  async (event, run, deps, looks) => {
+export const definition = queueFunction({
+  name: 'remediate',
+  detail: ImagePullFailureClassifiedDetail,
+  // The ports remediate uses; its bundle carries only their SDK clients.
+  ports: (w) => ({
+    incidents: incidentStore(w),
+    nodes: nodeDirectory(w),
+    commands: nodeCommands(w),
+  }),
+  useCase: async (event, run, deps, looks) => {
     if (event.detail.causeKnown) return remediate(event.detail, run, deps);
     const { lookAgain } = deps.config;
     const verdict = await joinWithoutCause(
@@ -52,5 +49,7 @@ export const handler = eventBridgeQueueHandler(
     return verdict.kind === 'look-again'
       ? { emitted: [], lookAgainInSeconds: lookAgain.seconds }
       : [];
-  }
-);
+  },
+});
+
+export const handler = definition.handler();

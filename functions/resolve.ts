@@ -1,12 +1,7 @@
 import { resolutionOf } from '../core/resolve.ts';
 import { KubernetesEventInput } from '../events/exporter.ts';
-import { eventBridgeQueueHandler } from './_shared/eventbridge-queue-handler.ts';
-import { incidentStore, wire } from './_shared/wiring.ts';
-
-/** The ports resolve uses; its bundle carries only their SDK clients. */
-const dependencies = wire((w) => ({
-  incidents: incidentStore(w),
-}));
+import { queueFunction } from './_shared/eventbridge-queue-handler.ts';
+import { incidentStore } from './_shared/wiring.ts';
 
 /**
  * Normal Pulled/Started on a node with an open incident → resolved, with
@@ -16,11 +11,12 @@ const dependencies = wire((w) => ({
  * Pulled event comes long after the prune it follows, and looking again at
  * every pull in the cluster would cost more than it finds.
  */
-export const handler = eventBridgeQueueHandler(
-  'resolve',
-  KubernetesEventInput,
-  dependencies,
-  async (event, run, deps, looks) => {
+export const definition = queueFunction({
+  name: 'resolve',
+  detail: KubernetesEventInput,
+  // The ports resolve uses; its bundle carries only their SDK clients.
+  ports: (w) => ({ incidents: incidentStore(w) }),
+  useCase: async (event, run, deps, looks) => {
     const resolution = await resolutionOf(event.detail, event.time, run, deps);
     if (resolution.kind === 'resolved') return resolution.emitted;
     const inReplay = run.replayName !== undefined;
@@ -28,5 +24,7 @@ export const handler = eventBridgeQueueHandler(
     return resolution.kind === 'not-yet' && inReplay && looks < lookAgain.times
       ? { emitted: [], lookAgainInSeconds: lookAgain.seconds }
       : [];
-  }
-);
+  },
+});
+
+export const handler = definition.handler();

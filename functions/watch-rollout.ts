@@ -1,24 +1,19 @@
 import { watchRollout } from '../core/watch-rollout.ts';
 import { VolumeRollStartedDetail } from '../events/schemas.ts';
-import { eventBridgeQueueHandler } from './_shared/eventbridge-queue-handler.ts';
-import { incidentStore, rollouts, wire } from './_shared/wiring.ts';
-
-/** The ports watch-rollout uses; its bundle carries only their SDK clients. */
-const dependencies = wire((w) => ({
-  incidents: incidentStore(w),
-  rollouts: rollouts(w),
-}));
+import { queueFunction } from './_shared/eventbridge-queue-handler.ts';
+import { incidentStore, rollouts } from './_shared/wiring.ts';
 
 /**
  * `Volume Roll Started` → looks at the rollout until it ends → `Volume Roll
  * Completed`; each look waits on the function's own queue
  * (PULLMEDIC_WATCH_DELAY_SECONDS, at most PULLMEDIC_WATCH_MAX_LOOKS looks).
  */
-export const handler = eventBridgeQueueHandler(
-  'watch-rollout',
-  VolumeRollStartedDetail,
-  dependencies,
-  async (event, run, deps, looks) => {
+export const definition = queueFunction({
+  name: 'watch-rollout',
+  detail: VolumeRollStartedDetail,
+  // The ports watch-rollout uses; its bundle carries only their SDK clients.
+  ports: (w) => ({ incidents: incidentStore(w), rollouts: rollouts(w) }),
+  useCase: async (event, run, deps, looks) => {
     const { watch } = deps.config;
     const result = await watchRollout(
       event.detail,
@@ -30,5 +25,7 @@ export const handler = eventBridgeQueueHandler(
     return result.kind === 'again'
       ? { emitted: [], lookAgainInSeconds: watch.delaySeconds }
       : result.emitted;
-  }
-);
+  },
+});
+
+export const handler = definition.handler();

@@ -1,6 +1,16 @@
 import type { SSMClient } from '@aws-sdk/client-ssm';
 
 /**
+ * One AWS call of a run: the function that made it, the call as an IAM
+ * action, and which occurrence of that call by that function it was.
+ */
+export interface CallSite {
+  fn: string;
+  action: string;
+  ordinal: number;
+}
+
+/**
  * The IAM service prefix of each SDK client the functions build. A client
  * missing here is recorded under its own name, so a check against the
  * roles fails on it rather than passing it by.
@@ -32,7 +42,15 @@ const SERVICE_PREFIX: Record<string, string> = {
  */
 export class AwsCallLog {
   readonly #byFunction = new Map<string, Set<string>>();
+  readonly #counts = new Map<string, number>();
   #running: string | undefined;
+  /** Every call made, in order, as a call site: who, what, and which time. */
+  readonly sites: CallSite[] = [];
+  /**
+   * Decides, call by call, whether the call fails (the fault sweep): the
+   * error to throw in place of the call, or undefined to let it through.
+   */
+  fault: ((site: CallSite) => Error | undefined) | undefined;
 
   /** Runs `work` as `functionName`'s: the calls it makes are that function's. */
   async during<T>(functionName: string, work: () => Promise<T>): Promise<T> {
@@ -54,6 +72,13 @@ export class AwsCallLog {
           const action = `${prefix}:${String(context.commandName).replace(/Command$/, '')}`;
           const seen = this.#byFunction.get(this.#running) ?? new Set();
           this.#byFunction.set(this.#running, seen.add(action));
+          const key = `${this.#running} ${action}`;
+          const ordinal = (this.#counts.get(key) ?? 0) + 1;
+          this.#counts.set(key, ordinal);
+          const site = { fn: this.#running, action, ordinal };
+          this.sites.push(site);
+          const error = this.fault?.(site);
+          if (error) throw error;
         }
         return next(args);
       },
@@ -61,6 +86,13 @@ export class AwsCallLog {
       // calls in-process without passing them on.
       { step: 'initialize', priority: 'high', name: 'pullmedicAwsCallLog' }
     );
+  }
+
+  /** Forgets every call (a new run on the same emulator). */
+  reset(): void {
+    this.#byFunction.clear();
+    this.#counts.clear();
+    this.sites.length = 0;
   }
 
   /** Each function's IAM actions, sorted. */

@@ -68,6 +68,13 @@ export class LocalGaps {
   }[] = [];
   /** Nodes the agent pruned, in order (the kubelet stand-in retries there). */
   readonly pruned: string[] = [];
+  /** Status-change events the stand-in published (or dropped), in order. */
+  statusEvents = 0;
+  /**
+   * Whether the stand-in drops the n-th status-change event (1-based), as
+   * EventBridge may: SSM's are delivered best effort. The fault sweep sets it.
+   */
+  dropStatusEvent: ((n: number) => boolean) | undefined;
 
   constructor(
     nodes: ReadonlyMap<string, LocalNode>,
@@ -88,82 +95,14 @@ export class LocalGaps {
     const middleware: Middleware = (next, context) => async (args) => {
       const input = args.input as Record<string, unknown>;
       switch (context.commandName) {
-        case 'SendCommandCommand': {
-          const result = await next(args);
-          const command = (
-            result.output as { Command?: { CommandId?: string } }
-          ).Command;
-          for (const instanceId of (input.InstanceIds as string[]) ?? []) {
-            this.#pending.push({
-              commandId: command?.CommandId as string,
-              instanceId,
-              documentName: input.DocumentName as string,
-              parameters: (input.Parameters as Record<string, string[]>) ?? {},
-              requestedAt: new Date(),
-            });
-          }
-          return result;
-        }
-        case 'GetCommandInvocationCommand': {
-          const found = this.#invocations.get(
-            `${input.CommandId}/${input.InstanceId}`
-          );
-          if (!found) return next(args);
-          return {
-            response: { statusCode: 200, headers: {} },
-            output: {
-              $metadata: {},
-              CommandId: input.CommandId,
-              InstanceId: input.InstanceId,
-              Status: found.status,
-              StatusDetails: found.statusDetails ?? found.status,
-              ResponseCode: found.responseCode ?? -1,
-              StandardOutputContent: found.stdout.slice(0, 24000),
-              StandardErrorContent: found.stderr.slice(0, 8000),
-            },
-          } as never;
-        }
-        case 'UpdateNodegroupVersionCommand': {
-          const id = randomUUID();
-          this.nodegroupUpdates.push({
-            cluster: input.clusterName as string,
-            nodegroup: input.nodegroupName as string,
-            launchTemplate: input.launchTemplate,
-            id,
-          });
-          this.#note(
-            'local',
-            `EKS UpdateNodegroupVersion ${String(input.nodegroupName)} → launch template ${JSON.stringify(input.launchTemplate)} answered in-process (moto has no such API); update ${id}`
-          );
-          return {
-            response: { statusCode: 200, headers: {} },
-            output: {
-              $metadata: {},
-              update: {
-                id,
-                status: 'InProgress',
-                type: 'VersionUpdate',
-                createdAt: new Date(),
-              },
-            },
-          } as never;
-        }
-        case 'StartInstanceRefreshCommand': {
-          const id = randomUUID();
-          this.instanceRefreshes.push({
-            group: input.AutoScalingGroupName as string,
-            request: input,
-            id,
-          });
-          this.#note(
-            'local',
-            `Auto Scaling StartInstanceRefresh ${String(input.AutoScalingGroupName)} answered in-process (moto has no such API); refresh ${id}`
-          );
-          return {
-            response: { statusCode: 200, headers: {} },
-            output: { $metadata: {}, InstanceRefreshId: id },
-          } as never;
-        }
+        case 'SendCommandCommand':
+          return this.#sendCommand(input, await next(args));
+        case 'GetCommandInvocationCommand':
+          return (this.#commandInvocation(input) ?? next(args)) as never;
+        case 'UpdateNodegroupVersionCommand':
+          return this.#updateNodegroupVersion(input) as never;
+        case 'StartInstanceRefreshCommand':
+          return this.#startInstanceRefresh(input) as never;
         case 'DescribeUpdateCommand':
         case 'DescribeInstanceRefreshesCommand':
           return this.#describeRollout(context.commandName, input) as never;
@@ -177,13 +116,140 @@ export class LocalGaps {
     });
   }
 
+  /** moto records the command; the agent stand-in runs it later. */
+  #sendCommand<R extends { output: unknown }>(
+    input: Record<string, unknown>,
+    result: R
+  ): R {
+    const command = (result.output as { Command?: { CommandId?: string } })
+      .Command;
+    for (const instanceId of (input.InstanceIds as string[]) ?? []) {
+      this.#pending.push({
+        commandId: command?.CommandId as string,
+        instanceId,
+        documentName: input.DocumentName as string,
+        parameters: (input.Parameters as Record<string, string[]>) ?? {},
+        requestedAt: new Date(),
+      });
+    }
+    return result;
+  }
+
+  /**
+   * The invocation as the agent stand-in left it; InProgress while it is
+   * pending (moto would answer Success with empty output); undefined when
+   * the stand-in never saw it (moto answers).
+   */
+  #commandInvocation(input: Record<string, unknown>) {
+    const id = `${input.CommandId}/${input.InstanceId}`;
+    const found = this.#invocations.get(id);
+    const pending = this.#pending.some(
+      (c) => `${c.commandId}/${c.instanceId}` === id
+    );
+    if (!found && !pending) return undefined;
+    return {
+      response: { statusCode: 200, headers: {} },
+      output: {
+        $metadata: {},
+        CommandId: input.CommandId,
+        InstanceId: input.InstanceId,
+        Status: found?.status ?? 'InProgress',
+        StatusDetails: found
+          ? (found.statusDetails ?? found.status)
+          : 'InProgress',
+        ResponseCode: found?.responseCode ?? -1,
+        StandardOutputContent: found?.stdout.slice(0, 24000) ?? '',
+        StandardErrorContent: found?.stderr.slice(0, 8000) ?? '',
+      },
+    };
+  }
+
+  /**
+   * moto has no UpdateNodegroupVersion. EKS answers a clientRequestToken it
+   * has seen with the update it started then.
+   */
+  #updateNodegroupVersion(input: Record<string, unknown>) {
+    const token = String(input.clientRequestToken ?? '');
+    const seen = token ? this.#updatesByToken.get(token) : undefined;
+    const id = seen ?? randomUUID();
+    if (seen === undefined) {
+      if (token) this.#updatesByToken.set(token, id);
+      this.nodegroupUpdates.push({
+        cluster: input.clusterName as string,
+        nodegroup: input.nodegroupName as string,
+        launchTemplate: input.launchTemplate,
+        id,
+      });
+      this.#note(
+        'local',
+        `EKS UpdateNodegroupVersion ${String(input.nodegroupName)} → launch template ${JSON.stringify(input.launchTemplate)} answered in-process (moto has no such API); update ${id}`
+      );
+    }
+    return {
+      response: { statusCode: 200, headers: {} },
+      output: {
+        $metadata: {},
+        update: {
+          id,
+          status: 'InProgress',
+          type: 'VersionUpdate',
+          createdAt: new Date(),
+        },
+      },
+    };
+  }
+
+  /** moto has no StartInstanceRefresh. */
+  #startInstanceRefresh(input: Record<string, unknown>) {
+    const id = randomUUID();
+    this.instanceRefreshes.push({
+      group: input.AutoScalingGroupName as string,
+      request: input,
+      id,
+    });
+    this.#note(
+      'local',
+      `Auto Scaling StartInstanceRefresh ${String(input.AutoScalingGroupName)} answered in-process (moto has no such API); refresh ${id}`
+    );
+    return {
+      response: { statusCode: 200, headers: {} },
+      output: { $metadata: {}, InstanceRefreshId: id },
+    };
+  }
+
   readonly #looks = new Map<string, number>();
+  readonly #updatesByToken = new Map<string, string>();
 
   /**
    * The rollouts moto cannot run: the first look says InProgress, the next
    * Successful, so the watch is seen to wait and then to end.
    */
   #describeRollout(command: string, input: Record<string, unknown>) {
+    // Without ids, DescribeInstanceRefreshes lists the group's refreshes
+    // (a retry looks for the one it started): each as it stands now.
+    if (
+      command === 'DescribeInstanceRefreshesCommand' &&
+      !(input.InstanceRefreshIds as string[] | undefined)?.length
+    ) {
+      const group = String(input.AutoScalingGroupName);
+      return {
+        response: { statusCode: 200, headers: {} },
+        output: {
+          $metadata: {},
+          InstanceRefreshes: this.instanceRefreshes
+            .filter((r) => r.group === group)
+            .map((r) => ({
+              InstanceRefreshId: r.id,
+              AutoScalingGroupName: group,
+              Status:
+                (this.#looks.get(r.id) ?? 0) > 1 ? 'Successful' : 'InProgress',
+              DesiredConfiguration: (r.request as Record<string, unknown>)
+                .DesiredConfiguration,
+              Preferences: (r.request as Record<string, unknown>).Preferences,
+            })),
+        },
+      };
+    }
     const id = String(
       input.updateId ?? (input.InstanceRefreshIds as string[] | undefined)?.[0]
     );
@@ -258,6 +324,14 @@ export class LocalGaps {
         );
       }
       this.#invocations.set(`${cmd.commandId}/${cmd.instanceId}`, invocation);
+      this.statusEvents += 1;
+      if (this.dropStatusEvent?.(this.statusEvents)) {
+        this.#note(
+          'local',
+          `the status change of command ${cmd.commandId} (${invocation.status}) was dropped, as EventBridge may drop SSM's best-effort events`
+        );
+        continue;
+      }
       await this.#eventBridge.send(
         new PutEventsCommand({
           Entries: [

@@ -2,29 +2,23 @@ import { randomUUID } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
 import {
   EventBridgeClient,
-  PutEventsCommand,
-  type PutEventsRequestEntry,
   StartReplayCommand,
 } from '@aws-sdk/client-eventbridge';
 import { SNSClient } from '@aws-sdk/client-sns';
-import {
-  DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
-  type Message,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { ScheduledEvent } from 'aws-lambda';
+import { DUE_INDEX, DUE_SHARD } from '../../adapters/aws/dynamodb-table.ts';
+import { messageOf } from '../../core/errors.ts';
+import type { ReconcileReport } from '../../core/reconcile.ts';
 import type { FunctionName } from '../../events/patterns.ts';
-import { toPutEventsEntry } from '../../forwarder/transform.ts';
-import { AwsCallLog } from './aws-calls.ts';
+import { LocalAlarms } from './alarms.ts';
+import { AwsCallLog, type CallSite } from './aws-calls.ts';
 import {
   createLocalEnvironment,
   LOCAL_NAMES,
@@ -36,32 +30,31 @@ import {
   type ProvisionedNode,
   provisionFleet,
 } from './fleet.ts';
+import { type DeadLetter, ForwarderStandIn } from './forwarder-stand-in.ts';
+import {
+  type LocalHandler,
+  loadDefinitions,
+  overridesFor,
+  QUEUE_FUNCTIONS,
+  type ReconcileHandler,
+} from './functions.ts';
 import { LocalGaps, type Note, nextOrder } from './gaps.ts';
 import { type InputItem, latestTime, shiftTimes } from './input.ts';
 import { KubeletStandIn } from './kubelet.ts';
 import { LabNode, labUnavailable } from './lab-node.ts';
 import { type MotoServer, startMoto } from './moto.ts';
+import {
+  drainAll,
+  lambdaContext,
+  QueuePoller,
+  receive,
+  remove,
+} from './poller.ts';
 import { type LocalNode, SimulatedNode } from './simulated-node.ts';
 
+export type { DeadLetter } from './forwarder-stand-in.ts';
+
 const here = dirname(fileURLToPath(import.meta.url));
-
-/** SQS's limit on a message body, in bytes (UTF-8). */
-const SQS_MAX_BODY_BYTES = 256 * 1024;
-/** What SQS refuses in a message: #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000+ are allowed. */
-const SQS_REFUSED = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
-
-/**
- * A dead line as an SQS message can carry it: the characters SQS refuses
- * (NUL, lone surrogates…) become U+FFFD, and the text is cut to SQS's size
- * limit. The run's own dead letters keep the line as it was.
- */
-const sqsBody = (raw: string): string => {
-  const text = raw.replace(SQS_REFUSED, '\uFFFD') || '(empty)';
-  const bytes = Buffer.from(text, 'utf8');
-  if (bytes.length <= SQS_MAX_BODY_BYTES) return text;
-  // Cut on a character boundary: a partial UTF-8 sequence decodes as U+FFFD.
-  return `${bytes.subarray(0, SQS_MAX_BODY_BYTES - 64).toString('utf8')} …[cut]`;
-};
 
 /** One event as it crossed the bus. */
 export interface BusEvent {
@@ -82,12 +75,6 @@ export interface NotificationCopy {
   subject?: string;
   message: string;
   attributes: Record<string, string>;
-}
-
-export interface DeadLetter {
-  queue: string;
-  body: string;
-  reason: string;
 }
 
 export interface LocalRunOptions {
@@ -113,6 +100,14 @@ export interface LocalRunOptions {
   onProgress?: (text: string) => void;
 }
 
+/** What a run may be made to go through (the fault sweep). */
+export interface RunFaults {
+  /** The error a call fails with, decided call by call; undefined lets it through. */
+  call?: (site: CallSite) => Error | undefined;
+  /** Whether the n-th SSM status-change event (1-based) is dropped. */
+  dropStatusEvent?: (n: number) => boolean;
+}
+
 export interface LocalRunResult {
   fleet: FleetFile;
   nodes: ProvisionedNode[];
@@ -125,25 +120,24 @@ export interface LocalRunResult {
   gaps: LocalGaps;
   /** The AWS calls each function made, as IAM actions: what its role must allow. */
   awsCalls: Record<string, string[]>;
+  /** Every AWS call, in order, as a call site (the fault sweep's list). */
+  callSites: CallSite[];
+  /** The alarms that went to ALARM. */
+  alarms: string[];
+  /** The reconciler's passes that drove something. */
+  reconcilerPasses: number;
   endpoint: string;
   moto?: MotoServer;
   shiftMs: number;
 }
 
-type Handler = (
-  event: SQSEvent,
-  context: Context
-) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
-
-const ORDER: FunctionName[] = [
-  'classify',
-  'remediate',
-  'prune-result',
-  'roll-volume',
-  'watch-rollout',
-  'resolve',
-  'notify',
-];
+/** The client settings of the local AWS. */
+const clientConfigOf = (endpoint: string, region: string) => ({
+  endpoint,
+  region,
+  maxAttempts: 1,
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+});
 
 /**
  * The local runtime: the whole pipeline on a local AWS (moto), with the
@@ -158,16 +152,487 @@ const ORDER: FunctionName[] = [
 export async function runLocal(
   options: LocalRunOptions
 ): Promise<LocalRunResult> {
-  const fleet = options.fleet ?? DEFAULT_FLEET;
-  const progress = options.onProgress ?? (() => {});
-  progress('starting moto (local AWS) …');
-  const moto = await startMoto({ amisPath: resolve(here, 'amis.json') });
-  const stops: (() => Promise<void>)[] = [];
+  const session = await LocalSession.start({
+    fleet: options.fleet ?? DEFAULT_FLEET,
+    node: options.node ?? 'auto',
+    verbose: options.verbose ?? false,
+    deferRules: options.replay === true,
+    progress: options.onProgress ?? (() => {}),
+  });
   try {
-    return await run(options, fleet, moto, progress, stops);
+    const result = await session.run(options);
+    return options.keepMoto ? { ...result, moto: session.moto } : result;
   } finally {
-    for (const stop of stops) await stop();
-    if (!options.keepMoto) await moto.stop();
+    await session.stopNodes();
+    if (!options.keepMoto) await session.moto.stop();
+  }
+}
+
+/**
+ * One local AWS with the pipeline's resources and a fleet in it, ready for
+ * runs: `runLocal` makes one run on it; the fault sweep makes many, and
+ * resets the emulator's state between them.
+ */
+export class LocalSession {
+  readonly moto: MotoServer;
+  readonly fleet: FleetFile;
+  readonly #options: SessionOptions;
+  readonly #clients: ReturnType<typeof clientsOf>;
+  readonly #definitions: Awaited<ReturnType<typeof loadDefinitions>>;
+  env!: LocalEnvironment;
+  nodes!: ProvisionedNode[];
+  localNodes!: LocalNode[];
+  readonly #setupNotes: Note[] = [];
+
+  private constructor(
+    moto: MotoServer,
+    options: SessionOptions,
+    definitions: Awaited<ReturnType<typeof loadDefinitions>>
+  ) {
+    this.moto = moto;
+    this.fleet = options.fleet;
+    this.#options = options;
+    this.#clients = clientsOf(
+      clientConfigOf(moto.endpoint, options.fleet.region)
+    );
+    this.#definitions = definitions;
+  }
+
+  static async start(options: SessionOptions): Promise<LocalSession> {
+    options.progress('starting moto (local AWS) …');
+    const moto = await startMoto({ amisPath: resolve(here, 'amis.json') });
+    try {
+      // Powertools reads its settings once, when the functions load.
+      Object.assign(process.env, {
+        POWERTOOLS_LOG_LEVEL: options.verbose ? 'INFO' : 'SILENT',
+        POWERTOOLS_METRICS_DISABLED: 'true',
+        POWERTOOLS_TRACE_ENABLED: 'false',
+        POWERTOOLS_SERVICE_NAME: 'pullmedic',
+        POWERTOOLS_METRICS_NAMESPACE: 'pullmedic',
+      });
+      const session = new LocalSession(moto, options, await loadDefinitions());
+      await session.#provision();
+      return session;
+    } catch (err) {
+      await moto.stop();
+      throw err;
+    }
+  }
+
+  /**
+   * Empties the emulator and provisions the resources and the fleet again:
+   * the next run starts as the first did. Simulated nodes start afresh; a
+   * lab node is not reset (the sweep runs on simulated nodes).
+   */
+  async reset(): Promise<void> {
+    const res = await fetch(`${this.moto.endpoint}/moto-api/reset`, {
+      method: 'POST',
+    });
+    if (!res.ok) throw new Error(`moto did not reset: HTTP ${res.status}`);
+    await this.#provision();
+  }
+
+  async stopNodes(): Promise<void> {
+    for (const n of this.localNodes ?? []) await n.stop?.();
+  }
+
+  async #provision(): Promise<void> {
+    const { progress } = this.#options;
+    progress(
+      'creating the bus, rules, queues, topic, table and SSM document …'
+    );
+    this.env = await createLocalEnvironment(this.#clients, {
+      deferRules: this.#options.deferRules,
+    });
+    progress('creating the fleet …');
+    this.nodes = await provisionFleet(this.fleet, this.#clients);
+    this.#setupNotes.length = 0;
+    await this.stopNodes();
+    this.localNodes = await makeNodes(
+      this.nodes,
+      this.#options.node,
+      this.#setupNotes,
+      progress
+    );
+  }
+
+  /** One run of the pipeline over `options.items`, optionally through faults. */
+  async run(
+    options: LocalRunOptions,
+    faults: RunFaults = {}
+  ): Promise<LocalRunResult> {
+    return new LocalRun(this, this.#clients, this.#definitions, [
+      ...this.#setupNotes,
+    ]).run(options, faults);
+  }
+}
+
+interface SessionOptions {
+  fleet: FleetFile;
+  node: 'auto' | 'lab' | 'simulated';
+  verbose: boolean;
+  deferRules: boolean;
+  progress: (text: string) => void;
+}
+
+function clientsOf(config: ReturnType<typeof clientConfigOf>) {
+  return {
+    eventBridge: new EventBridgeClient(config),
+    sqs: new SQSClient(config),
+    sns: new SNSClient(config),
+    dynamo: new DynamoDBClient(config),
+    ssm: new SSMClient(config),
+    ec2: new EC2Client(config),
+    eks: new EKSClient(config),
+    autoscaling: new AutoScalingClient(config),
+  };
+}
+
+/**
+ * The longest the pipeline may go without making progress before the run
+ * gives up: a storm takes as long as it takes, as long as it moves.
+ */
+const STALL_MS = 60_000;
+/** At most this many reconciler passes in one drain. */
+const MAX_RECONCILER_PASSES = 50;
+
+/** One run: the stand-ins, the pollers and the drain, over one session. */
+class LocalRun {
+  readonly #session: LocalSession;
+  readonly #c: ReturnType<typeof clientsOf>;
+  readonly #definitions: Awaited<ReturnType<typeof loadDefinitions>>;
+  readonly #notes: Note[];
+  readonly #busEvents: BusEvent[] = [];
+  readonly #deadLetters: DeadLetter[] = [];
+  readonly #calls = new AwsCallLog();
+  #reconcilerPasses = 0;
+
+  constructor(
+    session: LocalSession,
+    clients: ReturnType<typeof clientsOf>,
+    definitions: Awaited<ReturnType<typeof loadDefinitions>>,
+    notes: Note[]
+  ) {
+    this.#session = session;
+    this.#c = clients;
+    this.#definitions = definitions;
+    this.#notes = notes;
+  }
+
+  #note(who: string, text: string) {
+    this.#notes.push({ at: new Date(), order: nextOrder(), who, text });
+  }
+
+  async run(
+    options: LocalRunOptions,
+    faults: RunFaults
+  ): Promise<LocalRunResult> {
+    const session = this.#session;
+    const { env, fleet, nodes, localNodes } = session;
+    const progress = options.onProgress ?? (() => {});
+    const byInstance = new Map(
+      nodes.map((n, i) => [n.instanceId, localNodes[i] as LocalNode])
+    );
+    const gaps = new LocalGaps(byInstance, this.#c.eventBridge, this.#notes);
+    gaps.dropStatusEvent = faults.dropStatusEvent;
+    this.#calls.fault = faults.call;
+    const hook = (client: SSMClient) => {
+      this.#calls.install(client);
+      gaps.install(client);
+    };
+    const sdk = clientConfigOf(session.moto.endpoint, fleet.region);
+    const handlers = Object.fromEntries(
+      QUEUE_FUNCTIONS.map((fn) => [
+        fn,
+        this.#definitions.queued[fn].handler(overridesFor(fn, env, sdk, hook)),
+      ])
+    ) as Record<FunctionName, LocalHandler>;
+    const reconcile = this.#definitions.reconcile.handler(
+      overridesFor('reconcile', env, sdk, hook)
+    );
+    const pollers = QUEUE_FUNCTIONS.map(
+      (fn) =>
+        [
+          fn,
+          new QueuePoller(
+            this.#c.sqs,
+            fn,
+            env.queues[fn],
+            handlers[fn],
+            fleet.region
+          ),
+        ] as const
+    );
+    const byName = new Map(localNodes.map((n) => [n.name, n]));
+    const kubelet = new KubeletStandIn(byName, this.#notes);
+    const forwarder = new ForwarderStandIn({
+      eventBridge: this.#c.eventBridge,
+      sqs: this.#c.sqs,
+      busName: env.busName,
+      cluster: fleet.cluster,
+      nodes: new Map(
+        nodes.map((n) => [n.spec.name, { providerID: n.providerID }])
+      ),
+      ingestDlqUrl: env.ingestDlqUrl,
+      notes: this.#notes,
+      deadLetters: this.#deadLetters,
+      observe: (e) => kubelet.observe(e),
+    });
+    const alarms = new LocalAlarms(
+      this.#c.sns,
+      this.#c.sqs,
+      env.topicArn,
+      this.#notes
+    );
+
+    const times = options.items
+      .flatMap((i) => ('event' in i ? [latestTime(i.event)] : []))
+      .filter((t): t is number => t !== undefined);
+    const shiftMs =
+      options.keepTimes || !times.length
+        ? 0
+        : Date.now() - 1000 - Math.max(...times);
+    const good = options.items.flatMap((i) =>
+      'event' in i ? [shiftTimes(i.event, shiftMs)] : []
+    );
+    const rejects = options.items.filter((i) => 'error' in i);
+
+    const drain = () =>
+      this.#drain(pollers, gaps, kubelet, forwarder, alarms, reconcile);
+    if (options.replay) {
+      // A postmortem replay, the way AWS does it: the events go into the
+      // bus's archive first (no rule acts on them yet), then an EventBridge
+      // replay sends them to the rules again, each with replay-name set,
+      // and the functions decide in dry-run.
+      progress(`archiving ${good.length} events, then replaying them …`);
+      await forwarder.forward(good, rejects);
+      await env.connectRules();
+      const replayName = `pullmedic-local-${Date.now()}`;
+      const earliest = Math.min(
+        ...good.map((e) => latestTime(e) ?? Date.now())
+      );
+      await this.#c.eventBridge.send(
+        new StartReplayCommand({
+          ReplayName: replayName,
+          EventSourceArn: env.archiveArn,
+          EventStartTime: new Date(earliest - 3_600_000),
+          EventEndTime: new Date(Date.now() + 60_000),
+          Destination: { Arn: env.busArn },
+        })
+      );
+      this.#note(
+        'local',
+        `EventBridge replay ${replayName} of archive ${LOCAL_NAMES.archive} started: moto replays at once and ignores the time window`
+      );
+      await drain();
+    }
+    const repeat = options.replay ? 0 : (options.repeat ?? 1);
+    for (let pass = 1; pass <= repeat; pass++) {
+      progress(
+        `feeding ${options.items.length} events${repeat > 1 ? ` (pass ${pass} of ${repeat})` : ''} …`
+      );
+      await forwarder.forward(good, pass === 1 ? rejects : []);
+      await drain();
+    }
+
+    const notifications = await this.#notifications();
+    for (const fn of QUEUE_FUNCTIONS) {
+      for (const m of await drainAll(this.#c.sqs, env.queues[fn].dlqUrl)) {
+        this.#deadLetters.push({
+          queue: fn,
+          body: m.Body ?? '',
+          reason:
+            m.MessageAttributes?.reason?.StringValue ?? 'retries exhausted',
+        });
+      }
+    }
+    return {
+      fleet,
+      nodes,
+      localNodes,
+      env,
+      busEvents: this.#busEvents,
+      notes: this.#notes,
+      notifications,
+      deadLetters: this.#deadLetters,
+      gaps,
+      awsCalls: this.#calls.actions(),
+      callSites: [...this.#calls.sites],
+      alarms: alarms.firing,
+      reconcilerPasses: this.#reconcilerPasses,
+      endpoint: session.moto.endpoint,
+      shiftMs,
+    };
+  }
+
+  /**
+   * Runs the pipeline until it is quiet: every queue drained into its
+   * function, what the functions put on the bus copied for the output, the
+   * SSM agent stand-in's commands run, the kubelet stand-in's retries fed
+   * back, the alarms evaluated, and, once nothing else moves, the
+   * reconciler run as at the next deadline. It gives up only when nothing
+   * has moved for a minute, however long the whole takes.
+   */
+  async #drain(
+    pollers: (readonly [FunctionName, QueuePoller])[],
+    gaps: LocalGaps,
+    kubelet: KubeletStandIn,
+    forwarder: ForwarderStandIn,
+    alarms: LocalAlarms,
+    reconcile: ReconcileHandler
+  ): Promise<void> {
+    const env = this.#session.env;
+    let lastProgress = Date.now();
+    let idle = 0;
+    let passes = 0;
+    while (idle < 2) {
+      if (Date.now() - lastProgress > STALL_MS) {
+        throw new Error(
+          `the pipeline made no progress for ${STALL_MS / 1000} s`
+        );
+      }
+      let worked = await this.#drainTap();
+      for (const [fn, poller] of pollers) {
+        const polled = await this.#calls.during(fn, () => poller.poll());
+        this.#noteFailures(fn, polled);
+        worked += polled.received;
+        // What the function put on the bus, before the next one's notes.
+        worked += await this.#drainTap();
+      }
+      if (!worked && gaps.busy) worked += await gaps.runPending();
+      if (!worked) {
+        const retried = await kubelet.retryAfterPrune(gaps.pruned);
+        if (retried.length) {
+          await forwarder.forward(retried);
+          worked += retried.length;
+        }
+      }
+      if (!worked) {
+        await alarms.evaluate([
+          ...QUEUE_FUNCTIONS.map((fn) => ({ fn, url: env.queues[fn].dlqUrl })),
+        ]);
+      }
+      if (!worked && passes < MAX_RECONCILER_PASSES) {
+        const drove = await this.#reconcileIfDue(reconcile, alarms);
+        if (drove) passes++;
+        worked += drove;
+      }
+      if (worked) {
+        idle = 0;
+        lastProgress = Date.now();
+        continue;
+      }
+      idle++;
+    }
+  }
+
+  #noteFailures(
+    fn: string,
+    polled: { failed: string[]; error?: string }
+  ): void {
+    if (polled.error) this.#note('local', `${fn} failed: ${polled.error}`);
+    for (const id of polled.failed) {
+      this.#note(
+        'local',
+        `${fn} failed record ${id}: SQS delivers it again, and the last delivery is dead-lettered with its reason`
+      );
+    }
+  }
+
+  /** Copies what crossed the bus (the tap queue) into the run's events. */
+  async #drainTap(): Promise<number> {
+    let n = 0;
+    for (;;) {
+      const messages = await receive(this.#c.sqs, this.#session.env.tapUrl);
+      if (!messages.length) return n;
+      for (const m of messages) {
+        this.#busEvents.push({
+          ...(JSON.parse(m.Body ?? '{}') as BusEvent),
+          order: nextOrder(),
+        });
+      }
+      n += messages.length;
+      await remove(this.#c.sqs, this.#session.env.tapUrl, messages);
+    }
+  }
+
+  /**
+   * moto fires no schedules: when the pipeline is quiet and a live incident
+   * has a deadline, the reconciler runs as at that deadline (time moves on
+   * to it). Returns how many incidents it drove.
+   */
+  async #reconcileIfDue(
+    reconcile: ReconcileHandler,
+    alarms: LocalAlarms
+  ): Promise<number> {
+    const due = await this.#earliestDue();
+    if (due === undefined) return 0;
+    const at = new Date(Math.max(Date.parse(due), Date.now())).toISOString();
+    const event = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account: '123456789012',
+      time: at,
+      region: this.#session.fleet.region,
+      resources: [],
+      detail: {},
+    } as ScheduledEvent;
+    try {
+      const report = (await this.#calls.during('reconcile', () =>
+        reconcile(event, lambdaContext('reconcile'))
+      )) as ReconcileReport;
+      if (report.driven.length === 0) return 0;
+      this.#reconcilerPasses++;
+      this.#note(
+        'local',
+        `the reconciler ran as at ${at}, the next deadline (moto fires no schedules): ${report.driven.map((d) => `${d.incidentId}: ${d.action}`).join('; ')}`
+      );
+      return report.driven.length;
+    } catch (err) {
+      this.#note('local', `the reconciler failed: ${messageOf(err)}`);
+      await alarms.reconcilerFailed(messageOf(err));
+      return 0;
+    }
+  }
+
+  /** The earliest deadline of an open live incident, from the due index. */
+  async #earliestDue(): Promise<string | undefined> {
+    const out = await this.#c.dynamo.send(
+      new QueryCommand({
+        TableName: LOCAL_NAMES.table,
+        IndexName: DUE_INDEX,
+        KeyConditionExpression: 'openShard = :open',
+        ExpressionAttributeValues: { ':open': { S: DUE_SHARD } },
+        Limit: 1,
+      })
+    );
+    return out.Items?.[0]?.due?.S;
+  }
+
+  async #notifications(): Promise<NotificationCopy[]> {
+    return (
+      await drainAll(this.#c.sqs, this.#session.env.notificationsUrl)
+    ).map((m) => {
+      const envelope = JSON.parse(m.Body ?? '{}') as {
+        Timestamp?: string;
+        Subject?: string;
+        Message: string;
+        MessageAttributes?: Record<string, { Value: string }>;
+      };
+      return {
+        ...(envelope.Timestamp ? { time: envelope.Timestamp } : {}),
+        ...(envelope.Subject ? { subject: envelope.Subject } : {}),
+        message: envelope.Message,
+        attributes: Object.fromEntries(
+          Object.entries(envelope.MessageAttributes ?? {}).map(([k, v]) => [
+            k,
+            v.Value,
+          ])
+        ),
+      };
+    });
   }
 }
 
@@ -234,495 +699,3 @@ const labFailure = (err: unknown): string => {
   const said = text.match(/^lab\/\w+: error: (.+)$/m)?.[1];
   return said ?? text.trim().split('\n')[0] ?? 'unknown error';
 };
-
-async function run(
-  options: LocalRunOptions,
-  fleet: FleetFile,
-  moto: MotoServer,
-  progress: (text: string) => void,
-  stops: (() => Promise<void>)[]
-): Promise<LocalRunResult> {
-  const region = fleet.region;
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL: moto.endpoint,
-    AWS_REGION: region,
-    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local',
-    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
-    PULLMEDIC_BUS_NAME: LOCAL_NAMES.bus,
-    PULLMEDIC_TABLE_NAME: LOCAL_NAMES.table,
-    PULLMEDIC_PRUNE_DOCUMENT: LOCAL_NAMES.pruneDocument,
-    PULLMEDIC_PRUNE_BOTTLEROCKET_DOCUMENT:
-      LOCAL_NAMES.pruneBottlerocketDocument,
-    PULLMEDIC_CONTROL_PARAMETER: LOCAL_NAMES.controlParameter,
-    // moto answers 500 for what it lacks; an SDK retry would repeat side effects.
-    PULLMEDIC_SDK_MAX_ATTEMPTS: '1',
-    POWERTOOLS_LOG_LEVEL: options.verbose ? 'INFO' : 'SILENT',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-    POWERTOOLS_TRACE_ENABLED: 'false',
-    POWERTOOLS_SERVICE_NAME: 'pullmedic',
-    POWERTOOLS_METRICS_NAMESPACE: 'pullmedic',
-  });
-  const config = {
-    endpoint: moto.endpoint,
-    region,
-    maxAttempts: 1,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  };
-  const eventBridge = new EventBridgeClient(config);
-  const sqs = new SQSClient(config);
-  const clients = {
-    eventBridge,
-    sqs,
-    sns: new SNSClient(config),
-    dynamo: new DynamoDBClient(config),
-    ssm: new SSMClient(config),
-  };
-  progress('creating the bus, rules, queues, topic, table and SSM document …');
-  const env = await createLocalEnvironment(clients, {
-    deferRules: options.replay === true,
-  });
-  process.env.PULLMEDIC_TOPIC_ARN = env.topicArn;
-  for (const fn of ORDER) {
-    const suffix = fn.toUpperCase().replace(/-/g, '_');
-    process.env[`PULLMEDIC_DLQ_URL_${suffix}`] = env.queues[fn].dlqUrl;
-    process.env[`PULLMEDIC_QUEUE_URL_${suffix}`] = env.queues[fn].url;
-  }
-  // EKS and Auto Scaling take minutes between looks at a rollout; the
-  // local stand-ins answer at once.
-  process.env.PULLMEDIC_WATCH_DELAY_SECONDS = '0';
-  // And a BackOff that overtook its Failed event looks again at once: the
-  // queues are drained in turn, so the Failed event is handled by then.
-  process.env.PULLMEDIC_LOOK_AGAIN_SECONDS = '0';
-  progress('creating the fleet …');
-  const nodes = await provisionFleet(fleet, {
-    ec2: new EC2Client(config),
-    eks: new EKSClient(config),
-    autoscaling: new AutoScalingClient(config),
-  });
-  const notes: Note[] = [];
-  const localNodes = await makeNodes(
-    nodes,
-    options.node ?? 'auto',
-    notes,
-    progress
-  );
-  stops.push(...localNodes.map((n) => () => n.stop?.() ?? Promise.resolve()));
-  const byInstance = new Map(
-    nodes.map((n, i) => [n.instanceId, localNodes[i] as LocalNode])
-  );
-  const byName = new Map(localNodes.map((n) => [n.name, n]));
-
-  const gaps = new LocalGaps(byInstance, eventBridge, notes);
-  // Imported only now: Powertools reads its environment when it loads.
-  const wiring = await import('../../functions/_shared/wiring.ts');
-  const awsCalls = new AwsCallLog();
-  wiring.setClientHook((client) => {
-    awsCalls.install(client);
-    gaps.install(client);
-  });
-  wiring.resetDependencies();
-  const handlers = await loadHandlers();
-  const kubelet = new KubeletStandIn(byName, notes);
-  const nodeInfo = new Map(
-    nodes.map((n) => [n.spec.name, { providerID: n.providerID }])
-  );
-
-  const busEvents: BusEvent[] = [];
-  const deadLetters: DeadLetter[] = [];
-  const times = options.items
-    .flatMap((i) => ('event' in i ? [latestTime(i.event)] : []))
-    .filter((t): t is number => t !== undefined);
-  const shiftMs =
-    options.keepTimes || !times.length
-      ? 0
-      : Date.now() - 1000 - Math.max(...times);
-
-  const forward = async (
-    events: Record<string, unknown>[],
-    rejects: InputItem[]
-  ) => {
-    for (const bad of rejects) {
-      if ('error' in bad) {
-        deadLetters.push({
-          queue: 'forwarder',
-          body: bad.raw,
-          reason: `line ${bad.line}: ${bad.error}`,
-        });
-        try {
-          await sqs.send(
-            new SendMessageCommand({
-              QueueUrl: env.ingestDlqUrl,
-              MessageBody: sqsBody(bad.raw),
-              MessageAttributes: {
-                reason: {
-                  DataType: 'String',
-                  StringValue: sqsBody(`line ${bad.line}: ${bad.error}`),
-                },
-              },
-            })
-          );
-        } catch (err) {
-          // The line is kept in the run's dead letters all the same; a
-          // queue that refuses its copy must not stop the run.
-          notes.push({
-            at: new Date(),
-            order: nextOrder(),
-            who: 'local',
-            text: `line ${bad.line} is dead-lettered in this run, but the dead-letter queue refused its copy: ${(err as Error).message}`,
-          });
-        }
-      }
-    }
-    const entries: PutEventsRequestEntry[] = events.map((e) => {
-      kubelet.observe(e);
-      const entry = toPutEventsEntry(e, {
-        cluster: fleet.cluster,
-        busName: env.busName,
-        nodes: nodeInfo,
-      });
-      const t = latestTime(e);
-      return t === undefined ? entry : { ...entry, Time: new Date(t) };
-    });
-    for (let i = 0; i < entries.length; i += 10) {
-      const batch = entries.slice(i, i + 10);
-      const out = await eventBridge.send(
-        new PutEventsCommand({ Entries: batch })
-      );
-      out.Entries?.forEach((e, j) => {
-        if (e.ErrorCode) {
-          deadLetters.push({
-            queue: 'forwarder',
-            body: String(batch[j]?.Detail),
-            reason: `${e.ErrorCode}: ${e.ErrorMessage ?? ''}`,
-          });
-        }
-      });
-    }
-  };
-
-  const drainTap = async () => {
-    let n = 0;
-    for (;;) {
-      const messages = await receive(sqs, env.tapUrl);
-      if (!messages.length) return n;
-      for (const m of messages) {
-        busEvents.push({
-          ...(JSON.parse(m.Body ?? '{}') as BusEvent),
-          order: nextOrder(),
-        });
-      }
-      n += messages.length;
-      await remove(sqs, env.tapUrl, messages);
-    }
-  };
-
-  const runQueue = async (fn: FunctionName) => {
-    const url = env.queues[fn].url;
-    const messages = await receive(sqs, url);
-    if (!messages.length) return 0;
-    const arn = env.queues[fn].arn;
-    const event: SQSEvent = {
-      Records: messages.map((m) => toRecord(m, arn, region)),
-    };
-    let result: Awaited<ReturnType<Handler>>;
-    try {
-      result = await awsCalls.during(fn, () =>
-        (handlers[fn] as Handler)(event, fakeContext(fn))
-      );
-    } catch (err) {
-      // Powertools throws when every record failed; Lambda then retries the
-      // whole batch, as the runtime does here.
-      const errors = (err as { recordErrors?: Error[] }).recordErrors ?? [
-        err as Error,
-      ];
-      for (const e of errors) {
-        notes.push({
-          at: new Date(),
-          order: nextOrder(),
-          who: 'local',
-          text: `${fn} failed: ${e.message}`,
-        });
-      }
-      result = {
-        batchItemFailures: messages.map((m) => ({
-          itemIdentifier: m.MessageId as string,
-        })),
-      };
-    }
-    const failed = new Set(
-      result?.batchItemFailures?.map((f) => f.itemIdentifier) ?? []
-    );
-    for (const id of failed) {
-      notes.push({
-        at: new Date(),
-        order: nextOrder(),
-        who: 'local',
-        text: `${fn} failed record ${id}: SQS will retry it, then dead-letter it`,
-      });
-    }
-    await remove(
-      sqs,
-      url,
-      messages.filter((m) => !failed.has(m.MessageId as string))
-    );
-    return messages.length;
-  };
-
-  const drain = async () => {
-    const deadline = Date.now() + 120_000;
-    let idle = 0;
-    while (idle < 2) {
-      if (Date.now() > deadline)
-        throw new Error('the pipeline did not go quiet within 120 s');
-      let worked = await drainTap();
-      for (const fn of ORDER) {
-        worked += await runQueue(fn);
-        // What the function put on the bus, before the next one's notes.
-        worked += await drainTap();
-      }
-      if (!worked && gaps.busy) worked += await gaps.runPending();
-      if (!worked) {
-        const retried = await kubelet.retryAfterPrune(gaps.pruned);
-        if (retried.length) {
-          await forward(retried, []);
-          worked += retried.length;
-        }
-      }
-      if (worked) {
-        idle = 0;
-        continue;
-      }
-      // Records that failed come back after their visibility timeout.
-      if (
-        await inFlight(
-          sqs,
-          Object.values(env.queues).map((q) => q.url)
-        )
-      ) {
-        await new Promise((r) => setTimeout(r, 250));
-        continue;
-      }
-      idle++;
-    }
-  };
-
-  const good = options.items.flatMap((i) =>
-    'event' in i ? [shiftTimes(i.event, shiftMs)] : []
-  );
-  const rejects = options.items.filter((i) => 'error' in i);
-  if (options.replay) {
-    // A postmortem replay, the way AWS does it: the events go into the
-    // bus's archive first (no rule acts on them yet), then an EventBridge
-    // replay sends them to the rules again, each with replay-name set, and
-    // the functions decide in dry-run.
-    progress(`archiving ${good.length} events, then replaying them …`);
-    await forward(good, rejects);
-    await env.connectRules();
-    const replayName = `pullmedic-local-${Date.now()}`;
-    const earliest = Math.min(...good.map((e) => latestTime(e) ?? Date.now()));
-    await eventBridge.send(
-      new StartReplayCommand({
-        ReplayName: replayName,
-        EventSourceArn: env.archiveArn,
-        EventStartTime: new Date(earliest - 3_600_000),
-        EventEndTime: new Date(Date.now() + 60_000),
-        Destination: { Arn: env.busArn },
-      })
-    );
-    notes.push({
-      at: new Date(),
-      order: nextOrder(),
-      who: 'local',
-      text: `EventBridge replay ${replayName} of archive ${LOCAL_NAMES.archive} started: moto replays at once and ignores the time window`,
-    });
-    await drain();
-  }
-  const repeat = options.replay ? 0 : (options.repeat ?? 1);
-  for (let pass = 1; pass <= repeat; pass++) {
-    progress(
-      `feeding ${options.items.length} events${repeat > 1 ? ` (pass ${pass} of ${repeat})` : ''} …`
-    );
-    await forward(good, pass === 1 ? rejects : []);
-    await drain();
-  }
-
-  const notifications = (await drainAll(sqs, env.notificationsUrl)).map((m) => {
-    const envelope = JSON.parse(m.Body ?? '{}') as {
-      Timestamp?: string;
-      Subject?: string;
-      Message: string;
-      MessageAttributes?: Record<string, { Value: string }>;
-    };
-    return {
-      ...(envelope.Timestamp ? { time: envelope.Timestamp } : {}),
-      ...(envelope.Subject ? { subject: envelope.Subject } : {}),
-      message: envelope.Message,
-      attributes: Object.fromEntries(
-        Object.entries(envelope.MessageAttributes ?? {}).map(([k, v]) => [
-          k,
-          v.Value,
-        ])
-      ),
-    };
-  });
-  for (const fn of ORDER) {
-    for (const m of await drainAll(sqs, env.queues[fn].dlqUrl)) {
-      deadLetters.push({
-        queue: fn,
-        body: m.Body ?? '',
-        reason: m.MessageAttributes?.reason?.StringValue ?? 'retries exhausted',
-      });
-    }
-  }
-  wiring.setClientHook(undefined);
-  return {
-    fleet,
-    nodes,
-    localNodes,
-    env,
-    busEvents,
-    notes,
-    notifications,
-    deadLetters,
-    gaps,
-    awsCalls: awsCalls.actions(),
-    endpoint: moto.endpoint,
-    ...(options.keepMoto ? { moto } : {}),
-    shiftMs,
-  };
-}
-
-async function loadHandlers(): Promise<Record<FunctionName, Handler>> {
-  const [
-    classify,
-    remediate,
-    pruneResult,
-    rollVolume,
-    watch,
-    resolveFn,
-    notify,
-  ] = await Promise.all([
-    import('../../functions/classify.ts'),
-    import('../../functions/remediate.ts'),
-    import('../../functions/prune-result.ts'),
-    import('../../functions/roll-volume.ts'),
-    import('../../functions/watch-rollout.ts'),
-    import('../../functions/resolve.ts'),
-    import('../../functions/notify.ts'),
-  ]);
-  return {
-    classify: classify.handler as unknown as Handler,
-    remediate: remediate.handler as unknown as Handler,
-    'prune-result': pruneResult.handler as unknown as Handler,
-    'roll-volume': rollVolume.handler as unknown as Handler,
-    'watch-rollout': watch.handler as unknown as Handler,
-    resolve: resolveFn.handler as unknown as Handler,
-    notify: notify.handler as unknown as Handler,
-  };
-}
-
-async function receive(sqs: SQSClient, url: string): Promise<Message[]> {
-  const out = await sqs.send(
-    new ReceiveMessageCommand({
-      QueueUrl: url,
-      MaxNumberOfMessages: 10,
-      WaitTimeSeconds: 0,
-      MessageSystemAttributeNames: ['All'],
-      MessageAttributeNames: ['All'],
-    })
-  );
-  return out.Messages ?? [];
-}
-
-async function remove(sqs: SQSClient, url: string, messages: Message[]) {
-  if (!messages.length) return;
-  await sqs.send(
-    new DeleteMessageBatchCommand({
-      QueueUrl: url,
-      Entries: messages.map((m, i) => ({
-        Id: String(i),
-        ReceiptHandle: m.ReceiptHandle as string,
-      })),
-    })
-  );
-}
-
-async function drainAll(sqs: SQSClient, url: string): Promise<Message[]> {
-  const all: Message[] = [];
-  for (;;) {
-    const batch = await receive(sqs, url);
-    if (!batch.length) return all;
-    all.push(...batch);
-    await remove(sqs, url, batch);
-  }
-}
-
-async function inFlight(sqs: SQSClient, urls: string[]): Promise<boolean> {
-  for (const url of urls) {
-    const out = await sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: url,
-        AttributeNames: [
-          'ApproximateNumberOfMessagesNotVisible',
-          'ApproximateNumberOfMessages',
-        ],
-      })
-    );
-    const a = out.Attributes ?? {};
-    if (
-      Number(a.ApproximateNumberOfMessagesNotVisible) +
-        Number(a.ApproximateNumberOfMessages) >
-      0
-    )
-      return true;
-  }
-  return false;
-}
-
-function toRecord(m: Message, arn: string, region: string): SQSRecord {
-  const attrs = m.Attributes ?? {};
-  return {
-    messageId: m.MessageId as string,
-    receiptHandle: m.ReceiptHandle as string,
-    body: m.Body ?? '',
-    attributes: {
-      ApproximateReceiveCount: attrs.ApproximateReceiveCount ?? '1',
-      SentTimestamp: attrs.SentTimestamp ?? String(Date.now()),
-      SenderId: attrs.SenderId ?? 'local',
-      ApproximateFirstReceiveTimestamp:
-        attrs.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-    },
-    messageAttributes: Object.fromEntries(
-      Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [
-        k,
-        {
-          dataType: v.DataType ?? 'String',
-          ...(v.StringValue !== undefined
-            ? { stringValue: v.StringValue }
-            : {}),
-        },
-      ])
-    ),
-    md5OfBody: m.MD5OfBody ?? '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: arn,
-    awsRegion: region,
-  };
-}
-
-function fakeContext(fn: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: `pullmedic-local-${fn}`,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:pullmedic-local-${fn}`,
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/pullmedic-local-${fn}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-}

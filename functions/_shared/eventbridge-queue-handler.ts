@@ -23,7 +23,12 @@ import type { Emitted } from '../../core/ports.ts';
 import { type Envelope, envelopeOf } from '../../events/schemas.ts';
 import { recordDecisions } from './metrics.ts';
 import { logger, metrics, tracer } from './powertools.ts';
-import type { BaseDependencies } from './wiring.ts';
+import {
+  type BaseDependencies,
+  type Wiring,
+  type WiringOverrides,
+  wire,
+} from './wiring.ts';
 
 /**
  * What a use case returns: the events to emit, or also a request to look
@@ -226,20 +231,62 @@ function inOrderOf(
   return stamped.sort(order).map((s) => s.record);
 }
 
+/** The Lambda handler of a function fed by its SQS queue (middy's). */
+export type QueueHandler = ReturnType<
+  typeof eventBridgeQueueHandler<z.ZodType, BaseDependencies>
+>;
+
 /**
- * Builds a Lambda handler for an SQS queue that an EventBridge rule feeds.
- * Thin on purpose: parse, call the core, emit. A malformed record is
+ * One function fed by an SQS queue that an EventBridge rule fills: its
+ * name, and its handler, built with Lambda's environment or with the
+ * overrides of the local runtime or a test (their settings, their SDK
+ * client hook). Nothing of either is in the Lambda bundle.
+ */
+export interface QueueFunction {
+  name: string;
+  handler(overrides?: WiringOverrides): QueueHandler;
+}
+
+/**
+ * Defines a Lambda function for an SQS queue that an EventBridge rule
+ * feeds. Thin on purpose: parse, call the core, emit. A malformed record is
  * dead-lettered with its reason and acknowledged; any other failure fails
- * that record only (partial batch response), so SQS retries it and, after
- * the queue's maxReceiveCount, moves it to the same dead-letter queue.
+ * that record only (partial batch response), so SQS retries it, and the
+ * last delivery the queue allows is dead-lettered with its reason.
  *
  * @example
  * ```ts
- * const dependencies = wire((w) => ({ nodes: nodeDirectory(w) }));
- * export const handler = eventBridgeQueueHandler('classify', KubernetesEventDetail, dependencies, classifyUseCase);
+ * export const definition = queueFunction({
+ *   name: 'classify',
+ *   detail: KubernetesEventInput,
+ *   ports: (w) => ({ nodes: nodeDirectory(w) }),
+ *   useCase: (event, run, deps) => classifyKubernetesEvent(event.detail, event.time, run, deps),
+ * });
+ * export const handler = definition.handler();
  * ```
  */
-export function eventBridgeQueueHandler<
+export function queueFunction<T extends z.ZodType, P extends object>(spec: {
+  name: string;
+  detail: T;
+  ports: (wiring: Wiring) => P;
+  useCase: UseCase<z.infer<T>, BaseDependencies & P>;
+  options?: HandlerOptions;
+}): QueueFunction {
+  return {
+    name: spec.name,
+    handler: (overrides = {}) =>
+      eventBridgeQueueHandler(
+        spec.name,
+        spec.detail,
+        wire(spec.ports, overrides),
+        spec.useCase,
+        spec.options
+      ),
+  };
+}
+
+/** The handler of one function: see queueFunction. */
+function eventBridgeQueueHandler<
   T extends z.ZodType,
   D extends BaseDependencies,
 >(
@@ -254,8 +301,7 @@ export function eventBridgeQueueHandler<
     eventKeyJmesPath: 'key',
     expiresAfterSeconds: 3600,
   });
-  // Built with the dependencies it uses, and again when they are rebuilt
-  // (the local runtime does that for each run).
+  // Built once, with the dependencies, on the first record.
   let decision:
     | {
         deps: D;
@@ -289,7 +335,7 @@ export function eventBridgeQueueHandler<
     if (outcome.lookAgainInSeconds !== undefined) {
       // SQS holds the same event back for the delay: no scheduler needed.
       await deps
-        .requeue(functionName)
+        .requeue()
         .send(record.body, outcome.lookAgainInSeconds, looks + 1);
     }
     recordDecisions(emitted);
@@ -319,9 +365,7 @@ export function eventBridgeQueueHandler<
         reason: verdict.reason,
       });
       metrics.addMetric(verdict.metric, MetricUnit.Count, 1);
-      await deps
-        .deadLetters(functionName)
-        .send(record.body, verdict.reason, functionName);
+      await deps.deadLetters().send(record.body, verdict.reason, functionName);
     }
   };
 

@@ -28,42 +28,38 @@ import { type Config, loadConfig, required } from './config.ts';
 import { tracer } from './powertools.ts';
 
 /**
- * A hook every SDK client passes through once, when it is built. The local
- * runtime uses it to fill, in-process and visibly, the calls its emulator
- * lacks; in Lambda it is unset.
+ * A hook every SDK client passes through once, when it is built (it may
+ * add middleware). The local runtime and the tests use it to fill, in
+ * process and visibly, the calls their emulator lacks, and to inject
+ * faults; in Lambda there is none.
  */
 export type ClientHook = (client: SSMClient) => void;
 
-let clientHook: ClientHook | undefined;
-// Bumped to rebuild every function's dependencies on their next use.
-let generation = 0;
-
-/** Installs the client hook and drops the built dependencies. */
-export function setClientHook(hook: ClientHook | undefined): void {
-  clientHook = hook;
-  generation += 1;
-}
-
-/** Forgets the built dependencies (the environment changed). */
-export function resetDependencies(): void {
-  generation += 1;
+/**
+ * What the local runtime and the tests give a function instead of Lambda's
+ * environment: its settings, a hook on its SDK clients, and the client
+ * settings (endpoint, region, credentials) of their emulator. Lambda
+ * passes nothing: the environment and the SDK's default chain.
+ */
+export interface WiringOverrides {
+  env?: NodeJS.ProcessEnv;
+  client?: ClientHook;
+  sdk?: {
+    endpoint?: string;
+    region?: string;
+    credentials?: { accessKeyId: string; secretAccessKey: string };
+  };
 }
 
 const clock: Clock = { now: () => new Date() };
-
-function client<T extends object>(c: T): T {
-  // Every SDK v3 client has the same middleware stack shape; the hook only
-  // adds middleware, so any client can pass for an SSMClient here.
-  clientHook?.(c as unknown as SSMClient);
-  return tracer.captureAWSv3Client(c as never) as T;
-}
 
 /** What every function's wiring is built from: the configuration and the SDK options. */
 export interface Wiring {
   config: Config;
   /** Passes a new SDK client through the hook and the tracer. */
   client: <T extends object>(c: T) => T;
-  options: { maxAttempts: number };
+  /** The settings every SDK client is built with. */
+  options: { maxAttempts: number } & NonNullable<WiringOverrides['sdk']>;
   /** The DynamoDB client the base dependencies already hold. */
   dynamo: DynamoDBClient;
 }
@@ -71,10 +67,11 @@ export interface Wiring {
 /**
  * The composition root of one function: the dependencies every function
  * has (the run mode switch, the bus, its queues, its idempotency records)
- * and the ports it names, built once per function instance, on first use,
- * from the environment (so a cold start reads the configuration once and a
- * bad value fails loudly). Each function names only the ports it uses, so
- * its bundle carries only their SDK clients (EC2's alone is a megabyte).
+ * and the ports it names, built once per handler, on first use, from the
+ * environment (so a cold start reads the configuration once and a bad
+ * value fails loudly) or from the overrides given. Each function names
+ * only the ports it uses, so its bundle carries only their SDK clients
+ * (EC2's alone is a megabyte).
  *
  * @example
  * ```ts
@@ -83,24 +80,34 @@ export interface Wiring {
  * ```
  */
 export function wire<P extends object>(
-  ports: (wiring: Wiring) => P
+  ports: (wiring: Wiring) => P,
+  overrides: WiringOverrides = {}
 ): () => BaseDependencies & P {
-  let built: { generation: number; deps: BaseDependencies & P } | undefined;
+  let built: (BaseDependencies & P) | undefined;
   return () => {
-    if (built?.generation !== generation) {
-      const base = buildBase(loadConfig(process.env));
-      built = { generation, deps: { ...base, ...ports(base.wiring) } };
+    if (built === undefined) {
+      const base = buildBase(
+        loadConfig(overrides.env ?? process.env),
+        overrides
+      );
+      built = { ...base, ...ports(base.wiring) };
     }
-    return built.deps;
+    return built;
   };
 }
 
 export type BaseDependencies = ReturnType<typeof buildBase>;
 
-function buildBase(config: Config) {
+function buildBase(config: Config, overrides: WiringOverrides) {
   // Retries are the adapters' and the queues' business: an SDK retry of a
   // non-idempotent call (SendCommand) would run the prune twice.
-  const options = { maxAttempts: config.sdkMaxAttempts };
+  const options = { ...overrides.sdk, maxAttempts: config.sdkMaxAttempts };
+  const client = <T extends object>(c: T): T => {
+    // Every SDK v3 client has the same middleware stack shape; the hook
+    // only adds middleware, so any client can pass for an SSMClient here.
+    overrides.client?.(c as unknown as SSMClient);
+    return tracer.captureAWSv3Client(c as never) as T;
+  };
   const sqs = client(new SQSClient(options));
   const dynamo = client(new DynamoDBClient(options));
   const wiring: Wiring = { config, client, options, dynamo };
@@ -123,10 +130,10 @@ function buildBase(config: Config) {
       3
     ),
     /** The function's own queue, for events it looks at again later. */
-    requeue(functionName: string) {
+    requeue() {
       return new SqsRequeue(
         sqs,
-        required(urlFor('QUEUE', functionName), 'PULLMEDIC_QUEUE_URL')
+        required(config.queueUrl, 'PULLMEDIC_QUEUE_URL')
       );
     },
     /**
@@ -142,10 +149,11 @@ function buildBase(config: Config) {
         awsSdkV3Client: dynamo,
       });
     },
-    deadLetters(functionName: string) {
+    /** The function's dead-letter queue, for what it cannot handle. */
+    deadLetters() {
       return new SqsDeadLetters(
         sqs,
-        required(urlFor('DLQ', functionName), 'PULLMEDIC_DLQ_URL')
+        required(config.dlqUrl, 'PULLMEDIC_DLQ_URL')
       );
     },
   };
@@ -222,15 +230,3 @@ export function notifier({ client, options, config }: Wiring) {
     required(config.topicArn, 'PULLMEDIC_TOPIC_ARN')
   );
 }
-
-/**
- * A queue URL: PULLMEDIC_<KIND>_URL in Lambda (one function per process);
- * the local runtime, which runs every function in one process, sets
- * PULLMEDIC_<KIND>_URL_<FUNCTION> for each.
- */
-const urlFor = (kind: 'QUEUE' | 'DLQ', functionName: string): string =>
-  process.env[
-    `PULLMEDIC_${kind}_URL_${functionName.toUpperCase().replace(/-/g, '_')}`
-  ] ??
-  process.env[`PULLMEDIC_${kind}_URL`] ??
-  '';

@@ -2,7 +2,7 @@ import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DETAIL_TYPES } from '../../../events/detail-types.ts';
-import { setClientHook } from '../../../functions/_shared/wiring.ts';
+import type { ClientHook } from '../../../functions/_shared/wiring.ts';
 import {
   createTable,
   lambdaContext,
@@ -35,6 +35,7 @@ const envelope = (i: number, type: string, detail: object) =>
   });
 
 describe('Function: notify handler, on a batch that holds several steps of one incident (against moto)', () => {
+  let hook: ClientHook = () => {};
   let aws: Awaited<ReturnType<typeof startTestAws>>;
   let dlq: string;
   const published: string[] = [];
@@ -58,22 +59,22 @@ describe('Function: notify handler, on a batch that holds several steps of one i
       PULLMEDIC_SDK_MAX_ATTEMPTS: '1',
     });
     // Observes the order of the publishes; each goes on to moto.
-    setClientHook((client) =>
+    hook = (client) =>
       observeCommand(client, 'PublishCommand', (input) => {
         const { Message } = input as { Message: string };
         const chatbot = JSON.parse(JSON.parse(Message).default);
         published.push(chatbot.metadata.eventType);
-      })
-    );
+      });
   });
   afterAll(async () => {
-    setClientHook(undefined);
     await aws.stop();
   });
 
   it('posts the steps in the order they happened, whatever order the batch holds', async () => {
     // Prepare
-    const { handler } = await import('../../../functions/notify.ts');
+    const handler = (
+      await import('../../../functions/notify.ts')
+    ).definition.handler({ client: hook });
     const readable = steps.map(([type, detail]): [string, object] =>
       type === DETAIL_TYPES.incidentOpened
         ? [type, { ...detail, image: 'registry.example/triton:resnet50' }]
@@ -122,7 +123,9 @@ describe('Function: notify handler, on a batch that holds several steps of one i
 
   it('posts a failure the kubelet keeps reporting once, and counts the repeats', async () => {
     // Prepare
-    const { handler } = await import('../../../functions/notify.ts');
+    const handler = (
+      await import('../../../functions/notify.ts')
+    ).definition.handler({ client: hook });
     published.length = 0;
     const [, auth] = other;
     const records = [1, 2, 3].map((n) =>

@@ -14,7 +14,7 @@ import {
   provisionFleet,
 } from '../../../cli/local/fleet.ts';
 import { PRUNE_RESULT_PREFIX } from '../../../core/prune-report.ts';
-import { setClientHook } from '../../../functions/_shared/wiring.ts';
+import type { ClientHook } from '../../../functions/_shared/wiring.ts';
 import {
   answerCommand,
   busTap,
@@ -68,6 +68,7 @@ const storeOf = (dynamo: DynamoDBClient) =>
   );
 
 describe('Function: prune-result handler, on what SSM reports (against moto)', () => {
+  let hook: ClientHook = () => {};
   let aws: Awaited<ReturnType<typeof startTestAws>>;
   let sqs: SQSClient;
   let busCopy: string;
@@ -123,7 +124,7 @@ describe('Function: prune-result handler, on what SSM reports (against moto)', (
     // and cannot be made to fail or time out, so GetCommandInvocation is
     // answered here; every other call goes to moto (but the one PutEvents a
     // test asks to fail).
-    setClientHook((client) => {
+    hook = (client) => {
       answerCommand(client, 'GetCommandInvocationCommand', (input) => {
         const { CommandId, InstanceId } = input as {
           CommandId: string;
@@ -139,16 +140,17 @@ describe('Function: prune-result handler, on what SSM reports (against moto)', (
           name: 'ThrottlingException',
         });
       });
-    });
+    };
   });
   afterAll(async () => {
-    setClientHook(undefined);
     await aws.stop();
   });
 
   it('parses the result line, and rolls with the command’s own error when it failed or timed out', async () => {
     // Prepare
-    const { handler } = await import('../../../functions/prune-result.ts');
+    const handler = (
+      await import('../../../functions/prune-result.ts')
+    ).definition.handler({ client: hook });
     const event: SQSEvent = {
       Records: Object.keys(INVOCATIONS).map((command, i) =>
         sqsRecord(
@@ -220,7 +222,9 @@ describe('Function: prune-result handler, on what SSM reports (against moto)', (
 
   it('emits again, on redelivery, what it decided before its publish failed', async () => {
     // Prepare: the ok command's incident again, under a new command id.
-    const { handler } = await import('../../../functions/prune-result.ts');
+    const handler = (
+      await import('../../../functions/prune-result.ts')
+    ).definition.handler({ client: hook });
     await receiveAll(sqs, busCopy);
     const store = storeOf(new DynamoDBClient(aws.clientConfig));
     const node = nodes[0] as ProvisionedNode;

@@ -6,7 +6,6 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setClientHook } from '../../../functions/_shared/wiring.ts';
 import {
   createTable,
   lambdaContext,
@@ -66,7 +65,6 @@ describe('Function: remediate handler, when a BackOff overtakes its Failed event
     });
   });
   afterAll(async () => {
-    setClientHook(undefined);
     await aws.stop();
   });
 

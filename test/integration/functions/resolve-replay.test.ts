@@ -3,7 +3,6 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbIncidentStore } from '../../../adapters/aws/dynamodb-incident-store.ts';
 import { PullmedicTable } from '../../../adapters/aws/dynamodb-table.ts';
-import { setClientHook } from '../../../functions/_shared/wiring.ts';
 import {
   createTable,
   lambdaContext,
@@ -71,7 +70,6 @@ describe('Function: resolve handler, when a Pulled event overtakes its incident 
     });
   });
   afterAll(async () => {
-    setClientHook(undefined);
     await aws.stop();
   });
 
