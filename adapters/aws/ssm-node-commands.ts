@@ -151,8 +151,11 @@ const MODES: readonly ControlMode[] = ['live', 'dry-run', 'off'];
 /**
  * The kill switch and dry-run, as one SSM parameter (`live`, `dry-run` or
  * `off`), read at most once per `cacheSeconds`. A missing parameter means
- * the configured default; an unreadable or unknown value means dry-run:
- * when in doubt, decide but do not act.
+ * the configured default; an unknown value means dry-run: when in doubt,
+ * decide but do not act. A parameter that cannot be read is an error, not
+ * a mode: a throttled read retries the record, a denied one dead-letters it
+ * with its reason and the alarm tells on-call. Reading it as dry-run would
+ * quietly turn one incident into a report nobody acts on.
  *
  * @example
  * ```ts
@@ -200,7 +203,7 @@ export class SsmControlSwitch implements ControlSwitch {
       return value && MODES.includes(value) ? value : 'dry-run';
     } catch (err) {
       if (isNotFound(err)) return this.#fallback;
-      return 'dry-run';
+      throw wrapAwsError(`reading the control parameter ${this.#name}`, err);
     }
   }
 }

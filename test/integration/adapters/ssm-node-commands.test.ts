@@ -9,6 +9,7 @@ import {
   SsmControlSwitch,
   SsmNodeCommands,
 } from '../../../adapters/aws/ssm-node-commands.ts';
+import { sdkError } from '../../../cli/local/fault-sweep.ts';
 import { AwsCallError } from '../../../core/errors.ts';
 import { startTestAws } from '../../helpers/moto.ts';
 
@@ -270,5 +271,43 @@ describe('Class: SsmControlSwitch (against moto)', () => {
       // Assess
       expect(mode).toBe('dry-run');
     });
+
+    it.each([
+      ['throttled', false],
+      ['access-denied', true],
+    ] as const)(
+      'fails, not falls to dry-run, when the read is %s',
+      async (kind, permanent) => {
+        // Prepare: a real client to moto whose GetParameter fails as AWS's would.
+        await ssm.send(
+          new PutParameterCommand({
+            Name: `/pullmedic/test/${kind}`,
+            Value: 'live',
+            Type: 'String',
+          })
+        );
+        const failing = new SSMClient(aws.clientConfig);
+        failing.middlewareStack.add(
+          () => async () => {
+            throw sdkError(kind, 'ssm:GetParameter');
+          },
+          { step: 'initialize', name: 'injectedFault' }
+        );
+        const control = new SsmControlSwitch(
+          failing,
+          `/pullmedic/test/${kind}`,
+          'live',
+          30,
+          () => new Date()
+        );
+
+        // Act
+        const read = control.mode();
+
+        // Assess: an error the handler retries or dead-letters, never a mode.
+        await expect(read).rejects.toBeInstanceOf(AwsCallError);
+        await expect(read).rejects.toMatchObject({ permanent });
+      }
+    );
   });
 });
