@@ -5,6 +5,7 @@ import {
 } from '@aws-lambda-powertools/batch';
 import {
   IdempotencyConfig,
+  IdempotencyPersistenceLayerError,
   makeIdempotent,
 } from '@aws-lambda-powertools/idempotency';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -17,7 +18,11 @@ import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { z } from 'zod';
 import { type RunMode, runModeOf } from '../../core/context.ts';
-import { isPermanentFailure, MalformedEventError } from '../../core/errors.ts';
+import {
+  isPermanentFailure,
+  MalformedEventError,
+  messageOf,
+} from '../../core/errors.ts';
 import type { Stamped } from '../../core/notification-order.ts';
 import type { Emitted } from '../../core/ports.ts';
 import { type Envelope, envelopeOf } from '../../events/schemas.ts';
@@ -123,6 +128,12 @@ export function parseRecordBody<T extends z.ZodType>(
   return parsed.data as Envelope & { detail: z.infer<T> };
 }
 
+/** What a use case decided for one event: what to emit, and whether to look again. */
+interface Decision {
+  emitted: Emitted[];
+  lookAgainInSeconds?: number;
+}
+
 /**
  * The use case made idempotent per function (Powertools idempotency, in
  * the pullmedic table): what it decided for an event is stored and handed
@@ -140,14 +151,17 @@ function idempotentDecision<T, D extends BaseDependencies>(
       event: Envelope & { detail: T },
       run: RunMode,
       d: D,
-      looks: number
-    ): Promise<{ emitted: Emitted[]; lookAgainInSeconds?: number }> => {
+      looks: number,
+      decided: (outcome: Decision) => void
+    ): Promise<Decision> => {
       const outcome = await useCase(event, run, d, looks);
       // Stored as it will be handed back: plain JSON (details hold
       // undefined fields, which DynamoDB cannot marshal).
-      return JSON.parse(
+      const decision: Decision = JSON.parse(
         JSON.stringify(Array.isArray(outcome) ? { emitted: outcome } : outcome)
       );
+      decided(decision);
+      return decision;
     },
     {
       persistenceStore: deps.idempotencyStore(),
@@ -323,13 +337,31 @@ function eventBridgeQueueHandler<
     // Keyed on the event and the look: a redelivery (say, after the
     // publish below failed) gets the first decision back and emits it
     // again; the claims it made are not taken twice.
-    const outcome = await decision.decide(
-      { key: `${event.id}#${looks}` },
-      event,
-      run,
-      deps,
-      looks
-    );
+    let decided: Decision | undefined;
+    let outcome: Decision;
+    try {
+      outcome = await decision.decide(
+        { key: `${event.id}#${looks}` },
+        event,
+        run,
+        deps,
+        looks,
+        (d) => {
+          decided = d;
+        }
+      );
+    } catch (err) {
+      // The use case decided and acted; only the save of its decision
+      // failed. Its effects stand, so the record carries on with it: failing
+      // the record would post or emit it a second time on the redelivery.
+      if (!(err instanceof IdempotencyPersistenceLayerError) || !decided)
+        throw err;
+      logger.warn('the decision was taken but not saved; carrying on with it', {
+        ...recordKeys(event),
+        error: messageOf(err.cause ?? err),
+      });
+      outcome = decided;
+    }
     const emitted = outcome.emitted;
     if (emitted.length) await deps.publisher.publish(emitted);
     if (outcome.lookAgainInSeconds !== undefined) {

@@ -1,6 +1,7 @@
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sdkError } from '../../../cli/local/fault-sweep.ts';
 import { DETAIL_TYPES } from '../../../events/detail-types.ts';
 import type { ClientHook } from '../../../functions/_shared/wiring.ts';
 import {
@@ -152,5 +153,45 @@ describe('Function: notify handler, on a batch that holds several steps of one i
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
     expect(published).toEqual([DETAIL_TYPES.imagePullFailureClassified]);
+  });
+
+  it('posts a step once when the save of its decision fails after the post', async () => {
+    // Prepare: the first UpdateItem (Powertools marking the decision
+    // complete, after the SNS publish) is throttled once, as AWS may.
+    published.length = 0;
+    let throttled = false;
+    const handler = (
+      await import('../../../functions/notify.ts')
+    ).definition.handler({
+      client: (client) => {
+        hook(client);
+        (client as SQSClient).middlewareStack.add(
+          (next, context) => async (args) => {
+            if (context.commandName === 'UpdateItemCommand' && !throttled) {
+              throttled = true;
+              throw sdkError('throttled', 'dynamodb:UpdateItem');
+            }
+            return next(args);
+          },
+          { step: 'initialize', name: 'throttleOnce' }
+        );
+      },
+    });
+    const [type, detail] = steps[0] as [string, object];
+    const record = sqsRecord(
+      'm-save-fails',
+      envelope(20, type, { ...detail, image: 'registry.example/triton:1' })
+    );
+
+    // Act
+    const response = await handler(
+      { Records: [record] },
+      lambdaContext('notify')
+    );
+
+    // Assess: the record succeeds (a redelivery would post it again).
+    expect(throttled).toBe(true);
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(published).toEqual([DETAIL_TYPES.incidentOpened]);
   });
 });
