@@ -89,7 +89,14 @@ export async function resolutionOf(
   const key = incidentKey(detail.cluster, node, run);
   const incident = await deps.incidents.get(key);
   if (incident === undefined) return { kind: 'not-yet' };
-  if (incident.status !== 'open') return { kind: 'unrelated' };
+  if (incident.status !== 'open') {
+    // A redelivery of the event that resolved it (its publish, or the
+    // save of its decision, failed): the same resolution, emitted again.
+    const last = incident.timeline.at(-1);
+    return last?.step === 'resolved' && last.eventId === run.eventId
+      ? resolvedBy(detail, incident, last.at, run)
+      : { kind: 'unrelated' };
+  }
   // An escalated incident gets no prune: a person's fix is proven the same
   // way, by the next successful pull.
   if (
@@ -114,6 +121,22 @@ export async function resolutionOf(
   if (!(await deps.incidents.resolve(key, incident.incidentId, at, entry))) {
     return { kind: 'unrelated' };
   }
+  return resolvedBy(
+    detail,
+    { ...incident, timeline: [...incident.timeline, entry] },
+    at,
+    run
+  );
+}
+
+/** The Incident Resolved event of an incident `detail`'s event closed at `at`. */
+function resolvedBy(
+  detail: KubernetesEventDetail,
+  incident: IncidentRecord,
+  at: string,
+  run: RunMode
+): Resolution {
+  const { event } = detail;
   const pod = podOf(event);
   const resolved: IncidentResolvedDetail = {
     ...decisionBase(detail.cluster, incident.node, run),
@@ -129,7 +152,7 @@ export async function resolutionOf(
       ...(pod ? { pod } : {}),
       message: event.message.slice(0, 4096),
     },
-    timeline: [...incident.timeline, entry],
+    timeline: incident.timeline,
   };
   return {
     kind: 'resolved',

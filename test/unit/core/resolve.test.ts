@@ -98,7 +98,7 @@ describe('Function: resolveIncident', () => {
     expect(incidents.incidents()[0]?.status).toBe('resolved');
   });
 
-  it('does nothing when the incident is already resolved', async () => {
+  it('does nothing when another event already resolved the incident', async () => {
     // Prepare
     const detail = aKubernetesEventDetail(aPulledEvent(PULLED_AT));
     await resolveIncident(detail, ENVELOPE_TIME, LIVE, deps);
@@ -107,12 +107,38 @@ describe('Function: resolveIncident', () => {
     const emitted = await resolveIncident(
       aKubernetesEventDetail(aPulledEvent('2026-11-20T09:50:00Z')),
       ENVELOPE_TIME,
-      LIVE,
+      { ...LIVE, eventId: 'event-2' },
       deps
     );
 
     // Assess
     expect(emitted).toEqual([]);
+    expect(incidents.callCount('resolve')).toBe(1);
+  });
+
+  it('emits the same resolution again when the event that resolved the incident is delivered again', async () => {
+    // Prepare: the first delivery resolved it; its publish (or the save of
+    // its decision) failed, so SQS delivers the same event again.
+    const detail = aKubernetesEventDetail(aPulledEvent(PULLED_AT));
+    const first = await resolveIncident(detail, ENVELOPE_TIME, LIVE, deps);
+
+    // Act
+    const again = await resolveIncident(detail, ENVELOPE_TIME, LIVE, deps);
+
+    // Assess
+    expect(again).toHaveLength(1);
+    const before = IncidentResolvedDetail.parse(first[0]?.detail);
+    const after = IncidentResolvedDetail.parse(again[0]?.detail);
+    // The same resolution, read back from the store (times normalised).
+    expect(after).toMatchObject({
+      incidentId: before.incidentId,
+      mttrSeconds: before.mttrSeconds,
+      resolvedBy: before.resolvedBy,
+    });
+    expect(Date.parse(after.resolvedAt)).toBe(Date.parse(before.resolvedAt));
+    expect(after.timeline.map((e) => e.step)).toEqual(
+      before.timeline.map((e) => e.step)
+    );
     expect(incidents.callCount('resolve')).toBe(1);
   });
 
