@@ -1,7 +1,7 @@
 """pullmedic's launcher of the moto server: the local AWS of the tests and
 the local runtime.
 
-Two changes to moto's own `moto_server`, both pinned to the moto version
+Changes to moto's own `moto_server`, all pinned to the moto version
 below (a different moto is refused, so a change of version is a decision,
 not an accident):
 
@@ -16,6 +16,20 @@ not an accident):
    expressions), and PLY regenerates its parser tables on each call: 90% of
    moto's time under a storm of events. The expressions are a handful of
    constants, so the parse is memoised.
+
+3. Every request asks `moto.backends.list_of_moto_modules()`, which lists
+   and stats moto's package folder (about 140 stat calls a request: 15% of
+   moto's time in a local run). The folder does not change while the
+   server runs, so the list is read once. Likewise SQS's attribute names go
+   through `camelcase_to_underscores` on every read of a queue; the
+   conversion is a pure function of its argument and is memoised.
+
+4. EKS checks each role ARN against the partitions of a new boto3 Session,
+   which loads botocore's endpoint data again (0.2 s a cluster or node
+   group). The partitions are read once.
+
+5. SSM parses each Command document with PyYAML's pure-Python loader;
+   libyaml's loader (same YAML, same result) is used when PyYAML has it.
 
 Usage: python moto-launcher.py -H 127.0.0.1 -p PORT
 """
@@ -57,6 +71,44 @@ def main() -> None:
     if not hasattr(EventTemplateParser, "parse"):
         sys.exit("moto-launcher: moto.events.utils.EventTemplateParser changed")
     jsonpath_ng.ext.parse = functools.lru_cache(maxsize=512)(jsonpath_ng.ext.parse)
+
+    import moto.backends
+    import moto.core.utils
+    import moto.sqs.models
+
+    modules = tuple(moto.backends.list_of_moto_modules())
+    moto.backends.list_of_moto_modules = lambda: modules
+    if getattr(moto.sqs.models, "camelcase_to_underscores", None) is None:
+        sys.exit("moto-launcher: moto.sqs.models no longer uses camelcase_to_underscores")
+    moto.sqs.models.camelcase_to_underscores = functools.lru_cache(maxsize=4096)(
+        moto.core.utils.camelcase_to_underscores
+    )
+
+    import types
+
+    import boto3
+    import moto.eks.utils
+    import moto.ssm.models
+    import yaml
+
+    partitions = boto3.Session().get_available_partitions()
+
+    class Partitions:
+        """What moto.eks.utils asks of a boto3 Session."""
+
+        def get_available_partitions(self):
+            return list(partitions)
+
+    if getattr(moto.eks.utils, "Session", None) is None:
+        sys.exit("moto-launcher: moto.eks.utils no longer builds a Session")
+    moto.eks.utils.Session = Partitions
+
+    if yaml.__with_libyaml__ and getattr(moto.ssm.models, "yaml", None) is yaml:
+        moto.ssm.models.yaml = types.SimpleNamespace(
+            safe_load=lambda text: yaml.load(text, Loader=yaml.CSafeLoader),
+            dump=yaml.dump,
+            YAMLError=yaml.YAMLError,
+        )
 
     app = DomainDispatcherApplication(create_backend_app)
     lock = threading.Lock()
