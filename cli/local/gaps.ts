@@ -199,8 +199,28 @@ export class LocalGaps {
     };
   }
 
-  /** moto has no StartInstanceRefresh. */
+  /**
+   * moto has no StartInstanceRefresh. Auto Scaling refuses a second refresh
+   * of a group while one is in progress (InstanceRefreshInProgress), which
+   * is what a retry that did not look first would meet.
+   */
   #startInstanceRefresh(input: Record<string, unknown>) {
+    const group = input.AutoScalingGroupName as string;
+    const running = this.instanceRefreshes.find(
+      (r) => r.group === group && (this.#looks.get(r.id) ?? 0) <= 1
+    );
+    if (running) {
+      throw Object.assign(
+        new Error(
+          `An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.`
+        ),
+        {
+          name: 'InstanceRefreshInProgress',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+        }
+      );
+    }
     const id = randomUUID();
     this.instanceRefreshes.push({
       group: input.AutoScalingGroupName as string,

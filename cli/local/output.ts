@@ -156,11 +156,23 @@ export function renderSlack(n: NotificationCopy): string {
   let body: {
     content?: { title?: string; description?: string; nextSteps?: string[] };
     metadata?: { threadId?: string };
+    AlarmName?: string;
+    AlarmDescription?: string;
+    NewStateReason?: string;
   };
   try {
     body = JSON.parse(n.message);
   } catch {
     return `  ${n.message}`;
+  }
+  if (body.AlarmName !== undefined) {
+    // A CloudWatch alarm's own message: Chatbot shows its name and reason.
+    return [
+      `  ┌ ALARM: ${body.AlarmName}    [CloudWatch alarm]`,
+      `  │ ${body.AlarmDescription ?? ''}`,
+      `  │ ${body.NewStateReason ?? ''}`,
+      '  └',
+    ].join('\n');
   }
   const c = body.content ?? {};
   const unescapeSlack = (s: string) =>

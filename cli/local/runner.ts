@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBClient,
+  QueryCommand,
+  ScanCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
 import {
@@ -481,49 +486,78 @@ class LocalRun {
     alarms: LocalAlarms,
     reconcile: ReconcileHandler
   ): Promise<void> {
-    const env = this.#session.env;
     let lastProgress = Date.now();
-    let idle = 0;
-    let passes = 0;
-    while (idle < 2) {
+    const reconciler = { passes: 0 };
+    // moto delivers to SQS inside PutEvents and Publish: one pass in which
+    // nothing moved means nothing will.
+    for (;;) {
       if (Date.now() - lastProgress > STALL_MS) {
         throw new Error(
           `the pipeline made no progress for ${STALL_MS / 1000} s`
         );
       }
-      let worked = await this.#drainTap();
-      for (const [fn, poller] of pollers) {
-        const polled = await this.#calls.during(fn, () => poller.poll());
-        this.#noteFailures(fn, polled);
-        worked += polled.received;
-        // What the function put on the bus, before the next one's notes.
-        worked += await this.#drainTap();
-      }
-      if (!worked && gaps.busy) worked += await gaps.runPending();
-      if (!worked) {
-        const retried = await kubelet.retryAfterPrune(gaps.pruned);
-        if (retried.length) {
-          await forwarder.forward(retried);
-          worked += retried.length;
-        }
-      }
-      if (!worked) {
-        await alarms.evaluate([
-          ...QUEUE_FUNCTIONS.map((fn) => ({ fn, url: env.queues[fn].dlqUrl })),
-        ]);
-      }
-      if (!worked && passes < MAX_RECONCILER_PASSES) {
-        const drove = await this.#reconcileIfDue(reconcile, alarms);
-        if (drove) passes++;
-        worked += drove;
-      }
-      if (worked) {
-        idle = 0;
-        lastProgress = Date.now();
-        continue;
-      }
-      idle++;
+      const worked =
+        (await this.#pollQueues(pollers)) ||
+        (await this.#whenQuiet(gaps, kubelet, forwarder, alarms)) ||
+        (await this.#reconcileWhenQuiet(reconcile, alarms, reconciler));
+      if (!worked) return;
+      lastProgress = Date.now();
     }
+  }
+
+  /** Each queue once into its function; how many records moved. */
+  async #pollQueues(
+    pollers: (readonly [FunctionName, QueuePoller])[]
+  ): Promise<number> {
+    let worked = await this.#drainTap();
+    for (const [fn, poller] of pollers) {
+      const polled = await this.#calls.during(fn, () => poller.poll());
+      this.#noteFailures(fn, polled);
+      if (polled.failed.length) await this.#invocationsTimedOut(fn);
+      worked += polled.received;
+      // What the function put on the bus, before the next one's notes.
+      if (polled.received) worked += await this.#drainTap();
+    }
+    return worked;
+  }
+
+  /**
+   * What happens while the queues are empty: the SSM agent stand-in runs
+   * the commands sent, the kubelet stand-in retries its pulls, the alarms
+   * look at the dead-letter queues.
+   */
+  async #whenQuiet(
+    gaps: LocalGaps,
+    kubelet: KubeletStandIn,
+    forwarder: ForwarderStandIn,
+    alarms: LocalAlarms
+  ): Promise<number> {
+    if (gaps.busy) {
+      const ran = await gaps.runPending();
+      if (ran) return ran;
+    }
+    const retried = await kubelet.retryAfterPrune(gaps.pruned);
+    if (retried.length) {
+      await forwarder.forward(retried);
+      return retried.length;
+    }
+    const env = this.#session.env;
+    await alarms.evaluate(
+      QUEUE_FUNCTIONS.map((fn) => ({ fn, url: env.queues[fn].dlqUrl }))
+    );
+    return 0;
+  }
+
+  /** The reconciler, when nothing else moves, at most so many times a drain. */
+  async #reconcileWhenQuiet(
+    reconcile: ReconcileHandler,
+    alarms: LocalAlarms,
+    reconciler: { passes: number }
+  ): Promise<number> {
+    if (reconciler.passes >= MAX_RECONCILER_PASSES) return 0;
+    const drove = await this.#reconcileIfDue(reconcile, alarms);
+    if (drove) reconciler.passes++;
+    return drove;
   }
 
   #noteFailures(
@@ -535,6 +569,43 @@ class LocalRun {
       this.#note(
         'local',
         `${fn} failed record ${id}: SQS delivers it again, and the last delivery is dead-lettered with its reason`
+      );
+    }
+  }
+
+  /**
+   * A failed record is visible again at once here; on AWS, SQS waits the
+   * visibility timeout (six times the function's timeout), and by then the
+   * invocation's time is up and with it the in-progress mark Powertools
+   * idempotency left on a decision that failed half way (its save or its
+   * delete failed). The local runtime lets that time pass for the marks:
+   * each in-progress one expires now.
+   */
+  async #invocationsTimedOut(fn: string): Promise<void> {
+    const out = await this.#c.dynamo.send(
+      new ScanCommand({
+        TableName: LOCAL_NAMES.table,
+        FilterExpression: '#status = :inprogress AND begins_with(pk, :prefix)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':inprogress': { S: 'INPROGRESS' },
+          ':prefix': { S: `IDEMPOTENCY#${fn}` },
+        },
+        ProjectionExpression: 'pk',
+      })
+    );
+    for (const item of out.Items ?? []) {
+      await this.#c.dynamo.send(
+        new UpdateItemCommand({
+          TableName: LOCAL_NAMES.table,
+          Key: { pk: item.pk as { S: string } },
+          UpdateExpression: 'SET in_progress_expiration = :past',
+          ExpressionAttributeValues: { ':past': { N: String(Date.now() - 1) } },
+        })
+      );
+      this.#note(
+        'local',
+        `${fn}'s in-progress decision ${item.pk?.S} expired: its invocation's time is up before SQS delivers the record again`
       );
     }
   }
