@@ -1,4 +1,5 @@
 import { CLASSIFY_HELP, classifyCommand } from './commands/classify.ts';
+import { FAULT_SWEEP_HELP, faultSweepCommand } from './commands/fault-sweep.ts';
 import { LOCAL_HELP, localCommand } from './commands/local.ts';
 import { POSTMORTEM_HELP, postmortemCommand } from './commands/postmortem.ts';
 import { REPLAY_HELP, replayCommand } from './commands/replay.ts';
@@ -13,6 +14,9 @@ Commands:
   postmortem write an incident's report (Markdown and a timeline SVG), from the
              table or from a file of events
   replay     replay an incident in dry-run: from the bus archive, or locally
+  fault-sweep
+             run an incident once per AWS call with that call failing, and
+             show that each run heals or tells on-call
   help       show this help, or a command's: pullmedic help local
 
 Examples:
@@ -20,6 +24,7 @@ Examples:
   pullmedic local --events events/samples/seed-incident.jsonl --json
   pullmedic classify --input events/samples/seed-incident.jsonl
   pullmedic postmortem --events events/samples/seed-incident.jsonl
+  pullmedic fault-sweep --quick
 `;
 
 const COMMANDS: Record<
@@ -30,6 +35,7 @@ const COMMANDS: Record<
   classify: { run: classifyCommand, help: CLASSIFY_HELP },
   postmortem: { run: postmortemCommand, help: POSTMORTEM_HELP },
   replay: { run: replayCommand, help: REPLAY_HELP },
+  'fault-sweep': { run: faultSweepCommand, help: FAULT_SWEEP_HELP },
 };
 
 /** The CLI: dispatches to a command, maps errors to a message and exit code. */

@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { DEFAULT_FLEET, FleetFile } from '../local/fleet.ts';
+import type { FleetFile } from '../local/fleet.ts';
 import { readEvents } from '../local/input.ts';
 import { renderJson, renderTimeline } from '../local/output.ts';
 import { runLocal } from '../local/runner.ts';
+import { FleetFileError, readFleet } from './fleet-option.ts';
 
 export const LOCAL_HELP = `pullmedic local --events FILE [--fleet FILE] [--json] [--repeat N] [--keep-times]
                 [--node auto|lab|simulated] [--verbose]
@@ -75,18 +75,13 @@ export async function localCommand(argv: string[]): Promise<number> {
     );
     return 2;
   }
-  let fleet = DEFAULT_FLEET;
-  if (values.fleet) {
-    const parsed = FleetFile.safeParse(
-      JSON.parse(await readFile(values.fleet, 'utf8'))
-    );
-    if (!parsed.success) {
-      process.stderr.write(
-        `pullmedic local: ${values.fleet} is not a valid fleet file:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}\n`
-      );
-      return 2;
-    }
-    fleet = parsed.data;
+  let fleet: FleetFile;
+  try {
+    fleet = await readFleet(values.fleet);
+  } catch (err) {
+    if (!(err instanceof FleetFileError)) throw err;
+    process.stderr.write(`pullmedic local: ${err.message}\n`);
+    return 2;
   }
   const items = await readEvents(values.events);
   const progress = (text: string) =>
