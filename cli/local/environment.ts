@@ -28,7 +28,7 @@ import { createPullmedicTable } from '../../adapters/aws/dynamodb-table.ts';
 import {
   FUNCTION_RULES,
   type FunctionName,
-  RULE_PATTERNS,
+  patternsFor,
 } from '../../events/patterns.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -43,6 +43,9 @@ export const LOCAL_NAMES = {
   pruneBottlerocketDocument: 'pullmedic-local-prune-bottlerocket',
   controlParameter: '/pullmedic/local/mode',
 } as const;
+
+/** The rules' patterns as serverless.yml gives them to stage "local". */
+const LOCAL_PATTERNS = patternsFor('local');
 
 export interface LocalEnvironment {
   busName: string;
@@ -127,7 +130,7 @@ export async function createLocalEnvironment(
     new CreateArchiveCommand({
       ArchiveName: LOCAL_NAMES.archive,
       EventSourceArn: busArn,
-      EventPattern: JSON.stringify(RULE_PATTERNS.archive),
+      EventPattern: JSON.stringify(LOCAL_PATTERNS.archive),
       RetentionDays: 30,
     })
   );
@@ -143,11 +146,11 @@ export async function createLocalEnvironment(
     ...(
       Object.entries(FUNCTION_RULES) as [
         FunctionName,
-        keyof typeof RULE_PATTERNS,
+        keyof typeof LOCAL_PATTERNS,
       ][]
     ).map(([fn, rule]) => ({
       name: fn,
-      pattern: RULE_PATTERNS[rule],
+      pattern: LOCAL_PATTERNS[rule],
       arn: queues[fn].arn,
     })),
     // Every event on the bus, in order, for the output.
@@ -178,7 +181,7 @@ export async function createLocalEnvironment(
   await c.eventBridge.send(
     new PutRuleCommand({
       Name: 'pullmedic-local-forward-ssm',
-      EventPattern: JSON.stringify(RULE_PATTERNS.forwardSsmToBus),
+      EventPattern: JSON.stringify(LOCAL_PATTERNS.forwardSsmToBus),
     })
   );
   await c.eventBridge.send(

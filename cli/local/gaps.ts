@@ -320,9 +320,10 @@ export class LocalGaps {
       const node = this.#nodes.get(cmd.instanceId);
       let invocation: CommandInvocation;
       if (!node) {
-        // SSM could not reach an agent on an instance it does not manage.
+        // SSM could not reach an agent on an instance it does not manage:
+        // the invocation fails, and its status details say why.
         invocation = {
-          status: 'Undeliverable',
+          status: 'Failed',
           statusDetails: 'Undeliverable',
           stdout: '',
           stderr: '',

@@ -222,6 +222,29 @@ describe('Feature: the packaged template, with the node role CI gives', () => {
     });
   });
 
+  it("routes SSM's terminal statuses of this stage's documents only", () => {
+    // Prepare
+    const patternOf = (name: string) =>
+      (
+        template.Resources[name] as unknown as {
+          Properties: { EventPattern: { detail: Record<string, unknown> } };
+        }
+      ).Properties.EventPattern.detail;
+
+    // Assess: serverless resolved the stage inside events/patterns.json.
+    for (const rule of ['PruneResultRule', 'ForwardSsmRule']) {
+      expect(patternOf(rule)['document-name']).toEqual([
+        { prefix: 'pullmedic-ci-' },
+      ]);
+    }
+    expect(patternOf('PruneResultRule').status).toEqual([
+      'Success',
+      'Failed',
+      'TimedOut',
+      'Cancelled',
+    ]);
+  });
+
   it("denies the launch check for an instance profile that is not a node's", () => {
     // Prepare
     const deny = statementsOf(template, 'RollVolumeRole').find(
