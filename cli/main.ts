@@ -1,4 +1,5 @@
 import { CLASSIFY_HELP, classifyCommand } from './commands/classify.ts';
+import { DLQ_HELP, dlqCommand } from './commands/dlq.ts';
 import { FAULT_SWEEP_HELP, faultSweepCommand } from './commands/fault-sweep.ts';
 import { LOCAL_HELP, localCommand } from './commands/local.ts';
 import { POSTMORTEM_HELP, postmortemCommand } from './commands/postmortem.ts';
@@ -14,6 +15,8 @@ Commands:
   postmortem write an incident's report (Markdown and a timeline SVG), from the
              table or from a file of events
   replay     replay an incident in dry-run: from the bus archive, or locally
+  dlq        list the dead letters of a stage with their reasons, and send
+             them back
   fault-sweep
              run an incident once per AWS call with that call failing, and
              show that each run heals or tells on-call
@@ -25,6 +28,7 @@ Examples:
   pullmedic classify --input events/samples/seed-incident.jsonl
   pullmedic postmortem --events events/samples/seed-incident.jsonl
   pullmedic fault-sweep --quick
+  pullmedic dlq --stage prod
 `;
 
 const COMMANDS: Record<
@@ -36,6 +40,7 @@ const COMMANDS: Record<
   postmortem: { run: postmortemCommand, help: POSTMORTEM_HELP },
   replay: { run: replayCommand, help: REPLAY_HELP },
   'fault-sweep': { run: faultSweepCommand, help: FAULT_SWEEP_HELP },
+  dlq: { run: dlqCommand, help: DLQ_HELP },
 };
 
 /** The CLI: dispatches to a command, maps errors to a message and exit code. */

@@ -8,5 +8,8 @@ export const logger = new Logger({ serviceName: 'pullmedic' });
 export const metrics = new Metrics({
   namespace: 'pullmedic',
   serviceName: 'pullmedic',
+  // Its own warnings (an invocation with no metric) go out as the
+  // function's structured log lines, at the log level the stage sets.
+  logger,
 });
 export const tracer = new Tracer({ serviceName: 'pullmedic' });
