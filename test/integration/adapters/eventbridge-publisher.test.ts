@@ -132,9 +132,86 @@ describe('Class: EventBridgePublisher (partial failures, on aws-sdk-client-mock)
     // Assess
     await expect(publishing).rejects.toThrow(AwsCallError);
     await expect(publishing).rejects.toThrow(
-      /1 entries still failing \(ThrottlingException\)/
+      /an entry still rejected after 3 attempts: ThrottlingException/
     );
     expect(eb.commandCalls(PutEventsCommand)).toHaveLength(3);
+    eb.restore();
+  });
+
+  it('sends the publishes of one turn together, and fails only the one whose entry was rejected', async () => {
+    // Prepare: three records publish side by side; EventBridge keeps
+    // rejecting the second record's entry.
+    const eb = mockClient(EventBridgeClient);
+    eb.on(PutEventsCommand).callsFake(
+      (input: { Entries: { Detail: string }[] }) => ({
+        FailedEntryCount: 1,
+        Entries: input.Entries.map((e) =>
+          JSON.parse(e.Detail).n === 1
+            ? { ErrorCode: 'InternalFailure', ErrorMessage: 'x' }
+            : { EventId: 'ok' }
+        ),
+      })
+    );
+    const publisher = new EventBridgePublisher(
+      new EventBridgeClient({}),
+      'bus',
+      2,
+      noSleep
+    );
+    const publish = (n: number) =>
+      publisher.publish([
+        { detailType: DETAIL_TYPES.incidentOpened, detail: { n } },
+      ]);
+
+    // Act
+    const settled = await Promise.allSettled([
+      publish(0),
+      publish(1),
+      publish(2),
+    ]);
+
+    // Assess: one call for the three, one more for the rejected entry.
+    expect(settled.map((s) => s.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+    ]);
+    const calls = eb.commandCalls(PutEventsCommand);
+    expect(calls.map((c) => c.args[0].input.Entries?.length)).toEqual([3, 1]);
+    eb.restore();
+  });
+
+  it('keeps each call within 256 KB, and refuses an event PutEvents cannot take', async () => {
+    // Prepare
+    const eb = mockClient(EventBridgeClient);
+    eb.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) => ({
+      FailedEntryCount: 0,
+      Entries: input.Entries.map(() => ({ EventId: 'ok' })),
+    }));
+    const publisher = new EventBridgePublisher(
+      new EventBridgeClient({}),
+      'bus',
+      3,
+      noSleep
+    );
+    const sized = (kb: number) => ({
+      detailType: DETAIL_TYPES.incidentResolved,
+      detail: { text: 'x'.repeat(kb * 1024) },
+    });
+
+    // Act
+    await publisher.publish([sized(100), sized(100), sized(100)]);
+    const tooBig = publisher.publish([sized(300)]);
+
+    // Assess: 100 KB entries, two to a call.
+    const sizes = eb
+      .commandCalls(PutEventsCommand)
+      .map((c) => c.args[0].input.Entries?.length);
+    expect(sizes).toEqual([2, 1]);
+    await expect(tooBig).rejects.toMatchObject({ permanent: true });
+    await expect(tooBig).rejects.toThrow(
+      /more than PutEvents takes \(256 KB\)/
+    );
     eb.restore();
   });
 });
