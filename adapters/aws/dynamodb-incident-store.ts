@@ -1,9 +1,11 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
   GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { stepsBefore } from '../../core/incident-steps.ts';
 import type {
   Advance,
@@ -123,8 +125,9 @@ export class DynamoDbIncidentStore implements IncidentStore {
       ...(candidate.due ? { due: iso(candidate.due) } : {}),
     };
     const live = candidate.key.scope === 'live' && record.due !== undefined;
-    const opened = await t.conditional('opening the incident', () =>
-      t.client.send(
+    let existing: IncidentRecord | undefined;
+    try {
+      await t.client.send(
         new PutCommand({
           TableName: t.name,
           Item: {
@@ -145,11 +148,21 @@ export class DynamoDbIncidentStore implements IncidentStore {
             ':resolved': 'resolved',
             ':eventTime': iso(eventTime),
           },
+          // The incident that is there comes back with the refusal: a
+          // storm's joins cost one call each, not two.
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         })
-      )
-    );
-    if (opened) return { outcome: 'opened', incident: record };
-    const existing = await this.get(candidate.key);
+      );
+      return { outcome: 'opened', incident: record };
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) {
+        throw wrapAwsError('opening the incident', err);
+      }
+      const old = (err as { Item?: Record<string, AttributeValue> }).Item;
+      existing = old
+        ? (unmarshall(old).record as IncidentRecord)
+        : await this.get(candidate.key);
+    }
     if (existing === undefined) {
       // Expired between the write and the read: try once more.
       return this.openOrJoin(candidate, eventTime);
@@ -308,11 +321,15 @@ export class DynamoDbIncidentStore implements IncidentStore {
   ): Promise<void> {
     const incident = await this.get(key);
     // A late step of an incident a newer one replaced stays in the logs
-    // only; and bounded: a node that fails for days must not grow an item
-    // past 400 KB.
+    // only; bounded: a node that fails for days must not grow an item
+    // past 400 KB; and an event delivered again adds its step once.
     if (
       incident?.incidentId !== incidentId ||
-      incident.timeline.length >= MAX_TIMELINE
+      incident.timeline.length >= MAX_TIMELINE ||
+      (entry.eventId !== undefined &&
+        incident.timeline.some(
+          (t) => t.eventId === entry.eventId && t.step === entry.step
+        ))
     ) {
       return;
     }

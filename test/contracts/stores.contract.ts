@@ -257,6 +257,27 @@ export function describeIncidentStoreContract(
       expect(record?.timeline[1]?.at).toBe('2026-11-20T09:42:00.000Z');
     });
 
+    it('appends a step of one event once, however often the event comes', async () => {
+      const c = await open();
+      const entry = {
+        at: '2026-11-20T09:42:00Z',
+        step: 'joined',
+        eventId: 'event-backoff',
+        detail: 'BackOff',
+      };
+      await store.appendTimeline(KEY, c.incidentId, entry);
+      await store.appendTimeline(KEY, c.incidentId, entry);
+      await store.appendTimeline(KEY, c.incidentId, {
+        ...entry,
+        eventId: 'event-backoff-2',
+      });
+      const record = await store.get(KEY);
+      expect(record?.timeline.slice(1).map((t) => t.eventId)).toEqual([
+        'event-backoff',
+        'event-backoff-2',
+      ]);
+    });
+
     it('resolves once', async () => {
       const c = await open();
       const entry = {

@@ -17,6 +17,11 @@ import { FailurePlan } from './failure-plan.ts';
 /** The same cap as the DynamoDB store: a timeline keeps 200 entries. */
 export const MAX_TIMELINE = 200;
 
+/** The entry's event already put this step on the timeline. */
+const hasStep = (timeline: TimelineEntry[], entry: TimelineEntry) =>
+  entry.eventId !== undefined &&
+  timeline.some((t) => t.eventId === entry.eventId && t.step === entry.step);
+
 /** ISO times with milliseconds, as the DynamoDB store writes them. */
 const iso = (t: string): string => new Date(t).toISOString();
 
@@ -242,10 +247,12 @@ export class InMemoryIncidentStore implements IncidentStore {
   ): Promise<void> {
     this.#enter('appendTimeline', [key, incidentId, entry]);
     const item = this.#items.get(incidentPk(key));
-    // Like the adapter: a superseded incident's step is dropped; bounded.
+    // Like the adapter: a superseded incident's step is dropped; bounded;
+    // an event's step is there once.
     if (
       item?.record.incidentId !== incidentId ||
-      item.record.timeline.length >= MAX_TIMELINE
+      item.record.timeline.length >= MAX_TIMELINE ||
+      hasStep(item.record.timeline, entry)
     ) {
       return;
     }

@@ -10,6 +10,7 @@ import {
   PullmedicTable,
 } from '../../../adapters/aws/dynamodb-table.ts';
 import { candidate, KEY } from '../../contracts/stores.contract.ts';
+import { observeCommand } from '../../helpers/aws.ts';
 import { startTestAws } from '../../helpers/moto.ts';
 
 // What the contract suite (dynamodb-contracts.test.ts) does not say: how
@@ -76,6 +77,29 @@ describe('Class: DynamoDbIncidentStore (against moto)', () => {
     expect(told?.openShard).toBeUndefined();
     expect(told?.due).toBeUndefined();
     expect(told?.record.step).toBe('escalated');
+  });
+
+  it('joins an open incident in one call: the refused write brings the incident back', async () => {
+    // Prepare
+    await freshTable();
+    const c = candidate();
+    await store.openOrJoin(c, c.openedAt);
+    const calls: string[] = [];
+    observeCommand(documents, 'GetItemCommand', () => calls.push('GetItem'));
+    observeCommand(documents, 'PutItemCommand', () => calls.push('PutItem'));
+
+    // Act
+    const joined = await store.openOrJoin(
+      candidate({ incidentId: 'another' }),
+      c.openedAt
+    );
+
+    // Assess
+    expect(joined).toMatchObject({
+      outcome: 'joined',
+      incident: { incidentId: c.incidentId, status: 'open' },
+    });
+    expect(calls).toEqual(['PutItem']);
   });
 
   it('keeps no deadline on a dry-run incident, even when one is asked for', async () => {
