@@ -11,6 +11,11 @@ export const definition = queueFunction({
   ports: (w) => ({ nodes: nodeDirectory(w) }),
   useCase: (event, run, deps) =>
     classifyKubernetesEvent(event.detail, event.time, run, deps),
+  // Classifying reads the event and the node's instance id, and emits: a
+  // redelivery classifies the same way again. A kept decision would cost
+  // two writes for every event of a storm and spare nothing (the event it
+  // emits again gets a new id either way).
+  options: { keepDecisions: false },
 });
 
 export const handler = definition.handler();

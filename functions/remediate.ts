@@ -50,6 +50,11 @@ export const definition = queueFunction({
       ? { emitted: [], lookAgainInSeconds: lookAgain.seconds }
       : [];
   },
+  // Every step remediate takes is a claim a redelivery finds and carries
+  // on from (the incident's first entry, the prune's intent, the join's
+  // entry): deciding again emits what the first decision emitted. A kept
+  // decision would add two writes to every event of a storm.
+  options: { keepDecisions: false },
 });
 
 export const handler = definition.handler();

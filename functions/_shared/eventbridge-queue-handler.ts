@@ -135,6 +135,18 @@ interface Decision {
 }
 
 /**
+ * A use case's outcome as a decision, as a stored one is handed back:
+ * plain JSON (details hold undefined fields, which DynamoDB cannot
+ * marshal), so a kept decision and a fresh one look the same.
+ */
+const asDecision = (
+  outcome: Emitted[] | { emitted: Emitted[]; lookAgainInSeconds?: number }
+): Decision =>
+  JSON.parse(
+    JSON.stringify(Array.isArray(outcome) ? { emitted: outcome } : outcome)
+  );
+
+/**
  * The use case made idempotent per function (Powertools idempotency, in
  * the pullmedic table): what it decided for an event is stored and handed
  * back when the same event comes again within the hour.
@@ -154,12 +166,7 @@ function idempotentDecision<T, D extends BaseDependencies>(
       looks: number,
       decided: (outcome: Decision) => void
     ): Promise<Decision> => {
-      const outcome = await useCase(event, run, d, looks);
-      // Stored as it will be handed back: plain JSON (details hold
-      // undefined fields, which DynamoDB cannot marshal).
-      const decision: Decision = JSON.parse(
-        JSON.stringify(Array.isArray(outcome) ? { emitted: outcome } : outcome)
-      );
+      const decision = asDecision(await useCase(event, run, d, looks));
       decided(decision);
       return decision;
     },
@@ -220,6 +227,13 @@ export interface HandlerOptions {
    * events (time and detail-type), instead of all at once.
    */
   inOrder?: (a: Stamped, b: Stamped) => number;
+  /**
+   * Keep each decision (Powertools idempotency) so a redelivery gets it
+   * back instead of deciding again. Default true. A use case that only
+   * reads and emits, and decides the same way again, can do without: the
+   * record costs two writes an event.
+   */
+  keepDecisions?: boolean;
 }
 
 /**
@@ -323,11 +337,13 @@ function eventBridgeQueueHandler<
       }
     | undefined;
 
-  /** Parses one record and acts on it; a malformed one throws MalformedEventError. */
-  const handleRecord = async (record: SQSRecord, deps: D): Promise<void> => {
-    const event = parseRecordBody(record.body, detail);
-    const run = await runModeOf(event, deps.control);
-    const looks = Number(record.messageAttributes?.looks?.stringValue ?? 0);
+  /** The use case's decision, kept so a redelivery gets it back. */
+  const keptDecision = async (
+    event: Envelope & { detail: z.infer<T> },
+    run: RunMode,
+    deps: D,
+    looks: number
+  ): Promise<Decision> => {
     if (decision?.deps !== deps) {
       decision = {
         deps,
@@ -338,9 +354,8 @@ function eventBridgeQueueHandler<
     // publish below failed) gets the first decision back and emits it
     // again; the claims it made are not taken twice.
     let decided: Decision | undefined;
-    let outcome: Decision;
     try {
-      outcome = await decision.decide(
+      return await decision.decide(
         { key: `${event.id}#${looks}` },
         event,
         run,
@@ -360,8 +375,19 @@ function eventBridgeQueueHandler<
         ...recordKeys(event),
         error: messageOf(err.cause ?? err),
       });
-      outcome = decided;
+      return decided;
     }
+  };
+
+  /** Parses one record and acts on it; a malformed one throws MalformedEventError. */
+  const handleRecord = async (record: SQSRecord, deps: D): Promise<void> => {
+    const event = parseRecordBody(record.body, detail);
+    const run = await runModeOf(event, deps.control);
+    const looks = Number(record.messageAttributes?.looks?.stringValue ?? 0);
+    const outcome =
+      options.keepDecisions === false
+        ? asDecision(await useCase(event, run, deps, looks))
+        : await keptDecision(event, run, deps, looks);
     const emitted = outcome.emitted;
     if (emitted.length) await deps.publisher.publish(emitted);
     if (outcome.lookAgainInSeconds !== undefined) {
