@@ -366,6 +366,9 @@ export interface SweepOptions {
  */
 export async function sweep(options: SweepOptions): Promise<{
   clean: SweepRun;
+  /** The clean run's calls, and the status events it got. */
+  calls: CallSite[];
+  statusEvents: number;
   runs: SweepRun[];
   summary: SweepSummary;
   fleet: FleetFile;
@@ -425,6 +428,8 @@ export async function sweep(options: SweepOptions): Promise<{
   const seconds = (Date.now() - started) / 1000;
   return {
     clean,
+    calls: cleanRun.result.callSites,
+    statusEvents: cleanRun.result.gaps.statusEvents,
     runs,
     summary: summarise(runs, seconds),
     fleet: first.fleet,

@@ -298,6 +298,16 @@ function clientsOf(config: ReturnType<typeof clientConfigOf>) {
  * gives up: a storm takes as long as it takes, as long as it moves.
  */
 const STALL_MS = 60_000;
+/** Events fed to the bus before the queues are taken down again. */
+const FEED_CHUNK = 100;
+
+/**
+ * How far ahead of now the reconciler may be run (time moved on to a
+ * deadline): the longest step deadline (a prune's result, 27 minutes) and
+ * some. Beyond it the functions, which keep the real clock, would not see
+ * the time the reconciler sees.
+ */
+const RECONCILER_HORIZON_MS = 3_600_000;
 /** At most this many reconciler passes in one drain. */
 const MAX_RECONCILER_PASSES = 50;
 
@@ -405,30 +415,8 @@ class LocalRun {
     const drain = () =>
       this.#drain(pollers, gaps, kubelet, forwarder, alarms, reconcile);
     if (options.replay) {
-      // A postmortem replay, the way AWS does it: the events go into the
-      // bus's archive first (no rule acts on them yet), then an EventBridge
-      // replay sends them to the rules again, each with replay-name set,
-      // and the functions decide in dry-run.
       progress(`archiving ${good.length} events, then replaying them …`);
-      await forwarder.forward(good, rejects);
-      await env.connectRules();
-      const replayName = `pullmedic-local-${Date.now()}`;
-      const earliest = Math.min(
-        ...good.map((e) => latestTime(e) ?? Date.now())
-      );
-      await this.#c.eventBridge.send(
-        new StartReplayCommand({
-          ReplayName: replayName,
-          EventSourceArn: env.archiveArn,
-          EventStartTime: new Date(earliest - 3_600_000),
-          EventEndTime: new Date(Date.now() + 60_000),
-          Destination: { Arn: env.busArn },
-        })
-      );
-      this.#note(
-        'local',
-        `EventBridge replay ${replayName} of archive ${LOCAL_NAMES.archive} started: moto replays at once and ignores the time window`
-      );
+      await this.#replay(forwarder, good, rejects);
       await drain();
     }
     const repeat = options.replay ? 0 : (options.repeat ?? 1);
@@ -436,7 +424,7 @@ class LocalRun {
       progress(
         `feeding ${options.items.length} events${repeat > 1 ? ` (pass ${pass} of ${repeat})` : ''} …`
       );
-      await forwarder.forward(good, pass === 1 ? rejects : []);
+      await this.#feed(forwarder, pollers, good, pass === 1 ? rejects : []);
       await drain();
     }
 
@@ -468,6 +456,57 @@ class LocalRun {
       endpoint: session.moto.endpoint,
       shiftMs,
     };
+  }
+
+  /**
+   * Feeds the events as the forwarder sends a burst: a chunk at a time,
+   * each taken off the queues before the next, so a storm's queues stay
+   * as short as those of a pipeline that keeps up.
+   */
+  async #feed(
+    forwarder: ForwarderStandIn,
+    pollers: (readonly [FunctionName, QueuePoller])[],
+    good: Record<string, unknown>[],
+    rejects: InputItem[]
+  ): Promise<void> {
+    await forwarder.forward(good.slice(0, FEED_CHUNK), rejects);
+    for (let i = FEED_CHUNK; i < good.length; i += FEED_CHUNK) {
+      while (await this.#pollQueues(pollers)) {
+        // until the queues are empty
+      }
+      await forwarder.forward(good.slice(i, i + FEED_CHUNK));
+    }
+  }
+
+  /**
+   * A postmortem replay, the way AWS does it: the events go into the bus's
+   * archive first (no rule acts on them yet), then an EventBridge replay
+   * sends them to the rules again, each with replay-name set, and the
+   * functions decide in dry-run.
+   */
+  async #replay(
+    forwarder: ForwarderStandIn,
+    good: Record<string, unknown>[],
+    rejects: InputItem[]
+  ): Promise<void> {
+    const env = this.#session.env;
+    await forwarder.forward(good, rejects);
+    await env.connectRules();
+    const replayName = `pullmedic-local-${Date.now()}`;
+    const earliest = Math.min(...good.map((e) => latestTime(e) ?? Date.now()));
+    await this.#c.eventBridge.send(
+      new StartReplayCommand({
+        ReplayName: replayName,
+        EventSourceArn: env.archiveArn,
+        EventStartTime: new Date(earliest - 3_600_000),
+        EventEndTime: new Date(Date.now() + 60_000),
+        Destination: { Arn: env.busArn },
+      })
+    );
+    this.#note(
+      'local',
+      `EventBridge replay ${replayName} of archive ${LOCAL_NAMES.archive} started: moto replays at once and ignores the time window`
+    );
   }
 
   /**
@@ -638,6 +677,16 @@ class LocalRun {
   ): Promise<number> {
     const due = await this.#earliestDue();
     if (due === undefined) return 0;
+    // The functions keep the real clock: time can only move on as far as
+    // the steps' own deadlines reach. An incident that waits longer (a
+    // group's cooldown) waits past the end of the run, and is said to.
+    if (Date.parse(due) - Date.now() > RECONCILER_HORIZON_MS) {
+      this.#note(
+        'local',
+        `an incident waits until ${due} (beyond the steps' deadlines: a node group's cooldown); the run ends with it open`
+      );
+      return 0;
+    }
     const at = new Date(Math.max(Date.parse(due), Date.now())).toISOString();
     const event = {
       version: '0',

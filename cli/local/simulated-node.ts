@@ -130,6 +130,9 @@ export class SimulatedNode implements LocalNode {
   async pull(
     image: string
   ): Promise<{ ok: true } | { ok: false; message: string }> {
+    // An image the node already holds needs no room: the kubelet finds
+    // it present (another pod on the node pulled it).
+    if (this.#images.some((i) => i.ref === image)) return { ok: true };
     const free = this.#sizeBytes - this.#used();
     if (free < this.#pullingBytes) {
       this.#leftoverBytes += Math.min(free, 2.5 * GiB);
