@@ -1,6 +1,10 @@
 import { compilePhraseTable, scanPhrases } from './phrase-table.ts';
-import { ENOSPC_VETO_CLAUSES, ENOSPC_VETO_PATHS } from './rules.ts';
-import type { ContainerRuntime, FullFilesystem } from './types.ts';
+import {
+  ENOSPC_VETO_CLAUSES,
+  NOT_THE_IMAGE_STORE,
+  STORAGE_AREAS,
+} from './rules.ts';
+import type { ContainerRuntime, FullFilesystem, StorageArea } from './types.ts';
 
 const NON_ASCII = /[\u0080-\uffff]/;
 const UPPER_RUN = /[A-Z]+/g;
@@ -198,8 +202,14 @@ export function extractLayerDigest(text: string): string | undefined {
 export interface EnospcClause {
   /** The path the failed syscall was writing, when the clause names one. */
   path?: string;
-  /** True when the clause says the ENOSPC is not about file space. */
+  /** Where that path starts in the message. */
+  pathAt?: number;
+  /** Which part of the node the path belongs to. */
+  area?: StorageArea;
+  /** True when the clause says the ENOSPC is not about the image store. */
   vetoed: boolean;
+  /** The clause word (`inotify`) or the area (`kubelet`) that vetoed. */
+  vetoedBy?: string;
 }
 
 const CLAUSE_WINDOW = 2048;
@@ -223,16 +233,40 @@ function cutPath(raw: string): string | undefined {
 }
 
 /**
+ * Which part of the node a path belongs to: a runtime's image store (the
+ * containerd content, metadata and snapshot stores under any root, Docker's
+ * layer store, containers/storage layers, the blob staging dir), or a place
+ * that is never the image store (the kernel's filesystems, /dev/shm, the
+ * kubelet's pod directories, the runtime's per-container state), or
+ * `other`.
+ *
+ * @example
+ * ```ts
+ * storageArea('/var/lib/rancher/rke2/agent/containerd/io.containerd.metadata.v1.bolt/meta.db');
+ * // 'containerd_metadata'
+ * storageArea('/var/lib/kubelet/pods/u/volumes/kubernetes.io~empty-dir/x'); // 'kubelet'
+ * ```
+ */
+export function storageArea(path: string): StorageArea {
+  const lower = asciiLower(path);
+  for (const [area, pattern] of STORAGE_AREAS) {
+    if (pattern.test(lower)) return area;
+  }
+  return 'other';
+}
+
+/**
  * Reads the clause that ends at an ENOSPC phrase (`write /path: ` in `write
- * /path: no space left on device`): which path filled up, and whether the
- * clause vetoes disk_full (`fork/exec`, `inotify_add_watch`, `mounting shm
- * tmpfs`, a /dev/shm or pod volume path).
+ * /path: no space left on device`): which path filled up, which part of the
+ * node it is, and whether the clause vetoes disk_full (`fork/exec`,
+ * `inotify_add_watch`, `mounting shm tmpfs`, or a path that is never the
+ * image store: /dev/shm, a pod volume, the runtime's container state).
  *
  * @example
  * ```ts
  * const text = 'write /var/lib/containerd/x: no space left on device';
  * enospcClause(text, text.toLowerCase(), text.indexOf('no space'));
- * // { path: '/var/lib/containerd/x', vetoed: false }
+ * // { path: '/var/lib/containerd/x', pathAt: 6, area: 'other', vetoed: false }
  * ```
  */
 export function enospcClause(
@@ -254,19 +288,23 @@ export function enospcClause(
     clauseStart,
     start < 0 ? undefined : clauseStart + start
   );
-  const vetoed =
-    ENOSPC_VETO_CLAUSES.some((token) => head.includes(token)) ||
-    (path !== undefined && isVetoPath(path));
-  return path === undefined ? { vetoed } : { path, vetoed };
+  const token = ENOSPC_VETO_CLAUSES.find((word) => head.includes(word));
+  if (path === undefined) {
+    return token === undefined ? { vetoed: false } : vetoedBy(token);
+  }
+  const area = storageArea(path);
+  const out: EnospcClause = {
+    path,
+    pathAt: from + clauseStart + start,
+    area,
+    vetoed: false,
+  };
+  const veto = token ?? (NOT_THE_IMAGE_STORE.has(area) ? area : undefined);
+  return veto === undefined ? out : { ...out, vetoed: true, vetoedBy: veto };
 }
 
-function isVetoPath(path: string): boolean {
-  // The kubelet's pod directory may sit under a prefix (microk8s:
-  // /var/snap/microk8s/common/var/lib/kubelet), kernel filesystems never do.
-  return (
-    ENOSPC_VETO_PATHS.some((prefix) => path.startsWith(prefix)) ||
-    path.includes('/var/lib/kubelet/pods/')
-  );
+function vetoedBy(token: string): EnospcClause {
+  return { vetoed: true, vetoedBy: token };
 }
 
 // Groups in priority order. Docker's daemon wraps whatever its own store
@@ -291,6 +329,8 @@ const RUNTIME_GROUPS: readonly (readonly [
       'copying system image',
       'short-name',
       'unqualified-search',
+      'unqualified image',
+      'no search registries',
       'image not known',
       '/var/lib/containers/storage',
       'cri-o',

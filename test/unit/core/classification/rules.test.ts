@@ -7,9 +7,15 @@ import {
   EARLY_RULES,
   ENOSPC_ERRNO,
   ENOSPC_PHRASES,
+  ENOSPC_VETO_CLAUSES,
+  ENOSPC_VETO_CONTEXTS,
+  IMAGE_STORE_AREAS,
   LATE_RULES,
+  NOT_THE_IMAGE_STORE,
   PULL_CONTEXT_PHRASES,
+  PULL_WORDS,
   REASON_CLASSES,
+  STORAGE_AREAS,
   WEAK_RULES,
 } from '#core/classification/rules.ts';
 import { FAILURE_CLASSES } from '#core/classification/types.ts';
@@ -50,14 +56,53 @@ describe('Module: rules', () => {
     // Assess
     expect(notLower).toEqual([]);
     expect(duplicates).toEqual([]);
-    for (const phrase of [...PULL_CONTEXT_PHRASES, ...ENOSPC_PHRASES]) {
+    for (const phrase of [
+      ...PULL_CONTEXT_PHRASES,
+      ...ENOSPC_PHRASES,
+      ...ENOSPC_VETO_CLAUSES,
+      ...ENOSPC_VETO_CONTEXTS,
+    ]) {
       expect(phrase).toBe(phrase.toLowerCase());
     }
   });
 
+  it('names every row once, in kebab case, for --explain', () => {
+    // Prepare
+    const ids = ALL_RULES.map((r) => r.id);
+
+    // Act
+    const duplicates = ids.filter((id, i) => ids.indexOf(id) !== i);
+    const malformed = ids.filter((id) => !/^[a-z]+(?:-[a-z]+)*$/.test(id));
+
+    // Assess
+    expect(duplicates).toEqual([]);
+    expect(malformed).toEqual([]);
+  });
+
+  it('puts every named area in the area table and keeps the two sets apart', () => {
+    // Prepare
+    const tabled = new Set(STORAGE_AREAS.map(([area]) => area));
+
+    // Act
+    const named = [...IMAGE_STORE_AREAS, ...NOT_THE_IMAGE_STORE];
+    const both = [...IMAGE_STORE_AREAS].filter((a) =>
+      NOT_THE_IMAGE_STORE.has(a)
+    );
+
+    // Assess
+    expect(named.filter((a) => !tabled.has(a))).toEqual([]);
+    expect(both).toEqual([]);
+    expect(tabled.size).toBe(STORAGE_AREAS.length);
+  });
+
   it('bounds every quantifier of every pattern', () => {
     // Prepare
-    const patterns = [...ALL_RULES.flatMap((r) => r.patterns), ENOSPC_ERRNO];
+    const patterns = [
+      ...ALL_RULES.flatMap((r) => r.patterns),
+      ENOSPC_ERRNO,
+      PULL_WORDS,
+      ...STORAGE_AREAS.map(([, p]) => p),
+    ];
 
     // Act
     const unbounded = patterns.filter((p) => hasUnboundedQuantifier(p.source));
@@ -71,7 +116,12 @@ describe('Module: rules', () => {
 
   it('keeps stateless patterns (no g or y flag) so they can be shared', () => {
     // Prepare
-    const patterns = [...ALL_RULES.flatMap((r) => r.patterns), ENOSPC_ERRNO];
+    const patterns = [
+      ...ALL_RULES.flatMap((r) => r.patterns),
+      ENOSPC_ERRNO,
+      PULL_WORDS,
+      ...STORAGE_AREAS.map(([, p]) => p),
+    ];
 
     // Act
     const stateful = patterns.filter((p) => p.global || p.sticky);
