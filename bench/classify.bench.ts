@@ -3,37 +3,26 @@
  *
  * Run with `node bench/classify.bench.ts` (Node ≥ 22.18 strips the types);
  * pin it with `taskset -c 0 node bench/classify.bench.ts` for steadier
- * numbers. The workload is the labelled corpus, cycled, so the mix of
+ * numbers. The workload is the labelled corpora (the shared one and the
+ * lines this repository added, or `PULLMEDIC_CORPUS`), cycled, so the mix of
  * classes and lengths is the real one; a second pass adds adversarial
  * inputs (64 KiB messages, backtracking bait) to show the scan cap holds.
  *
  * A plain script, not a timed test: CI machines are too noisy to assert a
  * rate, and a benchmark that fails at random teaches people to ignore it.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { classify } from '../core/classification/classify.ts';
 import type { ClassifierInput } from '../core/classification/types.ts';
-
-const repoRoot = path.resolve(import.meta.dirname, '..');
-const corpusPath =
-  process.env.PULLMEDIC_CORPUS ??
-  path.resolve(repoRoot, '../shared/corpus/image-pull-errors.jsonl');
+import { loadCorpora } from '../test/helpers/corpus.ts';
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 9);
 const MESSAGES_PER_REPEAT = Number(process.env.BENCH_MESSAGES ?? 300_000);
 
+/** Every corpus file (the shared one first), as the classifier reads them. */
 function loadCorpus(): ClassifierInput[] {
-  return readFileSync(corpusPath, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => {
-      const row = JSON.parse(line) as {
-        message: string;
-        reason: string | null;
-      };
-      return { message: row.message, reason: row.reason };
-    });
+  return loadCorpora().flatMap(({ rows }) =>
+    rows.map(({ message, reason }) => ({ message, reason }))
+  );
 }
 
 function adversarial(): ClassifierInput[] {
