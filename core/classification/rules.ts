@@ -103,6 +103,9 @@ export const PULL_CONTEXT_PHRASES: readonly string[] = [
   // images import`, and the content store
   'failed to extract layer',
   'extraction snapshot',
+  // the unpacker's log line when a layer would not apply
+  // (`msg="apply failure, attempting cleanup" error="…" key="extract-…"`)
+  'apply failure, attempting cleanup',
   'failed to unpack image',
   'failed to ingest',
   'failed commit on ref',

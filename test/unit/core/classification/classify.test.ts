@@ -300,6 +300,18 @@ describe('Function: classify', () => {
       },
     },
     {
+      name: "the unpacker's apply failure over the metadata store",
+      input: {
+        message:
+          'level=info msg="apply failure, attempting cleanup" error="write /var/lib/rancher/rke2/agent/containerd/io.containerd.metadata.v1.bolt/meta.db: no space left on device: unknown" key="extract-1-x sha256:1"',
+      },
+      expected: {
+        class: 'disk_full',
+        pullContext: 'apply failure, attempting cleanup',
+        filesystem: 'containerd_root',
+      },
+    },
+    {
       name: 'the CRI call name before the RKE2 content store',
       input: {
         message:
