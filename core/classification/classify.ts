@@ -243,6 +243,12 @@ function enospcVeto(
 }
 
 type PullEvidence = ReturnType<typeof pullEvidence>;
+
+// `PullImage ` carries its space so that it never matches inside an image
+// name; the evidence shown is the word.
+function pullText(scan: Scan, pull: NonNullable<PullEvidence>): string {
+  return cut(scan.text, pull.hit).trimEnd();
+}
 type EnospcVeto = ReturnType<typeof enospcVeto>;
 
 function enospcRule(pull: PullEvidence, veto: EnospcVeto): string {
@@ -262,7 +268,7 @@ function traceEnospc(
 ): void {
   const { enospc, clause } = found;
   trace.rule = enospcRule(pull, veto);
-  if (pull) trace.pull = { text: cut(scan.text, pull.hit), kind: pull.kind };
+  if (pull) trace.pull = { text: pullText(scan, pull), kind: pull.kind };
   trace.enospc = cut(scan.text, enospc);
   if (clause.path !== undefined) trace.path = clause.path;
   if (clause.area !== undefined) trace.area = clause.area;
@@ -292,7 +298,7 @@ function byEnospc(
   );
   if (clause.path !== undefined) out.path = clause.path;
   if (!isDiskFull) return out;
-  out.pullContext = cut(scan.text, pull.hit);
+  out.pullContext = pullText(scan, pull);
   out.filesystem = fullFilesystem(scan.lower, clause.path, out.runtime);
   // Pruning images does not empty CRI-O's /var/tmp staging directory: a
   // person has to look. Everything else is the image store.

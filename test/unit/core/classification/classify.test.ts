@@ -317,7 +317,11 @@ describe('Function: classify', () => {
         message:
           'PullImage "app:1" failed: write /var/lib/rancher/rke2/agent/containerd/io.containerd.content.v1.content/ingest/1/data: no space left on device',
       },
-      expected: { class: 'disk_full', filesystem: 'content_store' },
+      expected: {
+        class: 'disk_full',
+        filesystem: 'content_store',
+        pullContext: 'PullImage',
+      },
     },
     {
       name: 'a pull word before containers/storage layers',
