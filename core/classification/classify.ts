@@ -235,8 +235,10 @@ function enospcVeto(
       by: clause.vetoedBy,
     };
   }
-  const before = scan.lower.slice(0, enospc.index);
-  const context = ENOSPC_VETO_CONTEXTS.find((c) => before.includes(c));
+  const context = ENOSPC_VETO_CONTEXTS.find((c) => {
+    const at = scan.lower.indexOf(c);
+    return at >= 0 && at < enospc.index;
+  });
   return context === undefined
     ? undefined
     : { rule: 'enospc/veto-context', by: context };
@@ -287,8 +289,12 @@ function byEnospc(
   trace: Explanation | undefined
 ): Classification {
   const clause = enospcClause(scan.text, scan.lower, enospc.index);
-  const pull = pullEvidence(scan, enospc, clause);
-  const veto = enospcVeto(scan, enospc, clause);
+  // A clause or a path that rules disk_full out decides alone; the pull
+  // evidence behind it is only read for an explanation.
+  const pull =
+    clause.vetoed && !trace ? undefined : pullEvidence(scan, enospc, clause);
+  const veto =
+    pull === undefined && !trace ? undefined : enospcVeto(scan, enospc, clause);
   const isDiskFull = pull !== undefined && veto === undefined;
   if (trace) traceEnospc(trace, scan, { enospc, clause }, pull, veto);
   const out = verdict(
