@@ -1,6 +1,5 @@
 import {
   asciiLower,
-  detectRuntime,
   type EnospcClause,
   enospcClause,
   extractImage,
@@ -9,6 +8,7 @@ import {
   parseGcBytes,
   registryFromUrl,
   registryOf,
+  runtimeOf,
   stripKubeletWrappers,
 } from './extract.ts';
 import { type Hit, scanPhrases } from './phrase-table.ts';
@@ -23,6 +23,7 @@ import {
   PULL_WORDS,
   REASON_CLASSES,
   RULE_PHRASE_TABLE,
+  RUNTIME_SIGNS_AT,
   type Rule,
   WEAK_RULES,
 } from './rules.ts';
@@ -53,7 +54,10 @@ const MAX_EVIDENCE_CHARS = 256;
 interface Scan {
   text: string;
   lower: string;
-  /** First hit of each EARLY_RULES then LATE_RULES row's phrases. */
+  /**
+   * First hit of each EARLY_RULES then LATE_RULES row's phrases, then of
+   * each runtime's signs (from RUNTIME_SIGNS_AT on).
+   */
   ruleHits: (Hit | undefined)[];
   /** The event's type is Normal (informational, or a BackOff). */
   normal: boolean;
@@ -133,7 +137,7 @@ function namedParts(
   if (registry !== undefined) out.registry = registry;
   const layerDigest = extractLayerDigest(scan.text);
   if (layerDigest !== undefined) out.layerDigest = layerDigest;
-  const runtime = detectRuntime(scan.lower);
+  const runtime = runtimeOf(scan.ruleHits, RUNTIME_SIGNS_AT);
   if (runtime !== undefined) out.runtime = runtime;
   return out;
 }

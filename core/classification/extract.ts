@@ -1,7 +1,8 @@
-import { compilePhraseTable, scanPhrases } from './phrase-table.ts';
+import { compilePhraseTable, type Hit, scanPhrases } from './phrase-table.ts';
 import {
   ENOSPC_VETO_CLAUSES,
   NOT_THE_IMAGE_STORE,
+  RUNTIME_SIGNS,
   STORAGE_AREAS,
 } from './rules.ts';
 import type { ContainerRuntime, FullFilesystem, StorageArea } from './types.ts';
@@ -307,63 +308,8 @@ function vetoedBy(token: string): EnospcClause {
   return { vetoed: true, vetoedBy: token };
 }
 
-// Groups in priority order. Docker's daemon wraps whatever its own store
-// says, so its wrapper wins; its weaker signs (shared with the layer code
-// containers/storage inherited) come last.
-const RUNTIME_GROUPS: readonly (readonly [
-  ContainerRuntime,
-  readonly string[],
-])[] = [
-  ['docker', ['error response from daemon', 'api error (', 'dockershim']],
-  [
-    'cri-o',
-    [
-      'writing blob',
-      'storing blob',
-      'reading blob',
-      'committing the finished image',
-      'adding layer with blob',
-      'reading manifest',
-      'initializing source docker://',
-      'choosing an image from manifest list',
-      'copying system image',
-      'short-name',
-      'unqualified-search',
-      'unqualified image',
-      'no search registries',
-      'image not known',
-      '/var/lib/containers/storage',
-      'cri-o',
-    ],
-  ],
-  [
-    'containerd',
-    [
-      'failed to pull and unpack image',
-      'failed to extract layer',
-      'failed to resolve reference',
-      'failed commit on ref',
-      'failed to get sandbox image',
-      'httpreadseeker',
-      'httpreaderseeker',
-      'cancel pulling image',
-      'containerd',
-    ],
-  ],
-  [
-    'docker',
-    [
-      'failed to register layer',
-      'untar re-exec',
-      'getimageblob',
-      'applylayer exit status',
-      '/var/lib/docker',
-      'error pulling image (',
-    ],
-  ],
-];
 const RUNTIME_TABLE = compilePhraseTable(
-  RUNTIME_GROUPS.map(([, signs]) => signs)
+  RUNTIME_SIGNS.map(([, signs]) => signs)
 );
 
 /**
@@ -376,9 +322,27 @@ const RUNTIME_TABLE = compilePhraseTable(
  * ```
  */
 export function detectRuntime(lower: string): ContainerRuntime | undefined {
-  const hits = scanPhrases(RUNTIME_TABLE, lower);
-  const group = hits.findIndex((hit) => hit !== undefined);
-  return RUNTIME_GROUPS[group]?.[0];
+  return runtimeOf(scanPhrases(RUNTIME_TABLE, lower), 0);
+}
+
+/**
+ * The runtime from a scan that already read {@link RUNTIME_SIGNS}, as
+ * groups from `offset` on (classify reads them in the same pass as the
+ * rule phrases): the first group with a hit.
+ *
+ * @example
+ * ```ts
+ * runtimeOf([undefined, { index: 0, length: 10 }], 1); // 'docker'
+ * ```
+ */
+export function runtimeOf(
+  hits: readonly (Hit | undefined)[],
+  offset: number
+): ContainerRuntime | undefined {
+  for (let i = 0; i < RUNTIME_SIGNS.length; i++) {
+    if (hits[offset + i] !== undefined) return RUNTIME_SIGNS[i]?.[0];
+  }
+  return undefined;
 }
 
 /**

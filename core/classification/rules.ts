@@ -1,5 +1,5 @@
 import { compilePhraseTable, type PhraseTable } from './phrase-table.ts';
-import type { FailureClass, StorageArea } from './types.ts';
+import type { ContainerRuntime, FailureClass, StorageArea } from './types.ts';
 
 /**
  * One row of the classification table: the wordings that put a message in
@@ -541,17 +541,97 @@ export const REASON_CLASSES: ReadonlyMap<string, FailureClass> = new Map<
 ]);
 
 /**
- * Every EARLY_RULES and LATE_RULES phrase in one table, one group per rule
- * in table order (EARLY_RULES first), read in one pass per message.
+ * The signs of each runtime's wording, in priority order: the first group
+ * with a hit names the runtime. Docker's daemon wraps whatever its own
+ * store says, so its wrapper wins; its weaker signs (shared with the layer
+ * code containers/storage inherited) come last. podman and buildah share
+ * CRI-O's libraries and so its signs.
  *
  * @example
  * ```ts
- * RULE_PHRASE_TABLE.groups === EARLY_RULES.length + LATE_RULES.length; // true
+ * RUNTIME_SIGNS[0]?.[0]; // 'docker'
  * ```
  */
-export const RULE_PHRASE_TABLE: PhraseTable = compilePhraseTable(
-  [...EARLY_RULES, ...LATE_RULES].map((rule) => rule.phrases)
-);
+export const RUNTIME_SIGNS: readonly (readonly [
+  ContainerRuntime,
+  readonly string[],
+])[] = [
+  ['docker', ['error response from daemon', 'api error (', 'dockershim']],
+  [
+    'cri-o',
+    [
+      'writing blob',
+      'storing blob',
+      'reading blob',
+      'committing the finished image',
+      'adding layer with blob',
+      'reading manifest',
+      'initializing source docker://',
+      'choosing an image from manifest list',
+      'copying system image',
+      'short-name',
+      'unqualified-search',
+      'unqualified image',
+      'no search registries',
+      'image not known',
+      '/var/lib/containers/storage',
+      'cri-o',
+    ],
+  ],
+  [
+    'containerd',
+    [
+      'failed to pull and unpack image',
+      'failed to extract layer',
+      'failed to resolve reference',
+      'failed commit on ref',
+      'failed to get sandbox image',
+      'httpreadseeker',
+      'httpreaderseeker',
+      'cancel pulling image',
+      'containerd',
+    ],
+  ],
+  [
+    'docker',
+    [
+      'failed to register layer',
+      'untar re-exec',
+      'getimageblob',
+      'applylayer exit status',
+      '/var/lib/docker',
+      'error pulling image (',
+    ],
+  ],
+];
+
+/**
+ * Where the runtime signs start among the groups of
+ * {@link RULE_PHRASE_TABLE}: after one group per EARLY_RULES and
+ * LATE_RULES row.
+ *
+ * @example
+ * ```ts
+ * RUNTIME_SIGNS_AT === EARLY_RULES.length + LATE_RULES.length; // true
+ * ```
+ */
+export const RUNTIME_SIGNS_AT: number = EARLY_RULES.length + LATE_RULES.length;
+
+/**
+ * Every EARLY_RULES and LATE_RULES phrase in one table, one group per rule
+ * in table order (EARLY_RULES first), then one group per runtime of
+ * {@link RUNTIME_SIGNS}: a message is read once for its class and its
+ * runtime.
+ *
+ * @example
+ * ```ts
+ * RULE_PHRASE_TABLE.groups === RUNTIME_SIGNS_AT + RUNTIME_SIGNS.length; // true
+ * ```
+ */
+export const RULE_PHRASE_TABLE: PhraseTable = compilePhraseTable([
+  ...[...EARLY_RULES, ...LATE_RULES].map((rule) => rule.phrases),
+  ...RUNTIME_SIGNS.map(([, signs]) => signs),
+]);
 
 /**
  * {@link PULL_CONTEXT_PHRASES} as one table (a single group).
