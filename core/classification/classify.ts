@@ -19,7 +19,7 @@ import {
   ENOSPC_VETO_CONTEXTS,
   IMAGE_STORE_AREAS,
   LATE_RULES,
-  PULL_CONTEXT_TABLE,
+  PULL_CONTEXT_AT,
   PULL_WORDS,
   REASON_CLASSES,
   RULE_PHRASE_TABLE,
@@ -56,7 +56,8 @@ interface Scan {
   lower: string;
   /**
    * First hit of each EARLY_RULES then LATE_RULES row's phrases, then of
-   * each runtime's signs (from RUNTIME_SIGNS_AT on).
+   * each runtime's signs (from RUNTIME_SIGNS_AT on), then of the pull
+   * wordings (at PULL_CONTEXT_AT).
    */
   ruleHits: (Hit | undefined)[];
   /** The event's type is Normal (informational, or a BackOff). */
@@ -216,7 +217,7 @@ function pullEvidence(
 ): { hit: Hit; kind: 'phrase' | 'pull-word' } | undefined {
   // The pull wording wraps the errno, so it comes first; the leftmost one
   // is enough to know.
-  const [first] = scanPhrases(PULL_CONTEXT_TABLE, scan.lower);
+  const first = scan.ruleHits[PULL_CONTEXT_AT];
   if (first && first.index < enospc.index)
     return { hit: first, kind: 'phrase' };
   const { area, pathAt } = clause;

@@ -618,29 +618,30 @@ export const RUNTIME_SIGNS: readonly (readonly [
 export const RUNTIME_SIGNS_AT: number = EARLY_RULES.length + LATE_RULES.length;
 
 /**
- * Every EARLY_RULES and LATE_RULES phrase in one table, one group per rule
- * in table order (EARLY_RULES first), then one group per runtime of
- * {@link RUNTIME_SIGNS}: a message is read once for its class and its
- * runtime.
+ * The group of {@link RULE_PHRASE_TABLE} that holds the
+ * {@link PULL_CONTEXT_PHRASES}: the last one, after the runtime signs.
  *
  * @example
  * ```ts
- * RULE_PHRASE_TABLE.groups === RUNTIME_SIGNS_AT + RUNTIME_SIGNS.length; // true
+ * PULL_CONTEXT_AT === RULE_PHRASE_TABLE.groups - 1; // true
+ * ```
+ */
+export const PULL_CONTEXT_AT: number = RUNTIME_SIGNS_AT + RUNTIME_SIGNS.length;
+
+/**
+ * Every phrase a message is read for, in one table so that it is read
+ * once: one group per EARLY_RULES and LATE_RULES row in table order
+ * (EARLY_RULES first), then one group per runtime of
+ * {@link RUNTIME_SIGNS} (from {@link RUNTIME_SIGNS_AT}), then the
+ * {@link PULL_CONTEXT_PHRASES} (at {@link PULL_CONTEXT_AT}).
+ *
+ * @example
+ * ```ts
+ * RULE_PHRASE_TABLE.groups === PULL_CONTEXT_AT + 1; // true
  * ```
  */
 export const RULE_PHRASE_TABLE: PhraseTable = compilePhraseTable([
   ...[...EARLY_RULES, ...LATE_RULES].map((rule) => rule.phrases),
   ...RUNTIME_SIGNS.map(([, signs]) => signs),
-]);
-
-/**
- * {@link PULL_CONTEXT_PHRASES} as one table (a single group).
- *
- * @example
- * ```ts
- * PULL_CONTEXT_TABLE.groups; // 1
- * ```
- */
-export const PULL_CONTEXT_TABLE: PhraseTable = compilePhraseTable([
   PULL_CONTEXT_PHRASES,
 ]);
