@@ -1,6 +1,6 @@
 import {
   asciiLower,
-  detectRuntime,
+  type EnospcClause,
   enospcClause,
   extractImage,
   extractLayerDigest,
@@ -8,6 +8,7 @@ import {
   parseGcBytes,
   registryFromUrl,
   registryOf,
+  runtimeOf,
   stripKubeletWrappers,
 } from './extract.ts';
 import { type Hit, scanPhrases } from './phrase-table.ts';
@@ -15,14 +16,23 @@ import {
   EARLY_RULES,
   ENOSPC_ERRNO,
   ENOSPC_PHRASES,
+  ENOSPC_VETO_CONTEXTS,
+  IMAGE_STORE_AREAS,
   LATE_RULES,
-  PULL_CONTEXT_TABLE,
+  PULL_CONTEXT_AT,
+  PULL_WORDS,
   REASON_CLASSES,
   RULE_PHRASE_TABLE,
+  RUNTIME_SIGNS_AT,
   type Rule,
   WEAK_RULES,
 } from './rules.ts';
-import type { Classification, ClassifierInput, FailureClass } from './types.ts';
+import type {
+  Classification,
+  ClassifierInput,
+  Explanation,
+  FailureClass,
+} from './types.ts';
 
 export { stripKubeletWrappers } from './extract.ts';
 
@@ -44,7 +54,11 @@ const MAX_EVIDENCE_CHARS = 256;
 interface Scan {
   text: string;
   lower: string;
-  /** First hit of each EARLY_RULES then LATE_RULES row's phrases. */
+  /**
+   * First hit of each EARLY_RULES then LATE_RULES row's phrases, then of
+   * each runtime's signs (from RUNTIME_SIGNS_AT on), then of the pull
+   * wordings (at PULL_CONTEXT_AT).
+   */
   ruleHits: (Hit | undefined)[];
   /** The event's type is Normal (informational, or a BackOff). */
   normal: boolean;
@@ -90,14 +104,14 @@ function firstRule(
   scan: Scan,
   rules: readonly Rule[],
   offset: number | undefined
-): { cls: FailureClass; hit: Hit } | undefined {
+): { rule: Rule; hit: Hit } | undefined {
   for (const [i, rule] of rules.entries()) {
     const hit = matchRule(
       scan,
       rule,
       offset === undefined ? undefined : offset + i
     );
-    if (hit) return { cls: rule.class, hit };
+    if (hit) return { rule, hit };
   }
   return undefined;
 }
@@ -124,7 +138,7 @@ function namedParts(
   if (registry !== undefined) out.registry = registry;
   const layerDigest = extractLayerDigest(scan.text);
   if (layerDigest !== undefined) out.layerDigest = layerDigest;
-  const runtime = detectRuntime(scan.lower);
+  const runtime = runtimeOf(scan.ruleHits, RUNTIME_SIGNS_AT);
   if (runtime !== undefined) out.runtime = runtime;
   return out;
 }
@@ -156,7 +170,12 @@ function verdict(
  * evidence is still taken from the message: the class's own phrase when
  * the message has one, else the runtime's error, else nothing.
  */
-function byReason(scan: Scan, cls: FailureClass): Classification {
+function byReason(
+  scan: Scan,
+  cls: FailureClass,
+  trace: Explanation | undefined
+): Classification {
+  if (trace) trace.rule = 'reason';
   const at = EARLY_RULES.findIndex((rule) => rule.class === cls);
   const row = EARLY_RULES[at];
   const hit = row && matchRule(scan, row, at);
@@ -172,17 +191,117 @@ function findEnospc(scan: Scan): Hit | undefined {
   );
 }
 
+// A quoted name without spaces (`"acme/pull-proxy:1"`) names something; its
+// words are not the runtime's. Blanked, same length, so indices hold. The
+// bound is the scan cap: a name is never cut in two.
+const QUOTED_NAME = /"[^"\s]{0,16384}"/g;
+
 /**
- * ENOSPC is disk_full only with a pull wording before it and a clause that
- * is about writing a file; anything else is other_no_space.
+ * A pull word before the path of a write that failed in an image store,
+ * outside quoted names. Only read when no pull phrase decided, which is
+ * rare, so the blanking costs nothing on the common path.
  */
-function byEnospc(scan: Scan, enospc: Hit): Classification {
+function pullWordBefore(scan: Scan, end: number): Hit | undefined {
+  const before = scan.lower
+    .slice(0, end)
+    .replace(QUOTED_NAME, (name) => ' '.repeat(name.length));
+  const m = PULL_WORDS.exec(before);
+  return m ? { index: m.index, length: m[0].length } : undefined;
+}
+
+/** The pull evidence for an ENOSPC, and which kind it is. */
+function pullEvidence(
+  scan: Scan,
+  enospc: Hit,
+  clause: EnospcClause
+): { hit: Hit; kind: 'phrase' | 'pull-word' } | undefined {
   // The pull wording wraps the errno, so it comes first; the leftmost one
   // is enough to know.
-  const [first] = scanPhrases(PULL_CONTEXT_TABLE, scan.lower);
-  const context = first && first.index < enospc.index ? first : undefined;
+  const first = scan.ruleHits[PULL_CONTEXT_AT];
+  if (first && first.index < enospc.index)
+    return { hit: first, kind: 'phrase' };
+  const { area, pathAt } = clause;
+  if (area === undefined || pathAt === undefined) return undefined;
+  if (!IMAGE_STORE_AREAS.has(area)) return undefined;
+  const word = pullWordBefore(scan, pathAt);
+  return word && { hit: word, kind: 'pull-word' };
+}
+
+/** What rules disk_full out for this ENOSPC, with the rule that says so. */
+function enospcVeto(
+  scan: Scan,
+  enospc: Hit,
+  clause: EnospcClause
+): { rule: string; by: string } | undefined {
+  if (clause.vetoedBy !== undefined) {
+    const byArea = clause.vetoedBy === clause.area;
+    return {
+      rule: byArea ? 'enospc/veto-path' : 'enospc/veto-clause',
+      by: clause.vetoedBy,
+    };
+  }
+  const context = ENOSPC_VETO_CONTEXTS.find((c) => {
+    const at = scan.lower.indexOf(c);
+    return at >= 0 && at < enospc.index;
+  });
+  return context === undefined
+    ? undefined
+    : { rule: 'enospc/veto-context', by: context };
+}
+
+type PullEvidence = ReturnType<typeof pullEvidence>;
+
+// `PullImage ` carries its space so that it never matches inside an image
+// name; the evidence shown is the word.
+function pullText(scan: Scan, pull: NonNullable<PullEvidence>): string {
+  return cut(scan.text, pull.hit).trimEnd();
+}
+type EnospcVeto = ReturnType<typeof enospcVeto>;
+
+function enospcRule(pull: PullEvidence, veto: EnospcVeto): string {
+  if (veto) return veto.rule;
+  if (!pull) return 'enospc/not-a-pull';
+  return pull.kind === 'phrase'
+    ? 'enospc/pull-phrase'
+    : 'enospc/runtime-storage';
+}
+
+function traceEnospc(
+  trace: Explanation,
+  scan: Scan,
+  found: { enospc: Hit; clause: EnospcClause },
+  pull: PullEvidence,
+  veto: EnospcVeto
+): void {
+  const { enospc, clause } = found;
+  trace.rule = enospcRule(pull, veto);
+  if (pull) trace.pull = { text: pullText(scan, pull), kind: pull.kind };
+  trace.enospc = cut(scan.text, enospc);
+  if (clause.path !== undefined) trace.path = clause.path;
+  if (clause.area !== undefined) trace.area = clause.area;
+  if (veto) trace.veto = veto.by;
+}
+
+/**
+ * ENOSPC is disk_full only with pull evidence before it (a pull wording,
+ * or a pull word before a path in a runtime's image store) and nothing
+ * that rules it out (a clause about a watch or a mount, a path that is
+ * never the image store, a build step); anything else is other_no_space.
+ */
+function byEnospc(
+  scan: Scan,
+  enospc: Hit,
+  trace: Explanation | undefined
+): Classification {
   const clause = enospcClause(scan.text, scan.lower, enospc.index);
-  const isDiskFull = context !== undefined && !clause.vetoed;
+  // A clause or a path that rules disk_full out decides alone; the pull
+  // evidence behind it is only read for an explanation.
+  const pull =
+    clause.vetoed && !trace ? undefined : pullEvidence(scan, enospc, clause);
+  const veto =
+    pull === undefined && !trace ? undefined : enospcVeto(scan, enospc, clause);
+  const isDiskFull = pull !== undefined && veto === undefined;
+  if (trace) traceEnospc(trace, scan, { enospc, clause }, pull, veto);
   const out = verdict(
     scan,
     isDiskFull ? 'disk_full' : 'other_no_space',
@@ -190,7 +309,7 @@ function byEnospc(scan: Scan, enospc: Hit): Classification {
   );
   if (clause.path !== undefined) out.path = clause.path;
   if (!isDiskFull) return out;
-  out.pullContext = cut(scan.text, context);
+  out.pullContext = pullText(scan, pull);
   out.filesystem = fullFilesystem(scan.lower, clause.path, out.runtime);
   // Pruning images does not empty CRI-O's /var/tmp staging directory: a
   // person has to look. Everything else is the image store.
@@ -222,9 +341,14 @@ function isCauseless(scan: Scan, cause: string): boolean {
   );
 }
 
-function byFallback(scan: Scan): Classification {
+function byFallback(
+  scan: Scan,
+  trace: Explanation | undefined
+): Classification {
   const cause = stripKubeletWrappers(scan.text);
-  if (!isCauseless(scan, cause)) return verdict(scan, 'other', cause);
+  const known = !isCauseless(scan, cause);
+  if (trace) trace.rule = known ? 'fallback/cause' : 'fallback/no-cause';
+  if (known) return verdict(scan, 'other', cause);
   return {
     ...verdict(scan, 'other', null),
     causeKnown: false,
@@ -232,18 +356,36 @@ function byFallback(scan: Scan): Classification {
   };
 }
 
-function classifyScan(scan: Scan, reason: string): Classification {
+function byRule(
+  scan: Scan,
+  found: { rule: Rule; hit: Hit },
+  trace: Explanation | undefined
+): Classification {
+  if (trace) trace.rule = found.rule.id;
+  return verdict(scan, found.rule.class, cut(scan.text, found.hit));
+}
+
+/**
+ * The decision, in order: a reason that decides alone, the early rows, the
+ * ENOSPC check, the late rows, the gRPC code, and the fallback. `trace`,
+ * when given, records why (for `explain`); the fast path passes none.
+ */
+function classifyScan(
+  scan: Scan,
+  reason: string,
+  trace?: Explanation
+): Classification {
   const reasonClass = REASON_CLASSES.get(asciiLower(reason.trim()));
-  if (reasonClass !== undefined) return byReason(scan, reasonClass);
+  if (reasonClass !== undefined) return byReason(scan, reasonClass, trace);
   const early = firstRule(scan, EARLY_RULES, 0);
-  if (early) return verdict(scan, early.cls, cut(scan.text, early.hit));
+  if (early) return byRule(scan, early, trace);
   const enospc = findEnospc(scan);
-  if (enospc) return byEnospc(scan, enospc);
+  if (enospc) return byEnospc(scan, enospc, trace);
   const late =
     firstRule(scan, LATE_RULES, EARLY_RULES.length) ??
     firstRule(scan, WEAK_RULES, undefined);
-  if (late) return verdict(scan, late.cls, cut(scan.text, late.hit));
-  return byFallback(scan);
+  if (late) return byRule(scan, late, trace);
+  return byFallback(scan, trace);
 }
 
 function readInput(input: ClassifierInput | null | undefined): {
@@ -312,6 +454,48 @@ export function classify(input: ClassifierInput): Classification {
       evidence: null,
       causeKnown: false,
       remedy: 'none',
+    };
+  }
+}
+
+/**
+ * {@link classify}, with why: the rule that decided and the evidence it read
+ * (the pull evidence, the ENOSPC wording, the path the write failed on and
+ * what part of the node that is, what ruled disk_full out). The verdict is
+ * the one `classify` gives. Slower than `classify`: for a person or the CLI's
+ * `--explain`, not for the pipeline.
+ *
+ * @example
+ * ```ts
+ * const { verdict, explanation } = explain({
+ *   message:
+ *     'level=warning msg="extraction snapshot removal failed" error="write ' +
+ *     '/var/lib/containerd/io.containerd.metadata.v1.bolt/meta.db: no space ' +
+ *     'left on device: unknown"',
+ * });
+ * verdict.class; // 'disk_full'
+ * explanation.rule; // 'enospc/pull-phrase'
+ * explanation.area; // 'containerd_metadata'
+ * ```
+ */
+export function explain(input: ClassifierInput): {
+  verdict: Classification;
+  explanation: Explanation;
+} {
+  const explanation: Explanation = { rule: 'fallback/no-cause' };
+  try {
+    const { scan, reason } = readInput(input);
+    return { verdict: classifyScan(scan, reason, explanation), explanation };
+  } catch {
+    // The same promise as classify: never throws, a causeless verdict.
+    return {
+      verdict: {
+        class: 'other',
+        evidence: null,
+        causeKnown: false,
+        remedy: 'none',
+      },
+      explanation: { rule: 'fallback/no-cause' },
     };
   }
 }

@@ -1,6 +1,11 @@
-import { compilePhraseTable, scanPhrases } from './phrase-table.ts';
-import { ENOSPC_VETO_CLAUSES, ENOSPC_VETO_PATHS } from './rules.ts';
-import type { ContainerRuntime, FullFilesystem } from './types.ts';
+import { compilePhraseTable, type Hit, scanPhrases } from './phrase-table.ts';
+import {
+  ENOSPC_VETO_CLAUSES,
+  NOT_THE_IMAGE_STORE,
+  RUNTIME_SIGNS,
+  STORAGE_AREAS,
+} from './rules.ts';
+import type { ContainerRuntime, FullFilesystem, StorageArea } from './types.ts';
 
 const NON_ASCII = /[\u0080-\uffff]/;
 const UPPER_RUN = /[A-Z]+/g;
@@ -198,8 +203,14 @@ export function extractLayerDigest(text: string): string | undefined {
 export interface EnospcClause {
   /** The path the failed syscall was writing, when the clause names one. */
   path?: string;
-  /** True when the clause says the ENOSPC is not about file space. */
+  /** Where that path starts in the message. */
+  pathAt?: number;
+  /** Which part of the node the path belongs to. */
+  area?: StorageArea;
+  /** True when the clause says the ENOSPC is not about the image store. */
   vetoed: boolean;
+  /** The clause word (`inotify`) or the area (`kubelet`) that vetoed. */
+  vetoedBy?: string;
 }
 
 const CLAUSE_WINDOW = 2048;
@@ -223,16 +234,40 @@ function cutPath(raw: string): string | undefined {
 }
 
 /**
+ * Which part of the node a path belongs to: a runtime's image store (the
+ * containerd content, metadata and snapshot stores under any root, Docker's
+ * layer store, containers/storage layers, the blob staging dir), or a place
+ * that is never the image store (the kernel's filesystems, /dev/shm, the
+ * kubelet's pod directories, the runtime's per-container state), or
+ * `other`.
+ *
+ * @example
+ * ```ts
+ * storageArea('/var/lib/rancher/rke2/agent/containerd/io.containerd.metadata.v1.bolt/meta.db');
+ * // 'containerd_metadata'
+ * storageArea('/var/lib/kubelet/pods/u/volumes/kubernetes.io~empty-dir/x'); // 'kubelet'
+ * ```
+ */
+export function storageArea(path: string): StorageArea {
+  const lower = asciiLower(path);
+  for (const [area, pattern] of STORAGE_AREAS) {
+    if (pattern.test(lower)) return area;
+  }
+  return 'other';
+}
+
+/**
  * Reads the clause that ends at an ENOSPC phrase (`write /path: ` in `write
- * /path: no space left on device`): which path filled up, and whether the
- * clause vetoes disk_full (`fork/exec`, `inotify_add_watch`, `mounting shm
- * tmpfs`, a /dev/shm or pod volume path).
+ * /path: no space left on device`): which path filled up, which part of the
+ * node it is, and whether the clause vetoes disk_full (`fork/exec`,
+ * `inotify_add_watch`, `mounting shm tmpfs`, or a path that is never the
+ * image store: /dev/shm, a pod volume, the runtime's container state).
  *
  * @example
  * ```ts
  * const text = 'write /var/lib/containerd/x: no space left on device';
  * enospcClause(text, text.toLowerCase(), text.indexOf('no space'));
- * // { path: '/var/lib/containerd/x', vetoed: false }
+ * // { path: '/var/lib/containerd/x', pathAt: 6, area: 'other', vetoed: false }
  * ```
  */
 export function enospcClause(
@@ -254,76 +289,27 @@ export function enospcClause(
     clauseStart,
     start < 0 ? undefined : clauseStart + start
   );
-  const vetoed =
-    ENOSPC_VETO_CLAUSES.some((token) => head.includes(token)) ||
-    (path !== undefined && isVetoPath(path));
-  return path === undefined ? { vetoed } : { path, vetoed };
+  const token = ENOSPC_VETO_CLAUSES.find((word) => head.includes(word));
+  if (path === undefined) {
+    return token === undefined ? { vetoed: false } : vetoedBy(token);
+  }
+  const area = storageArea(path);
+  const out: EnospcClause = {
+    path,
+    pathAt: from + clauseStart + start,
+    area,
+    vetoed: false,
+  };
+  const veto = token ?? (NOT_THE_IMAGE_STORE.has(area) ? area : undefined);
+  return veto === undefined ? out : { ...out, vetoed: true, vetoedBy: veto };
 }
 
-function isVetoPath(path: string): boolean {
-  // The kubelet's pod directory may sit under a prefix (microk8s:
-  // /var/snap/microk8s/common/var/lib/kubelet), kernel filesystems never do.
-  return (
-    ENOSPC_VETO_PATHS.some((prefix) => path.startsWith(prefix)) ||
-    path.includes('/var/lib/kubelet/pods/')
-  );
+function vetoedBy(token: string): EnospcClause {
+  return { vetoed: true, vetoedBy: token };
 }
 
-// Groups in priority order. Docker's daemon wraps whatever its own store
-// says, so its wrapper wins; its weaker signs (shared with the layer code
-// containers/storage inherited) come last.
-const RUNTIME_GROUPS: readonly (readonly [
-  ContainerRuntime,
-  readonly string[],
-])[] = [
-  ['docker', ['error response from daemon', 'api error (', 'dockershim']],
-  [
-    'cri-o',
-    [
-      'writing blob',
-      'storing blob',
-      'reading blob',
-      'committing the finished image',
-      'adding layer with blob',
-      'reading manifest',
-      'initializing source docker://',
-      'choosing an image from manifest list',
-      'copying system image',
-      'short-name',
-      'unqualified-search',
-      'image not known',
-      '/var/lib/containers/storage',
-      'cri-o',
-    ],
-  ],
-  [
-    'containerd',
-    [
-      'failed to pull and unpack image',
-      'failed to extract layer',
-      'failed to resolve reference',
-      'failed commit on ref',
-      'failed to get sandbox image',
-      'httpreadseeker',
-      'httpreaderseeker',
-      'cancel pulling image',
-      'containerd',
-    ],
-  ],
-  [
-    'docker',
-    [
-      'failed to register layer',
-      'untar re-exec',
-      'getimageblob',
-      'applylayer exit status',
-      '/var/lib/docker',
-      'error pulling image (',
-    ],
-  ],
-];
 const RUNTIME_TABLE = compilePhraseTable(
-  RUNTIME_GROUPS.map(([, signs]) => signs)
+  RUNTIME_SIGNS.map(([, signs]) => signs)
 );
 
 /**
@@ -336,9 +322,27 @@ const RUNTIME_TABLE = compilePhraseTable(
  * ```
  */
 export function detectRuntime(lower: string): ContainerRuntime | undefined {
-  const hits = scanPhrases(RUNTIME_TABLE, lower);
-  const group = hits.findIndex((hit) => hit !== undefined);
-  return RUNTIME_GROUPS[group]?.[0];
+  return runtimeOf(scanPhrases(RUNTIME_TABLE, lower), 0);
+}
+
+/**
+ * The runtime from a scan that already read {@link RUNTIME_SIGNS}, as
+ * groups from `offset` on (classify reads them in the same pass as the
+ * rule phrases): the first group with a hit.
+ *
+ * @example
+ * ```ts
+ * runtimeOf([undefined, { index: 0, length: 10 }], 1); // 'docker'
+ * ```
+ */
+export function runtimeOf(
+  hits: readonly (Hit | undefined)[],
+  offset: number
+): ContainerRuntime | undefined {
+  for (let i = 0; i < RUNTIME_SIGNS.length; i++) {
+    if (hits[offset + i] !== undefined) return RUNTIME_SIGNS[i]?.[0];
+  }
+  return undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { compilePhraseTable, type PhraseTable } from './phrase-table.ts';
-import type { FailureClass } from './types.ts';
+import type { ContainerRuntime, FailureClass, StorageArea } from './types.ts';
 
 /**
  * One row of the classification table: the wordings that put a message in
@@ -15,10 +15,12 @@ import type { FailureClass } from './types.ts';
  *
  * @example
  * ```ts
- * const row: Rule = { class: 'tls', phrases: ['x509: '], patterns: [] };
+ * const row: Rule = { id: 'tls', class: 'tls', phrases: ['x509: '], patterns: [] };
  * ```
  */
 export interface Rule {
+  /** Stable name of the row, reported by `classify --explain`. */
+  readonly id: string;
   readonly class: FailureClass;
   readonly phrases: readonly string[];
   readonly patterns: readonly RegExp[];
@@ -63,15 +65,21 @@ export const ENOSPC_ERRNO: RegExp = /(?<![\w./:@-])ENOSPC(?![\w.-])/;
 /**
  * Wordings that only an image pull (download, content ingest, layer
  * extract/apply/register, blob staging) produces. An ENOSPC counts as
- * disk_full only when one of these comes before it: the same errno from
+ * disk_full when one of these comes before it: the same errno from
  * inotify, /dev/shm, a runc mount or a volume means something else, and a
  * false disk_full prunes a healthy node.
  *
+ * Docker's own layer application speaks of tar files (`Error processing
+ * tar file(exit status 1)`, `Untar re-exec error`, `ApplyLayer exit
+ * status`), with or without the `failed to register layer` that wraps it:
+ * those are the layer store filling up. The same wording from a build step
+ * or a copy into a container is ruled out by {@link ENOSPC_VETO_CONTEXTS}.
+ *
  * Deliberately absent, because they also show up outside pulls: a bare
  * `failed to pull`/`failed to unpack`/`failed to copy` (git-sync, apps
- * unpacking archives), `Error processing tar file` and `Untar re-exec
- * error` (docker cp/build), `failed to create/prepare snapshot` (container
- * creation), `creating read-write layer` (CRI-O container creation).
+ * unpacking archives), a bare `tar: ` (an app's own tar), `failed to
+ * create/prepare snapshot` (container creation), `creating read-write
+ * layer` (CRI-O container creation).
  *
  * @example
  * ```ts
@@ -87,15 +95,27 @@ export const PULL_CONTEXT_PHRASES: readonly string[] = [
   'image pull failed',
   'pulling image',
   'errimagepull',
-  // containerd 1.x and 2.x unpack, and its content store
+  // the CRI call in kubelet and containerd logs (`PullImage "x" failed`)
+  // and the ECS agent's pull error
+  'pullimage ',
+  'cannotpullcontainererror',
+  // containerd 1.x and 2.x unpack (the transfer service's too), `ctr
+  // images import`, and the content store
   'failed to extract layer',
-  'failed to prepare extraction snapshot',
+  'extraction snapshot',
+  // the unpacker's log line when a layer would not apply
+  // (`msg="apply failure, attempting cleanup" error="…" key="extract-…"`)
+  'apply failure, attempting cleanup',
   'failed to unpack image',
+  'failed to ingest',
   'failed commit on ref',
   'io.containerd.content.v1.content',
-  // Docker's graph driver and blob download
+  // Docker's layer store and blob download
   'failed to register layer',
   'applylayer',
+  'processing tar file',
+  'untar re-exec error',
+  'untar exit status',
   'getimageblob',
   // containers/image and containers/storage (CRI-O, podman, buildah)
   'writing blob: ',
@@ -104,6 +124,20 @@ export const PULL_CONTEXT_PHRASES: readonly string[] = [
   'committing the finished image',
   'copying system image',
 ];
+
+/**
+ * A pull word, for a write that failed inside a runtime's image store
+ * (its content, metadata or snapshot store, Docker's layer store,
+ * containers/storage layers): there the runtime's own wording may be no
+ * more than `extraction snapshot removal failed` or `PullImage`. Matched
+ * before the path and outside quoted image names, never on its own.
+ *
+ * @example
+ * ```ts
+ * PULL_WORDS.test('msg="extraction snapshot removal failed"'); // true
+ * ```
+ */
+export const PULL_WORDS: RegExp = /pull|unpack|extract|ingest|blob/;
 
 /**
  * Messages whose ENOSPC is about something other than the image store even
@@ -128,21 +162,103 @@ export const ENOSPC_VETO_CLAUSES: readonly string[] = [
 ];
 
 /**
- * Path prefixes that are never the image store: a pull that reports one of
- * them ran out of something else (shared memory, kernel objects, a pod's
- * volume). A kubelet pod directory is also recognised under any prefix.
+ * Wordings of a build or a copy into a container: the layer that could not
+ * be written is a build product, not a pulled image (`docker build`'s COPY
+ * step, buildah committing a step). They speak of tar files and blobs as a
+ * pull does, so they are read anywhere before the ENOSPC.
  *
  * @example
  * ```ts
- * ENOSPC_VETO_PATHS.includes('/dev/shm'); // true
+ * ENOSPC_VETO_CONTEXTS.includes('committing container for step'); // true
  * ```
  */
-export const ENOSPC_VETO_PATHS: readonly string[] = [
-  '/dev/shm',
-  '/proc/',
-  '/sys/',
-  '/var/lib/kubelet/',
+export const ENOSPC_VETO_CONTEXTS: readonly string[] = [
+  'committing container for step',
+  'copying layers and metadata for container',
+  'failed to copy files',
+  'failed to copy directory',
 ];
+
+/**
+ * What a path tells about where a write failed, tried in order on the
+ * ASCII-lower-cased path; the first match names the area. The image stores
+ * come before the runtime's own state, so a layer that ships
+ * `/etc/cloud-init/` is still a layer, and containers/storage (whose
+ * layers also sit in `overlay/<id>/diff`) comes before Docker.
+ *
+ * Roots differ (`/var/lib/containerd`, k3s and RKE2's
+ * `/var/lib/rancher/<k3s|rke2>/agent/containerd`, microk8s' snap, Docker
+ * Desktop's `desktop-containerd`, Docker's data-root, containers/storage's
+ * graphroot), so the areas are known by the directories the runtimes
+ * create inside them. Every quantifier is bounded.
+ *
+ * @example
+ * ```ts
+ * STORAGE_AREAS.find(([, p]) => p.test('/proc/self/exe'))?.[0]; // 'kernel'
+ * ```
+ */
+export const STORAGE_AREAS: readonly (readonly [StorageArea, RegExp])[] = [
+  ['kernel', /^\/(?:proc|sys)\//],
+  ['shared_memory', /^\/dev\/shm(?:\/|$)/],
+  ['kubelet', /^\/var\/lib\/kubelet\/|\/kubelet\/pods\//],
+  [
+    'blob_staging',
+    /^\/var\/tmp\/(?:container_images_storage|storage)\d{1,20}(?:\/|$)/,
+  ],
+  ['containerd_content', /\/io\.containerd\.content\.v1\.content(?:\/|$)/],
+  ['containerd_metadata', /\/io\.containerd\.metadata\.v1\.bolt(?:\/|$)/],
+  [
+    'containerd_snapshots',
+    /\/io\.containerd\.snapshotter\.v1\.[a-z0-9-]{1,32}(?:\/|$)/,
+  ],
+  ['containerd_unpack', /\/tmpmounts\/containerd-mount\d{0,20}(?:\/|$)/],
+  [
+    'storage_layers',
+    /\/containers\/storage\/(?:overlay-(?:layers|images)(?:\/|$)|overlay\/[0-9a-f]{1,64}\/diff(?:\/|$)|tmp\/)/,
+  ],
+  [
+    'docker_layers',
+    /\/image\/[a-z0-9-]{1,32}\/(?:layerdb|imagedb)(?:\/|$)|\/tmp\/getimageblob|\/docker\/tmp\/|\/(?:overlay2?|aufs)\/[0-9a-z]{1,64}\/diff(?:\/|$)|\/aufs\/diff\//,
+  ],
+  [
+    'runtime_state',
+    /^\/(?:var\/)?run\/|\/io\.containerd\.(?:grpc\.v1\.cri|runtime\.[a-z0-9.]{1,16})\/|\/(?:docker|storage)\/(?:containers|volumes)\/|\/overlay-containers\/|\/merged(?:[./]|$)|-init(?:\/|$)/,
+  ],
+];
+
+/**
+ * The image stores: a write that failed there during a pull is a full
+ * image disk, and pruning images frees it.
+ *
+ * @example
+ * ```ts
+ * IMAGE_STORE_AREAS.has('containerd_metadata'); // true
+ * ```
+ */
+export const IMAGE_STORE_AREAS: ReadonlySet<StorageArea> = new Set<StorageArea>(
+  [
+    'blob_staging',
+    'containerd_content',
+    'containerd_metadata',
+    'containerd_snapshots',
+    'containerd_unpack',
+    'docker_layers',
+    'storage_layers',
+  ]
+);
+
+/**
+ * Areas that are never the image store: a write that failed there is out
+ * of something else (kernel objects, shared memory, a pod's volume, the
+ * runtime's per-container state on its own tmpfs), whatever wraps it.
+ *
+ * @example
+ * ```ts
+ * NOT_THE_IMAGE_STORE.has('shared_memory'); // true
+ * ```
+ */
+export const NOT_THE_IMAGE_STORE: ReadonlySet<StorageArea> =
+  new Set<StorageArea>(['kernel', 'shared_memory', 'kubelet', 'runtime_state']);
 
 /**
  * The rows tried before the ENOSPC check. Their wordings are specific
@@ -156,11 +272,13 @@ export const ENOSPC_VETO_PATHS: readonly string[] = [
  */
 export const EARLY_RULES: readonly Rule[] = [
   {
+    id: 'never-pull',
     class: 'never_pull',
     phrases: ['is not present with pull policy of never', 'errimageneverpull'],
     patterns: [],
   },
   {
+    id: 'invalid-name',
     class: 'invalid_name',
     phrases: [
       'invalid reference format',
@@ -172,8 +290,15 @@ export const EARLY_RULES: readonly Rule[] = [
       // called acme/short-name-svc.
       'short-name "',
       'short-name resolution',
+      'short-name alias',
       'short name mode',
       'unqualified-search registries',
+      // podman 1.x/2.x and buildah: `image name provided is a short name
+      // and no search registries are defined in …`
+      'a short name and no search registries',
+      // CRI-O before 1.20: `no registries configured while trying to pull
+      // an unqualified image`
+      'pull an unqualified image',
       'repository name must be lowercase',
       'repository name must be canonical',
       'is not a valid repository/tag',
@@ -181,6 +306,7 @@ export const EARLY_RULES: readonly Rule[] = [
     patterns: [],
   },
   {
+    id: 'image-gc-failed',
     class: 'image_gc_failed',
     phrases: [
       'garbage collect required amount of images',
@@ -193,6 +319,7 @@ export const EARLY_RULES: readonly Rule[] = [
     patterns: [/\b(?:wanted|attempted) to free \d{1,20}(?: bytes)?, but/i],
   },
   {
+    id: 'disk-pressure',
     class: 'disk_pressure_eviction',
     phrases: [
       'low on resource: ephemeral-storage',
@@ -225,6 +352,7 @@ export const EARLY_RULES: readonly Rule[] = [
  */
 export const LATE_RULES: readonly Rule[] = [
   {
+    id: 'rate-limited',
     class: 'rate_limited',
     phrases: [
       'toomanyrequests',
@@ -238,6 +366,7 @@ export const LATE_RULES: readonly Rule[] = [
     patterns: [/\bstatus(?: code)?:? 429\b/i],
   },
   {
+    id: 'auth',
     class: 'auth',
     phrases: [
       'pull access denied',
@@ -265,6 +394,7 @@ export const LATE_RULES: readonly Rule[] = [
     ],
   },
   {
+    id: 'tls',
     class: 'tls',
     phrases: [
       'x509: ',
@@ -283,6 +413,7 @@ export const LATE_RULES: readonly Rule[] = [
     patterns: [/\btls: /],
   },
   {
+    id: 'platform',
     class: 'platform',
     phrases: [
       'no match for platform',
@@ -295,6 +426,7 @@ export const LATE_RULES: readonly Rule[] = [
     patterns: [],
   },
   {
+    id: 'not-found',
     class: 'not_found',
     phrases: [
       'manifest unknown',
@@ -318,6 +450,7 @@ export const LATE_RULES: readonly Rule[] = [
     ],
   },
   {
+    id: 'network',
     class: 'network',
     phrases: [
       'i/o timeout',
@@ -366,13 +499,20 @@ export const LATE_RULES: readonly Rule[] = [
  * ```
  */
 export const WEAK_RULES: readonly Rule[] = [
-  { class: 'not_found', phrases: [], patterns: [/\bcode = NotFound\b/] },
   {
+    id: 'grpc-not-found',
+    class: 'not_found',
+    phrases: [],
+    patterns: [/\bcode = NotFound\b/],
+  },
+  {
+    id: 'grpc-auth',
     class: 'auth',
     phrases: [],
     patterns: [/\bcode = (?:Unauthenticated|PermissionDenied)\b/],
   },
   {
+    id: 'grpc-network',
     class: 'network',
     phrases: [],
     patterns: [/\bcode = (?:DeadlineExceeded|Unavailable)\b/],
@@ -401,26 +541,107 @@ export const REASON_CLASSES: ReadonlyMap<string, FailureClass> = new Map<
 ]);
 
 /**
- * Every EARLY_RULES and LATE_RULES phrase in one table, one group per rule
- * in table order (EARLY_RULES first), read in one pass per message.
+ * The signs of each runtime's wording, in priority order: the first group
+ * with a hit names the runtime. Docker's daemon wraps whatever its own
+ * store says, so its wrapper wins; its weaker signs (shared with the layer
+ * code containers/storage inherited) come last. podman and buildah share
+ * CRI-O's libraries and so its signs.
  *
  * @example
  * ```ts
- * RULE_PHRASE_TABLE.groups === EARLY_RULES.length + LATE_RULES.length; // true
+ * RUNTIME_SIGNS[0]?.[0]; // 'docker'
  * ```
  */
-export const RULE_PHRASE_TABLE: PhraseTable = compilePhraseTable(
-  [...EARLY_RULES, ...LATE_RULES].map((rule) => rule.phrases)
-);
+export const RUNTIME_SIGNS: readonly (readonly [
+  ContainerRuntime,
+  readonly string[],
+])[] = [
+  ['docker', ['error response from daemon', 'api error (', 'dockershim']],
+  [
+    'cri-o',
+    [
+      'writing blob',
+      'storing blob',
+      'reading blob',
+      'committing the finished image',
+      'adding layer with blob',
+      'reading manifest',
+      'initializing source docker://',
+      'choosing an image from manifest list',
+      'copying system image',
+      'short-name',
+      'unqualified-search',
+      'unqualified image',
+      'no search registries',
+      'image not known',
+      '/var/lib/containers/storage',
+      'cri-o',
+    ],
+  ],
+  [
+    'containerd',
+    [
+      'failed to pull and unpack image',
+      'failed to extract layer',
+      'failed to resolve reference',
+      'failed commit on ref',
+      'failed to get sandbox image',
+      'httpreadseeker',
+      'httpreaderseeker',
+      'cancel pulling image',
+      'containerd',
+    ],
+  ],
+  [
+    'docker',
+    [
+      'failed to register layer',
+      'untar re-exec',
+      'getimageblob',
+      'applylayer exit status',
+      '/var/lib/docker',
+      'error pulling image (',
+    ],
+  ],
+];
 
 /**
- * {@link PULL_CONTEXT_PHRASES} as one table (a single group).
+ * Where the runtime signs start among the groups of
+ * {@link RULE_PHRASE_TABLE}: after one group per EARLY_RULES and
+ * LATE_RULES row.
  *
  * @example
  * ```ts
- * PULL_CONTEXT_TABLE.groups; // 1
+ * RUNTIME_SIGNS_AT === EARLY_RULES.length + LATE_RULES.length; // true
  * ```
  */
-export const PULL_CONTEXT_TABLE: PhraseTable = compilePhraseTable([
+export const RUNTIME_SIGNS_AT: number = EARLY_RULES.length + LATE_RULES.length;
+
+/**
+ * The group of {@link RULE_PHRASE_TABLE} that holds the
+ * {@link PULL_CONTEXT_PHRASES}: the last one, after the runtime signs.
+ *
+ * @example
+ * ```ts
+ * PULL_CONTEXT_AT === RULE_PHRASE_TABLE.groups - 1; // true
+ * ```
+ */
+export const PULL_CONTEXT_AT: number = RUNTIME_SIGNS_AT + RUNTIME_SIGNS.length;
+
+/**
+ * Every phrase a message is read for, in one table so that it is read
+ * once: one group per EARLY_RULES and LATE_RULES row in table order
+ * (EARLY_RULES first), then one group per runtime of
+ * {@link RUNTIME_SIGNS} (from {@link RUNTIME_SIGNS_AT}), then the
+ * {@link PULL_CONTEXT_PHRASES} (at {@link PULL_CONTEXT_AT}).
+ *
+ * @example
+ * ```ts
+ * RULE_PHRASE_TABLE.groups === PULL_CONTEXT_AT + 1; // true
+ * ```
+ */
+export const RULE_PHRASE_TABLE: PhraseTable = compilePhraseTable([
+  ...[...EARLY_RULES, ...LATE_RULES].map((rule) => rule.phrases),
+  ...RUNTIME_SIGNS.map(([, signs]) => signs),
   PULL_CONTEXT_PHRASES,
 ]);

@@ -40,6 +40,40 @@ export type FullFilesystem =
   | 'unknown';
 
 /**
+ * Where on the node a write that hit ENOSPC was going, read from its path
+ * (`STORAGE_AREAS` in rules.ts):
+ * - the image stores, which a pull fills and pruning images frees:
+ *   `containerd_content` (blob ingest and blobs), `containerd_metadata`
+ *   (bolt meta.db), `containerd_snapshots` (unpacked layers),
+ *   `containerd_unpack` (the temporary mounts a layer is applied through),
+ *   `docker_layers` (Docker's layer and image store, blob downloads),
+ *   `storage_layers` (containers/storage layers and images: CRI-O,
+ *   podman), `blob_staging` (containers/image's blob staging in /var/tmp);
+ * - never the image store: `kernel` (/proc, /sys), `shared_memory`
+ *   (/dev/shm), `kubelet` (pod directories and volumes), `runtime_state`
+ *   (per-container state, volumes and logs, /run);
+ * - `other`: anything else (often a path inside the layer being written).
+ *
+ * @example
+ * ```ts
+ * const a: StorageArea = 'containerd_metadata';
+ * ```
+ */
+export type StorageArea =
+  | 'containerd_content'
+  | 'containerd_metadata'
+  | 'containerd_snapshots'
+  | 'containerd_unpack'
+  | 'docker_layers'
+  | 'storage_layers'
+  | 'blob_staging'
+  | 'kernel'
+  | 'shared_memory'
+  | 'kubelet'
+  | 'runtime_state'
+  | 'other';
+
+/**
  * What remediation may do with a classification:
  * - `prune`: prune the node's image cache (disk_full on the image store);
  * - `escalate`: a person must act (e.g. CRI-O /var/tmp full);
@@ -90,4 +124,45 @@ export interface Classification {
   /** image_gc_failed: bytes the kubelet wanted to free and bytes it freed. */
   gcWantedBytes?: number;
   gcFreedBytes?: number;
+}
+
+/**
+ * Why a message got its verdict, for a person reading a wrong one from the
+ * field: the rule that decided and what it read. Every text is a substring
+ * of the message.
+ *
+ * Rule ids: `reason` (the event reason alone decides), a row of the rule
+ * table (`invalid-name`, `auth`, `not-found`, `grpc-auth`, …), for ENOSPC
+ * `enospc/pull-phrase` and `enospc/runtime-storage` (disk_full: a pull
+ * wording, or a pull word before a path in a runtime's image store) or
+ * `enospc/veto-clause`, `enospc/veto-path`, `enospc/veto-context`,
+ * `enospc/not-a-pull` (other_no_space), and `fallback/cause` or
+ * `fallback/no-cause` when nothing matched.
+ *
+ * @example
+ * ```ts
+ * const e: Explanation = {
+ *   rule: 'enospc/runtime-storage',
+ *   pull: { text: 'extract', kind: 'pull-word' },
+ *   enospc: 'no space left on device',
+ *   path: '/var/lib/containerd/io.containerd.metadata.v1.bolt/meta.db',
+ *   area: 'containerd_metadata',
+ * };
+ * ```
+ */
+export interface Explanation {
+  rule: string;
+  /**
+   * ENOSPC messages: what made the write count as part of a pull, a pull
+   * wording (`phrase`) or a pull word before an image store path
+   * (`pull-word`). Absent when nothing did.
+   */
+  pull?: { text: string; kind: 'phrase' | 'pull-word' };
+  /** The ENOSPC wording itself. */
+  enospc?: string;
+  /** Where the write failed, when the message names a path. */
+  path?: string;
+  area?: StorageArea;
+  /** What ruled disk_full out: a clause word, a context wording or an area. */
+  veto?: string;
 }

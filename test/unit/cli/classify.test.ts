@@ -1,6 +1,15 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
-import { classifyStream } from '../../../cli/commands/classify.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  CLASSIFY_HELP,
+  classifyCommand,
+  classifyStream,
+} from '../../../cli/commands/classify.ts';
+
+const META = '/var/lib/containerd/io.containerd.metadata.v1.bolt/meta.db';
 
 describe('Function: classifyStream (pullmedic classify)', () => {
   it('answers every input line on its own line, in order, errors included', async () => {
@@ -46,5 +55,117 @@ describe('Function: classifyStream (pullmedic classify)', () => {
       causeKnown: false,
       remedy: 'none',
     });
+  });
+});
+
+describe('Function: classifyStream --explain', () => {
+  it('explains every line by its line number: verdict, rule and evidence', async () => {
+    // Prepare
+    const lines = [
+      JSON.stringify({
+        message: `unpacking app:1...level=warning msg="failed to remove lease" error="write ${META}: no space left on device"`,
+      }),
+      '',
+      JSON.stringify({
+        reason: 'Failed',
+        message:
+          'Failed to pull image "a": write /dev/shm/x: no space left on device',
+      }),
+      JSON.stringify({ message: 'Failed to pull image "a": 401 Unauthorized' }),
+      '{not json',
+      JSON.stringify({ message: 'Error: ErrImagePull' }),
+    ];
+    const out: string[] = [];
+
+    // Act
+    const count = await classifyStream(
+      Readable.from(lines.join('\n')),
+      (l) => out.push(l),
+      { explain: true }
+    );
+
+    // Assess
+    expect(count).toBe(5);
+    expect(out[0]).toBe(
+      [
+        'line 1: disk_full (prune), rule enospc/runtime-storage',
+        `  pull evidence: "unpack" (a pull word before a path in a runtime's image store)`,
+        '  ENOSPC:        "no space left on device"',
+        `  write failed:  ${META} (containerd metadata store)`,
+        '',
+      ].join('\n')
+    );
+    expect(out[1]).toBe(
+      [
+        'line 3: other_no_space (notify), rule enospc/veto-path',
+        '  pull evidence: "Failed to pull image" (a pull wording)',
+        '  ENOSPC:        "no space left on device"',
+        '  write failed:  /dev/shm/x (shared memory)',
+        '  ruled out by:  shared_memory',
+        '',
+      ].join('\n')
+    );
+    expect(out[2]).toBe(
+      'line 4: auth (notify), rule auth\n  evidence:      "Unauthorized"\n'
+    );
+    expect(out[3]).toMatch(/^line 5: error: not JSON: /);
+    expect(out[4]).toBe('line 6: other (none), rule fallback/no-cause\n');
+  });
+});
+
+describe('Function: classifyCommand', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('explains a file given with --input, and keeps JSON Lines without --explain', async () => {
+    // Prepare
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'classify-')), 'e');
+    writeFileSync(
+      file,
+      `${JSON.stringify({ message: `write ${META}: no space left on device` })}\n`
+    );
+    const written: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+
+    // Act
+    const explained = await classifyCommand(['--input', file, '--explain']);
+    const explainedText = written.splice(0).join('');
+    const plain = await classifyCommand(['--input', file]);
+
+    // Assess
+    expect(explained).toBe(0);
+    expect(plain).toBe(0);
+    expect(explainedText).toContain(
+      'line 1: other_no_space (notify), rule enospc/not-a-pull'
+    );
+    expect(explainedText).toContain(
+      `write failed:  ${META} (containerd metadata store)`
+    );
+    expect(JSON.parse(written.join(''))).toMatchObject({
+      class: 'other_no_space',
+      path: META,
+    });
+  });
+
+  it('documents --explain with an example in its help', async () => {
+    // Prepare
+    const written: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+
+    // Act
+    const code = await classifyCommand(['--help']);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(written.join('')).toBe(CLASSIFY_HELP);
+    expect(CLASSIFY_HELP).toContain('--explain');
+    expect(CLASSIFY_HELP).toContain('pullmedic classify --explain --input');
   });
 });

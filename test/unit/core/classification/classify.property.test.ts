@@ -1,31 +1,28 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { classify, classifyStrict } from '#core/classification/classify.ts';
+import {
+  classify,
+  classifyStrict,
+  explain,
+} from '#core/classification/classify.ts';
 import {
   type Classification,
   FAILURE_CLASSES,
 } from '#core/classification/types.ts';
+import { loadCorpora } from '../../../helpers/corpus.ts';
 
-const repoRoot = path.resolve(import.meta.dirname, '../../../..');
-const corpusPath =
-  process.env.PULLMEDIC_CORPUS ??
-  path.resolve(repoRoot, '../shared/corpus/image-pull-errors.jsonl');
-
-const corpus = readFileSync(corpusPath, 'utf8')
-  .split('\n')
-  .filter((line) => line.trim() !== '')
-  .map(
-    (line) => JSON.parse(line) as { message: string; reason: string | null }
-  );
+const corpus = loadCorpora().flatMap(({ rows }) =>
+  rows.map(({ message, reason }) => ({ message, reason }))
+);
 
 // The safety property, written independently of the classifier's tables and
 // deliberately looser than them: a message may only be disk_full if it has
 // some pull wording before some ENOSPC wording, the pull wording outside
 // the quoted names (an image called "extract-layer" is not a pull phrase).
+// Docker's layer application speaks of tar files (`Error processing tar
+// file`, `Untar re-exec error`), so those count as pull wording too.
 const PULL_WORDING =
-  /pull|unpack|extract|layer|blob|ingest|commit|copy|content\.v1/i;
+  /pull|unpack|extract|layer|blob|ingest|commit|copy|content\.v1|tar file|untar/i;
 const ENOSPC_WORDING =
   /no space left on device|enospc|not enough space on the disk/gi;
 
@@ -53,6 +50,12 @@ const FRAGMENTS = [
   '(combined from similar events): ',
   'write /var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/1/fs/x: ',
   'fork/exec /proc/self/exe: ',
+  'Error processing tar file(exit status 1): ',
+  'write /var/lib/containerd/io.containerd.metadata.v1.bolt/meta.db: ',
+  'write /run/containerd/io.containerd.runtime.v2.task/k8s.io/c/x: ',
+  'msg="extraction snapshot removal failed" error="',
+  'failed to copy files: ',
+  '"acme/pull-through:1"',
   'inotify_add_watch /sys/fs/cgroup/x: ',
   'mounting shm tmpfs: ',
   'no space left on device',
@@ -250,6 +253,27 @@ describe('Function: classify (properties)', () => {
     // Act + Assess
     expect(diskFull.length).toBeGreaterThan(0);
     fc.assert(property, { numRuns: 1000 });
+  });
+
+  it('explains the very verdict it gives, from text of the message', () => {
+    // Prepare
+    const property = fc.property(anyInput, (input) => {
+      // Act
+      const { verdict, explanation } = explain(input);
+
+      // Assess
+      expect(verdict).toEqual(classify(input));
+      for (const text of [explanation.pull?.text, explanation.enospc]) {
+        if (text !== undefined) expect(input.message).toContain(text);
+      }
+      if (verdict.class === 'disk_full') {
+        expect(explanation.pull).toBeDefined();
+        expect(explanation.veto).toBeUndefined();
+      }
+    });
+
+    // Act + Assess
+    fc.assert(property, { numRuns: 2000 });
   });
 
   it('is pure: the same input always gets the same verdict', () => {

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
   classify,
+  explain,
   MAX_SCAN_CHARS,
   stripKubeletWrappers,
 } from '#core/classification/classify.ts';
 import type {
   Classification,
   ClassifierInput,
+  Explanation,
 } from '#core/classification/types.ts';
 
 const LAYER = `sha256:${'4231b33a0f9e54a7'.repeat(4)}`;
@@ -263,6 +265,72 @@ describe('Function: classify', () => {
         evidence: 'not enough space on the disk',
       },
     },
+    {
+      name: 'Docker layer application without its register-layer wrapper',
+      input: {
+        message:
+          'Error processing tar file(exit status 1): write /usr/lib/x86_64-linux-gnu/libicudata.so.66: no space left on device',
+      },
+      expected: {
+        class: 'disk_full',
+        pullContext: 'processing tar file',
+        filesystem: 'unknown',
+      },
+    },
+    {
+      name: 'Docker untar re-exec inside a kubelet FailedSync',
+      input: {
+        reason: 'FailedSync',
+        message:
+          'Error syncing pod, skipping: failed to "StartContainer" for "app" with ErrImagePull: "Untar re-exec error: exit status 1: output: write /opt/app/lib.so: no space left on device"',
+      },
+      expected: { class: 'disk_full', remedy: 'prune', runtime: 'docker' },
+    },
+    {
+      name: 'a pull word before the containerd metadata store (ctr import)',
+      input: {
+        message: `unpacking docker.io/library/app:1 (sha256:${'c'.repeat(64)})...time="2020-03-18T17:11:51Z" level=warning msg="failed to remove lease" error="write /var/lib/containerd/io.containerd.metadata.v1.bolt/meta.db: no space left on device: unknown"`,
+      },
+      expected: {
+        class: 'disk_full',
+        remedy: 'prune',
+        pullContext: 'unpack',
+        path: '/var/lib/containerd/io.containerd.metadata.v1.bolt/meta.db',
+        filesystem: 'containerd_root',
+      },
+    },
+    {
+      name: "the unpacker's apply failure over the metadata store",
+      input: {
+        message:
+          'level=info msg="apply failure, attempting cleanup" error="write /var/lib/rancher/rke2/agent/containerd/io.containerd.metadata.v1.bolt/meta.db: no space left on device: unknown" key="extract-1-x sha256:1"',
+      },
+      expected: {
+        class: 'disk_full',
+        pullContext: 'apply failure, attempting cleanup',
+        filesystem: 'containerd_root',
+      },
+    },
+    {
+      name: 'the CRI call name before the RKE2 content store',
+      input: {
+        message:
+          'PullImage "app:1" failed: write /var/lib/rancher/rke2/agent/containerd/io.containerd.content.v1.content/ingest/1/data: no space left on device',
+      },
+      expected: {
+        class: 'disk_full',
+        filesystem: 'content_store',
+        pullContext: 'PullImage',
+      },
+    },
+    {
+      name: 'a pull word before containers/storage layers',
+      input: {
+        message:
+          'error pulling blob: write /var/lib/containers/storage/overlay-layers/layers.json: no space left on device',
+      },
+      expected: { class: 'disk_full', pullContext: 'pull' },
+    },
   ];
 
   it.each(diskFull)('classifies $name as disk_full', ({ input, expected }) => {
@@ -395,6 +463,68 @@ describe('Function: classify', () => {
           'mkdir /data/x: no space left on device (while pulling image "a")',
       },
       expected: {},
+    },
+    {
+      name: 'the containerd metadata store while a plugin loads (no pull)',
+      input: {
+        message:
+          'failed to load plugin io.containerd.service.v1.images-service  error="write /var/lib/containerd/io.containerd.metadata.v1.bolt/meta.db: no space left on device"',
+      },
+      expected: { runtime: 'containerd' },
+    },
+    {
+      name: 'a pull word only inside a quoted image name',
+      input: {
+        message:
+          'failed to create containerd container: "acme/pull-through:1": write /var/lib/containerd/io.containerd.metadata.v1.bolt/meta.db: no space left on device',
+      },
+      expected: {},
+    },
+    {
+      name: 'a pull word only after the path that filled',
+      input: {
+        message:
+          'write /var/lib/containerd/io.containerd.metadata.v1.bolt/meta.db: no space left on device (pulling)',
+      },
+      expected: {},
+    },
+    {
+      name: "a pull wording over the runtime's per-container state on /run",
+      input: {
+        message:
+          'Failed to pull image "a:1": open /run/containerd/io.containerd.runtime.v2.task/k8s.io/c/config.json: no space left on device',
+      },
+      expected: { image: 'a:1' },
+    },
+    {
+      name: "a pull word over Docker's container logs",
+      input: {
+        message: `error pulling image: failed to write /var/lib/docker/containers/${'ab'.repeat(32)}/x-json.log: no space left on device`,
+      },
+      expected: {},
+    },
+    {
+      name: 'a docker build COPY step (tar wording, not a pull)',
+      input: {
+        message:
+          'failed to copy files: failed to copy directory: Error processing tar file(exit status 1): write /app/data.bin: no space left on device',
+      },
+      expected: {},
+    },
+    {
+      name: "an app's own tar",
+      input: {
+        message:
+          'tar: geth/chaindata/38841535.ldb: Cannot open: No space left on device',
+      },
+      expected: {},
+    },
+    {
+      name: 'a container created in containers/storage (no pull word)',
+      input: {
+        message: `mkdir /var/lib/containers/storage/overlay/${'ab'.repeat(32)}/merged.1: no space left on device`,
+      },
+      expected: { runtime: 'cri-o' },
     },
   ];
 
@@ -656,6 +786,39 @@ describe('Function: classify', () => {
           'Failed to inspect image "busybox": rpc error: code = Unknown desc = short-name "busybox:latest" did not resolve to an alias and no unqualified-search registries are defined in ""',
       },
       expected: { class: 'invalid_name', runtime: 'cri-o' },
+    },
+    {
+      name: 'a podman 1.x short name without search registries',
+      input: {
+        message:
+          'Error: unable to pull alpine: image name provided is a short name and no search registries are defined in the registries config file.',
+      },
+      expected: { class: 'invalid_name', runtime: 'cri-o' },
+    },
+    {
+      name: 'a buildah short name without search registries',
+      input: {
+        message:
+          'error creating build container: (image name "alpine:latest" is a short name and no search registries are defined in /etc/containers/registries.conf)',
+      },
+      expected: { class: 'invalid_name' },
+    },
+    {
+      name: 'an old CRI-O without registries configured',
+      input: {
+        reason: 'Failed',
+        message:
+          'Failed to pull image "nginx": rpc error: code = Unknown desc = no registries configured while trying to pull an unqualified image',
+      },
+      expected: { class: 'invalid_name', runtime: 'cri-o' },
+    },
+    {
+      name: 'a short name in enforcing mode without a TTY',
+      input: {
+        message:
+          'Error: short-name resolution enforced but cannot prompt without a TTY',
+      },
+      expected: { class: 'invalid_name' },
     },
     {
       name: 'the InvalidImageName reason',
@@ -1129,5 +1292,165 @@ describe('Function: stripKubeletWrappers', () => {
     // Assess
     expect(cause).toBe(expected);
     expect(input).toContain(cause);
+  });
+});
+
+describe('Function: explain', () => {
+  const META = '/var/lib/containerd/io.containerd.metadata.v1.bolt/meta.db';
+  const cases: [string, ClassifierInput, Explanation][] = [
+    [
+      'a pull phrase',
+      {
+        message: `failed to extract layer ${LAYER}: write ${SNAPSHOTS}/1/fs/x: no space left on device`,
+      },
+      {
+        rule: 'enospc/pull-phrase',
+        pull: { text: 'failed to extract layer', kind: 'phrase' },
+        enospc: 'no space left on device',
+        path: `${SNAPSHOTS}/1/fs/x`,
+        area: 'containerd_snapshots',
+      },
+    ],
+    [
+      'a pull word before an image store path',
+      {
+        message: `unpacking app:1...level=warning msg="failed to remove lease" error="write ${META}: no space left on device"`,
+      },
+      {
+        rule: 'enospc/runtime-storage',
+        pull: { text: 'unpack', kind: 'pull-word' },
+        enospc: 'no space left on device',
+        path: META,
+        area: 'containerd_metadata',
+      },
+    ],
+    [
+      'a clause about a watch',
+      {
+        message:
+          'Failed to pull image "a": inotify_add_watch /sys/fs/cgroup/x: no space left on device',
+      },
+      {
+        rule: 'enospc/veto-clause',
+        pull: { text: 'Failed to pull image', kind: 'phrase' },
+        enospc: 'no space left on device',
+        path: '/sys/fs/cgroup/x',
+        area: 'kernel',
+        veto: 'inotify',
+      },
+    ],
+    [
+      'a path that is never the image store',
+      {
+        message:
+          'Failed to pull image "a": write /dev/shm/x: no space left on device',
+      },
+      {
+        rule: 'enospc/veto-path',
+        pull: { text: 'Failed to pull image', kind: 'phrase' },
+        enospc: 'no space left on device',
+        path: '/dev/shm/x',
+        area: 'shared_memory',
+        veto: 'shared_memory',
+      },
+    ],
+    [
+      'a build step',
+      {
+        message:
+          'failed to copy files: Error processing tar file(exit status 1): write /x/y: no space left on device',
+      },
+      {
+        rule: 'enospc/veto-context',
+        pull: { text: 'processing tar file', kind: 'phrase' },
+        enospc: 'no space left on device',
+        path: '/x/y',
+        area: 'other',
+        veto: 'failed to copy files',
+      },
+    ],
+    [
+      'no pull at all',
+      { message: `write ${META}: no space left on device` },
+      {
+        rule: 'enospc/not-a-pull',
+        enospc: 'no space left on device',
+        path: META,
+        area: 'containerd_metadata',
+      },
+    ],
+    [
+      'an ENOSPC whose clause names no path',
+      { message: 'Error response from daemon: mounting shm tmpfs: ENOSPC' },
+      { rule: 'enospc/veto-clause', enospc: 'ENOSPC', veto: 'shm' },
+    ],
+    [
+      'a row of the rule table',
+      { message: 'Failed to pull image "a": 401 Unauthorized' },
+      { rule: 'auth' },
+    ],
+    [
+      'an early row',
+      { message: 'short-name "a" did not resolve to an alias' },
+      { rule: 'invalid-name' },
+    ],
+    [
+      'the gRPC code',
+      { message: 'rpc error: code = NotFound desc = gone' },
+      { rule: 'grpc-not-found' },
+    ],
+    [
+      'the reason alone',
+      { reason: 'ImageGCFailed', message: 'something odd' },
+      { rule: 'reason' },
+    ],
+    [
+      'an unrecognised cause',
+      { message: 'Error: something odd' },
+      { rule: 'fallback/cause' },
+    ],
+    [
+      'no cause',
+      { message: 'Error: ErrImagePull' },
+      { rule: 'fallback/no-cause' },
+    ],
+  ];
+
+  it.each(cases)('explains %s', (_name, input, expected) => {
+    // Prepare
+    const plain = classify(input);
+
+    // Act
+    const { verdict, explanation } = explain(input);
+
+    // Assess
+    expect(verdict).toEqual(plain);
+    expect(explanation).toEqual(expected);
+    for (const text of [explanation.pull?.text, explanation.enospc]) {
+      if (text !== undefined) expect(input.message).toContain(text);
+    }
+  });
+
+  it('gives a causeless verdict when reading the input itself throws', () => {
+    // Prepare
+    const input = {
+      get message(): string {
+        throw new Error('broken getter');
+      },
+    } as ClassifierInput;
+
+    // Act
+    const got = explain(input);
+
+    // Assess
+    expect(got).toEqual({
+      verdict: {
+        class: 'other',
+        evidence: null,
+        causeKnown: false,
+        remedy: 'none',
+      },
+      explanation: { rule: 'fallback/no-cause' },
+    });
   });
 });

@@ -9,6 +9,7 @@ import {
   parseGcBytes,
   registryFromUrl,
   registryOf,
+  storageArea,
 } from '#core/classification/extract.ts';
 
 const DIGEST = 'ab12'.repeat(16);
@@ -235,18 +236,37 @@ describe('Function: enospcClause', () => {
     const clause = clauseOf(message);
 
     // Assess
-    expect(clause).toEqual({ path, vetoed: false });
+    expect(clause).toMatchObject({ path, vetoed: false });
+    expect(clause.vetoedBy).toBeUndefined();
+    expect(message.slice(clause.pathAt)).toMatch(new RegExp(`^${path}`));
   });
 
   it.each([
-    `failed to start noop process for unshare: fork/exec /proc/self/exe: ${ENOSPC}`,
-    `inotify_add_watch /sys/fs/cgroup/pids/x: ${ENOSPC}`,
-    `failed to add watch on "/etc/cni/net.d/": ${ENOSPC}`,
-    `Error response from daemon: mounting shm tmpfs: ${ENOSPC}`,
-    `write /dev/shm/sem.x: ${ENOSPC}`,
-    `write /var/lib/kubelet/pods/u/volumes/kubernetes.io~projected/t/ca.crt: ${ENOSPC}`,
-    `mkdir /var/snap/microk8s/common/var/lib/kubelet/pods/u/etc-hosts: ${ENOSPC}`,
-  ])('vetoes disk_full for %j', (text) => {
+    [
+      `failed to start noop process for unshare: fork/exec /proc/self/exe: ${ENOSPC}`,
+      'fork/exec',
+    ],
+    [`inotify_add_watch /sys/fs/cgroup/pids/x: ${ENOSPC}`, 'inotify'],
+    [`failed to add watch on "/etc/cni/net.d/": ${ENOSPC}`, 'watch'],
+    [`Error response from daemon: mounting shm tmpfs: ${ENOSPC}`, 'shm'],
+    [`write /dev/shm/sem.x: ${ENOSPC}`, 'shared_memory'],
+    [
+      `write /var/lib/kubelet/pods/u/volumes/kubernetes.io~projected/t/ca.crt: ${ENOSPC}`,
+      'kubelet',
+    ],
+    [
+      `mkdir /var/snap/microk8s/common/var/lib/kubelet/pods/u/etc-hosts: ${ENOSPC}`,
+      'kubelet',
+    ],
+    [
+      `open /run/containerd/io.containerd.runtime.v2.task/k8s.io/c/rootfs/etc/resolv.conf: ${ENOSPC}`,
+      'runtime_state',
+    ],
+    [
+      `mkdir /var/lib/docker/overlay2/${'ab'.repeat(32)}-init: ${ENOSPC}`,
+      'runtime_state',
+    ],
+  ])('vetoes disk_full for %j (%s)', (text, by) => {
     // Prepare
     const message = text;
 
@@ -254,7 +274,7 @@ describe('Function: enospcClause', () => {
     const clause = clauseOf(message);
 
     // Assess
-    expect(clause.vetoed).toBe(true);
+    expect(clause).toMatchObject({ vetoed: true, vetoedBy: by });
   });
 
   it('does not veto on words inside the path itself', () => {
@@ -277,6 +297,17 @@ describe('Function: enospcClause', () => {
 
     // Assess
     expect(clause).toEqual({ vetoed: false });
+  });
+
+  it('names the clause word when a pathless clause vetoes', () => {
+    // Prepare
+    const text = `Error response from daemon: mounting shm tmpfs: ${ENOSPC}`;
+
+    // Act
+    const clause = clauseOf(text);
+
+    // Assess
+    expect(clause).toEqual({ vetoed: true, vetoedBy: 'shm' });
   });
 
   it('gives no path for a bare slash', () => {
@@ -310,6 +341,101 @@ describe('Function: enospcClause', () => {
 
     // Assess
     expect(clause.path).toHaveLength(1024);
+  });
+});
+
+describe('Function: storageArea', () => {
+  const HEX = 'ab'.repeat(32);
+  it.each([
+    // containerd's stores under every root it is found at
+    [
+      '/var/lib/containerd/io.containerd.metadata.v1.bolt/meta.db',
+      'containerd_metadata',
+    ],
+    [
+      '/var/lib/rancher/rke2/agent/containerd/io.containerd.metadata.v1.bolt/meta.db',
+      'containerd_metadata',
+    ],
+    [
+      `/var/lib/rancher/k3s/agent/containerd/io.containerd.content.v1.content/ingest/${HEX}/data`,
+      'containerd_content',
+    ],
+    [
+      '/var/lib/desktop-containerd/daemon/io.containerd.content.v1.content/blobs/sha256/1',
+      'containerd_content',
+    ],
+    [
+      '/var/snap/microk8s/common/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/7/fs/x',
+      'containerd_snapshots',
+    ],
+    [
+      '/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/new-3844284403',
+      'containerd_snapshots',
+    ],
+    [
+      '/var/lib/rancher/k3s/agent/containerd/tmpmounts/containerd-mount571813358/usr/bin/helm_v3',
+      'containerd_unpack',
+    ],
+    // Docker's layer store under any data-root
+    [
+      '/var/lib/docker/image/overlay2/layerdb/tmp/write-set-1/diff',
+      'docker_layers',
+    ],
+    ['/mnt/sda1/var/lib/docker/tmp/GetImageBlob365327721', 'docker_layers'],
+    ['/opt/tmp/GetImageBlob4170682285', 'docker_layers'],
+    [`/data1/docker/overlay2/${HEX}/diff/usr/lib/x.so`, 'docker_layers'],
+    // containers/storage, root and rootless
+    [
+      '/var/lib/containers/storage/overlay-layers/layers.json',
+      'storage_layers',
+    ],
+    [
+      `/home/u/.local/share/containers/storage/overlay/${HEX}/diff/usr/x`,
+      'storage_layers',
+    ],
+    ['/var/lib/containers/storage/tmp/1', 'storage_layers'],
+    ['/var/tmp/container_images_storage1881483067/5', 'blob_staging'],
+    ['/var/tmp/storage333619107/1', 'blob_staging'],
+    // a layer that ships an -init or merged directory is still a layer
+    [
+      '/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/5/fs/etc/cloud-init/cloud.cfg',
+      'containerd_snapshots',
+    ],
+    // never the image store
+    ['/proc/self/exe', 'kernel'],
+    ['/sys/fs/cgroup/cpu,cpuacct', 'kernel'],
+    ['/dev/shm/sem.x', 'shared_memory'],
+    [
+      '/mnt/ephemeral/kubernetes/kubelet/pods/u/volumes/kubernetes.io~secret/t',
+      'kubelet',
+    ],
+    ['/var/lib/kubelet/pods/u/etc-hosts', 'kubelet'],
+    [
+      '/run/containerd/io.containerd.runtime.v2.task/k8s.io/c/rootfs/etc/resolv.conf',
+      'runtime_state',
+    ],
+    [
+      '/var/lib/containerd/io.containerd.grpc.v1.cri/containers/c/volumes/v',
+      'runtime_state',
+    ],
+    [`/var/lib/docker/containers/${HEX}/${HEX}-json.log`, 'runtime_state'],
+    ['/var/lib/docker/volumes/db/_data/x', 'runtime_state'],
+    [`/var/lib/docker/overlay2/${HEX}-init`, 'runtime_state'],
+    [`/var/lib/docker/overlay2/${HEX}/merged/dev/shm`, 'runtime_state'],
+    [`/var/lib/containers/storage/overlay/${HEX}/merged.1`, 'runtime_state'],
+    ['/var/run/docker/libcontainerd/x', 'runtime_state'],
+    // anything else: often a path inside the layer being written
+    ['/usr/share/vim/vim74/syntax/sisu.vim', 'other'],
+    ['/srv/colouring-london/downloads/data-extract-1.zip', 'other'],
+  ] as const)('puts %j in %j', (path, area) => {
+    // Prepare
+    const input = path;
+
+    // Act
+    const got = storageArea(input);
+
+    // Assess
+    expect(got).toBe(area);
   });
 });
 

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  asciiLower,
+  detectRuntime,
+  runtimeOf,
+} from '#core/classification/extract.ts';
+import {
   compilePhraseTable,
   scanPhrases,
 } from '#core/classification/phrase-table.ts';
@@ -7,12 +12,21 @@ import {
   EARLY_RULES,
   ENOSPC_ERRNO,
   ENOSPC_PHRASES,
+  ENOSPC_VETO_CLAUSES,
+  ENOSPC_VETO_CONTEXTS,
+  IMAGE_STORE_AREAS,
   LATE_RULES,
+  NOT_THE_IMAGE_STORE,
   PULL_CONTEXT_PHRASES,
+  PULL_WORDS,
   REASON_CLASSES,
+  RULE_PHRASE_TABLE,
+  RUNTIME_SIGNS_AT,
+  STORAGE_AREAS,
   WEAK_RULES,
 } from '#core/classification/rules.ts';
 import { FAILURE_CLASSES } from '#core/classification/types.ts';
+import { loadCorpora } from '../../../helpers/corpus.ts';
 
 const ALL_RULES = [...EARLY_RULES, ...LATE_RULES, ...WEAK_RULES];
 
@@ -50,14 +64,53 @@ describe('Module: rules', () => {
     // Assess
     expect(notLower).toEqual([]);
     expect(duplicates).toEqual([]);
-    for (const phrase of [...PULL_CONTEXT_PHRASES, ...ENOSPC_PHRASES]) {
+    for (const phrase of [
+      ...PULL_CONTEXT_PHRASES,
+      ...ENOSPC_PHRASES,
+      ...ENOSPC_VETO_CLAUSES,
+      ...ENOSPC_VETO_CONTEXTS,
+    ]) {
       expect(phrase).toBe(phrase.toLowerCase());
     }
   });
 
+  it('names every row once, in kebab case, for --explain', () => {
+    // Prepare
+    const ids = ALL_RULES.map((r) => r.id);
+
+    // Act
+    const duplicates = ids.filter((id, i) => ids.indexOf(id) !== i);
+    const malformed = ids.filter((id) => !/^[a-z]+(?:-[a-z]+)*$/.test(id));
+
+    // Assess
+    expect(duplicates).toEqual([]);
+    expect(malformed).toEqual([]);
+  });
+
+  it('puts every named area in the area table and keeps the two sets apart', () => {
+    // Prepare
+    const tabled = new Set(STORAGE_AREAS.map(([area]) => area));
+
+    // Act
+    const named = [...IMAGE_STORE_AREAS, ...NOT_THE_IMAGE_STORE];
+    const both = [...IMAGE_STORE_AREAS].filter((a) =>
+      NOT_THE_IMAGE_STORE.has(a)
+    );
+
+    // Assess
+    expect(named.filter((a) => !tabled.has(a))).toEqual([]);
+    expect(both).toEqual([]);
+    expect(tabled.size).toBe(STORAGE_AREAS.length);
+  });
+
   it('bounds every quantifier of every pattern', () => {
     // Prepare
-    const patterns = [...ALL_RULES.flatMap((r) => r.patterns), ENOSPC_ERRNO];
+    const patterns = [
+      ...ALL_RULES.flatMap((r) => r.patterns),
+      ENOSPC_ERRNO,
+      PULL_WORDS,
+      ...STORAGE_AREAS.map(([, p]) => p),
+    ];
 
     // Act
     const unbounded = patterns.filter((p) => hasUnboundedQuantifier(p.source));
@@ -71,7 +124,12 @@ describe('Module: rules', () => {
 
   it('keeps stateless patterns (no g or y flag) so they can be shared', () => {
     // Prepare
-    const patterns = [...ALL_RULES.flatMap((r) => r.patterns), ENOSPC_ERRNO];
+    const patterns = [
+      ...ALL_RULES.flatMap((r) => r.patterns),
+      ENOSPC_ERRNO,
+      PULL_WORDS,
+      ...STORAGE_AREAS.map(([, p]) => p),
+    ];
 
     // Act
     const stateful = patterns.filter((p) => p.global || p.sticky);
@@ -115,6 +173,30 @@ describe('Module: rules', () => {
   });
 });
 
+describe('Constant: RULE_PHRASE_TABLE', () => {
+  it('reads the runtime in the same pass as the rules, as detectRuntime does alone', () => {
+    // Prepare
+    const messages = [
+      ...loadCorpora().flatMap(({ rows }) => rows.map((r) => r.message)),
+      'a short-name "x" and /var/lib/docker',
+      'writing blob: failed to pull and unpack image',
+    ].map(asciiLower);
+
+    // Act
+    const differ = messages.filter(
+      (lower) =>
+        runtimeOf(scanPhrases(RULE_PHRASE_TABLE, lower), RUNTIME_SIGNS_AT) !==
+        detectRuntime(lower)
+    );
+
+    // Assess
+    expect(differ).toEqual([]);
+    expect(
+      messages.filter((m) => detectRuntime(m) !== undefined).length
+    ).toBeGreaterThan(100);
+  });
+});
+
 describe('Function: scanPhrases', () => {
   it('reports the leftmost hit of every group', () => {
     // Prepare
@@ -141,15 +223,51 @@ describe('Function: scanPhrases', () => {
     ]);
   });
 
-  it('prefers the earlier group where two phrases start together', () => {
+  it('gives each group its own hit where phrases of several groups start together', () => {
     // Prepare
-    const table = compilePhraseTable([['ab'], ['abc']]);
+    const table = compilePhraseTable([['ab'], ['abc'], ['abcd']]);
 
     // Act
     const hits = scanPhrases(table, 'abc');
 
     // Assess
-    expect(hits).toEqual([{ index: 0, length: 2 }, undefined]);
+    expect(hits).toEqual([
+      { index: 0, length: 2 },
+      { index: 0, length: 3 },
+      undefined,
+    ]);
+  });
+
+  it("reports a group's first phrase, in its own order, at a shared start", () => {
+    // Prepare
+    const longFirst = compilePhraseTable([['abc', 'ab']]);
+    const shortFirst = compilePhraseTable([['ab', 'abc']]);
+
+    // Act
+    const hits = [
+      scanPhrases(longFirst, 'xabcd'),
+      scanPhrases(shortFirst, 'xabcd'),
+    ];
+
+    // Assess
+    expect(hits).toEqual([
+      [{ index: 1, length: 3 }],
+      [{ index: 1, length: 2 }],
+    ]);
+  });
+
+  it('lets one phrase belong to several groups', () => {
+    // Prepare
+    const table = compilePhraseTable([['short-name'], ['short-name "', 'x']]);
+
+    // Act
+    const hits = scanPhrases(table, 'a short-name "b"');
+
+    // Assess
+    expect(hits).toEqual([
+      { index: 2, length: 10 },
+      { index: 2, length: 12 },
+    ]);
   });
 
   it('escapes regular expression syntax in phrases', () => {
