@@ -154,6 +154,11 @@ beforeAll(() => {
   );
   if (ensured.status !== 0) throw new Error(ensured.stderr);
   python = ensured.stdout.trim();
+  // Every packaging reads the staged SSM documents (dist/ssm), which a
+  // fresh clone has not built yet: without them osls fails on those
+  // variables before it checks any param.
+  const built = run('node', [join(repo, 'scripts/build-functions.mjs')]);
+  if (built.status !== 0) throw new Error(built.output);
 });
 afterAll(() => {
   rmSync(work, { recursive: true, force: true });
@@ -191,8 +196,6 @@ describe('Feature: the packaged template, with the node role CI gives', () => {
   let template: Template;
 
   beforeAll(() => {
-    const built = run('node', [join(repo, 'scripts/build-functions.mjs')]);
-    if (built.status !== 0) throw new Error(built.output);
     const packaged = packageStack(
       dir,
       `--param=nodeRoleNamePattern=${NODE_ROLE}`

@@ -1,5 +1,5 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbIncidentStore } from '../../../adapters/aws/dynamodb-incident-store.ts';
 import { PullmedicTable } from '../../../adapters/aws/dynamodb-table.ts';
@@ -41,22 +41,19 @@ describe('Function: resolve handler, when a Pulled event overtakes its incident 
   let sqs: SQSClient;
   let ownQueue: string;
   let store: DynamoDbIncidentStore;
+  let documents: DynamoDBDocumentClient;
 
   beforeAll(async () => {
     aws = await startTestAws();
     sqs = new SQSClient(aws.clientConfig);
     ownQueue = (await queueWithArn(sqs, 'resolve')).url;
     const dlq = (await queueWithArn(sqs, 'resolve-dlq')).url;
+    documents = DynamoDBDocumentClient.from(
+      await createTable(aws.clientConfig, 'pullmedic'),
+      { marshallOptions: { removeUndefinedValues: true } }
+    );
     store = new DynamoDbIncidentStore(
-      new PullmedicTable(
-        DynamoDBDocumentClient.from(
-          await createTable(aws.clientConfig, 'pullmedic'),
-          { marshallOptions: { removeUndefinedValues: true } }
-        ),
-        'pullmedic',
-        3600,
-        () => new Date()
-      )
+      new PullmedicTable(documents, 'pullmedic', 3600, () => new Date())
     );
     Object.assign(process.env, {
       AWS_ENDPOINT_URL: aws.endpoint,
@@ -137,5 +134,33 @@ describe('Function: resolve handler, when a Pulled event overtakes its incident 
       await store.get({ cluster: CLUSTER, node: NODE_NAME, scope: 'live' })
     ).toBeUndefined();
     expect(await receiveAll(sqs, ownQueue)).toEqual([]);
+  });
+
+  it("bounds each decision's in-progress record by the invocation's time left", async () => {
+    // Prepare: a Lambda timed out mid-decision must not hold its event
+    // "in progress" for the idempotency record's whole hour.
+    const { handler } = await import('../../../functions/resolve.ts');
+    const before = Date.now();
+
+    // Act
+    await handler(
+      { Records: [sqsRecord('m-3', pulledEnvelope('ev-bounded'))] },
+      CONTEXT
+    );
+    const records = await documents.send(
+      new ScanCommand({
+        TableName: 'pullmedic',
+        FilterExpression: 'begins_with(pk, :prefix)',
+        ExpressionAttributeValues: { ':prefix': 'IDEMPOTENCY#resolve' },
+      })
+    );
+
+    // Assess: the handler's context says 30 s are left.
+    const bounded = (records.Items ?? []).filter(
+      (item) =>
+        item.in_progress_expiration >= before + 30_000 &&
+        item.in_progress_expiration <= Date.now() + 30_000
+    );
+    expect(bounded.length).toBeGreaterThan(0);
   });
 });
