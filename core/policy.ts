@@ -33,6 +33,11 @@ export interface Policy {
   rollApproval: 'auto' | 'approval';
   /** How long each step of an incident may last before the reconciler looks. */
   deadlines: Deadlines;
+  /**
+   * Pods of one incident the cluster agent may restart once the node has
+   * room (the agent's own ceiling may be lower); 0 asks for none.
+   */
+  maxPodRestarts: number;
 }
 
 export const DEFAULT_POLICY: Policy = {
@@ -46,6 +51,7 @@ export const DEFAULT_POLICY: Policy = {
   maxRollsPerHour: 3,
   rollApproval: 'auto',
   deadlines: DEFAULT_DEADLINES,
+  maxPodRestarts: 10,
 };
 
 const wildcard = (pattern: string): RegExp =>

@@ -85,6 +85,12 @@ export interface IncidentRecord {
    */
   remedy?: 'prune' | 'escalate';
   pod?: PodRef;
+  /**
+   * The other pods of the node whose pulls failed with the same cause
+   * while the incident was open (at most MAX_PODS_PER_REQUEST): once the
+   * node has room, they are restarted with the incident's own pod.
+   */
+  pods?: PodRef[];
   image?: string;
   /** Where the incident stands (core/incident-steps.ts). */
   step: IncidentStep;
@@ -183,6 +189,11 @@ export interface IncidentStore {
     incidentId: string,
     entry: TimelineEntry
   ): Promise<void>;
+  /**
+   * Adds a pod to the incident's other pods, unless it is there already,
+   * the incident was replaced, or it holds MAX_PODS_PER_REQUEST of them.
+   */
+  notePod(key: IncidentKey, incidentId: string, pod: PodRef): Promise<void>;
   /** Resolves an open incident; false when it was not open. Atomic. */
   resolve(
     key: IncidentKey,

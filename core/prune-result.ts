@@ -27,6 +27,7 @@ import type {
 } from './ports.ts';
 import { formatBytes, parsePruneReport } from './prune-report.ts';
 import { intentOfComment } from './remediate.ts';
+import { restartRequest } from './restart-request.ts';
 import { type ContainerdVolume, containerdVolumeOf } from './volumes.ts';
 
 export interface PruneResultDeps {
@@ -475,8 +476,34 @@ function verdictEvents(
       ])
     );
   }
+  if (roomNow(report, verdict)) {
+    // The kubelet would retry on its back-off (up to five minutes): the
+    // stuck pods are restarted now, and pull at once.
+    const restart = restartRequest(
+      incident,
+      base,
+      'prune',
+      deps.policy.maxPodRestarts,
+      deps.clock
+    );
+    if (restart) emitted.push(restart);
+  }
   return emitted;
 }
+
+/**
+ * Whether the prune left room to pull now: it measured the disk, the
+ * sandbox image is there to start pods, and the verdict is recovery, or a
+ * roll only because the volume is below the group minimum (the next fill
+ * is what the roll is for).
+ */
+const roomNow = (
+  report: PruneReport | undefined,
+  verdict: PruneVerdict
+): boolean =>
+  report?.pauseImageIntact === true &&
+  (verdict.outcome === 'recovering' ||
+    (verdict.outcome === 'roll' && verdict.cause === 'below-minimum'));
 
 function rollRequest(
   incident: IncidentRecord,

@@ -91,6 +91,7 @@ export async function remediate(
   const emitted: Emitted[] = openedHere
     ? [opened(classified, incident, base)]
     : [];
+  if (!openedHere) await notePod(classified, incident, key, deps);
   try {
     emitted.push(
       ...(await act(classified, incident, openedHere, base, run, deps))
@@ -117,6 +118,25 @@ export async function remediate(
     );
   }
   return emitted;
+}
+
+/**
+ * Another pod of the node failing the same way joins the incident as one
+ * of its pods: once the node has room, it is restarted too. Noted once.
+ */
+async function notePod(
+  classified: ImagePullFailureClassifiedDetail,
+  incident: IncidentRecord,
+  key: IncidentKey,
+  deps: RemediateDeps
+): Promise<void> {
+  // A node-level event (no pod) has nothing to restart.
+  const pod = classified.pod;
+  if (pod === undefined) return;
+  const same = (p: { namespace: string; name: string } | undefined) =>
+    p?.namespace === pod.namespace && p.name === pod.name;
+  if (same(incident.pod) || (incident.pods ?? []).some(same)) return;
+  await deps.incidents.notePod(key, incident.incidentId, pod);
 }
 
 function opened(

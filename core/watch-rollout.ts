@@ -8,7 +8,15 @@ import { isPermanentFailure } from './errors.ts';
 import { escalate, failureOf } from './escalation.ts';
 import { dueAfter } from './incident-steps.ts';
 import type { Policy } from './policy.ts';
-import type { Clock, Emitted, IncidentStore, Move, Rollouts } from './ports.ts';
+import type {
+  Clock,
+  Emitted,
+  IncidentKey,
+  IncidentStore,
+  Move,
+  Rollouts,
+} from './ports.ts';
+import { restartRequest } from './restart-request.ts';
 
 export interface WatchRolloutDeps {
   rollouts: Rollouts;
@@ -191,6 +199,8 @@ async function look(
   const emitted: Emitted[] = [
     { detailType: DETAIL_TYPES.volumeRollCompleted, detail: completed },
   ];
+  if (status.succeeded)
+    emitted.push(...(await restartAfter(started, key, run, deps)));
   const moved = await commit(
     {
       to: 'roll-completed',
@@ -209,4 +219,33 @@ async function look(
   // duplicate event's): that one said so. An incident resolved before the
   // rollout ended still hears how it ended (the default commit says so).
   return { kind: 'done', emitted: moved ? emitted : [] };
+}
+
+/**
+ * The pods that waited out a successful rollout are restarted now rather
+ * than after the kubelet's back-off; the agent leaves alone any that a
+ * drain has already moved. Nothing for an incident resolved meanwhile.
+ */
+async function restartAfter(
+  started: VolumeRollStartedDetail,
+  key: IncidentKey,
+  run: RunMode,
+  deps: WatchRolloutDeps
+): Promise<Emitted[]> {
+  const current = await deps.incidents.get(key);
+  if (current?.incidentId !== started.incidentId || current.status !== 'open')
+    return [];
+  const restart = restartRequest(
+    current,
+    {
+      cluster: started.cluster,
+      node: started.node,
+      dryRun: started.dryRun,
+      replayName: run.replayName,
+    },
+    'rollout',
+    deps.policy.maxPodRestarts,
+    deps.clock
+  );
+  return restart ? [restart] : [];
 }

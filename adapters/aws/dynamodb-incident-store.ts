@@ -18,7 +18,11 @@ import type {
   PruneIntent,
   RollProgress,
 } from '../../core/ports.ts';
-import type { TimelineEntry } from '../../events/schemas.ts';
+import {
+  MAX_PODS_PER_REQUEST,
+  type PodRef,
+  type TimelineEntry,
+} from '../../events/schemas.ts';
 import { DUE_INDEX, DUE_SHARD, type PullmedicTable } from './dynamodb-table.ts';
 import { isConditionalCheckFailed, wrapAwsError } from './errors.ts';
 
@@ -347,6 +351,35 @@ export class DynamoDbIncidentStore implements IncidentStore {
             ':entry': [{ ...entry, at: iso(entry.at) }],
             ':id': incidentId,
             ':exp': t.expiresAt(),
+          },
+        })
+      )
+    );
+  }
+
+  async notePod(
+    key: IncidentKey,
+    incidentId: string,
+    pod: PodRef
+  ): Promise<void> {
+    const t = this.#table;
+    // The caller read the incident just now; a pod two joins add at the
+    // same moment may appear twice, which the restart request folds.
+    await t.conditional('noting a pod of the incident', () =>
+      t.client.send(
+        new UpdateCommand({
+          TableName: t.name,
+          Key: { pk: incidentPk(key) },
+          UpdateExpression:
+            'SET #record.pods = list_append(if_not_exists(#record.pods, :none), :pod)',
+          ConditionExpression:
+            'incidentId = :id AND (attribute_not_exists(#record.pods) OR size(#record.pods) < :max)',
+          ExpressionAttributeNames: { '#record': 'record' },
+          ExpressionAttributeValues: {
+            ':pod': [{ namespace: pod.namespace, name: pod.name }],
+            ':none': [],
+            ':id': incidentId,
+            ':max': MAX_PODS_PER_REQUEST,
           },
         })
       )

@@ -139,6 +139,7 @@ const Settings = z.object({
     ['auto', 'approval'],
     DEFAULT_POLICY.rollApproval
   ),
+  PULLMEDIC_MAX_POD_RESTARTS: between(DEFAULT_POLICY.maxPodRestarts, 0, 1000),
   PULLMEDIC_DEADLINE_SEND_SECONDS: positive(d.sendSeconds),
   PULLMEDIC_DEADLINE_PRUNE_RESULT_SECONDS: positive(d.pruneResultSeconds),
   PULLMEDIC_DEADLINE_RECOVERY_SECONDS: positive(d.recoverySeconds),
@@ -242,6 +243,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       maxRollsPerHour: s.PULLMEDIC_MAX_ROLLS_PER_HOUR,
       rollApproval: s.PULLMEDIC_ROLL_APPROVAL,
       deadlines,
+      maxPodRestarts: s.PULLMEDIC_MAX_POD_RESTARTS,
     },
   };
 }

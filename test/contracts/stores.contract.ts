@@ -278,6 +278,22 @@ export function describeIncidentStoreContract(
       ]);
     });
 
+    it("notes the incident's other pods once each, up to the most a restart request names", async () => {
+      const c = await open();
+      const pod = (n: number) => ({
+        namespace: 'inference',
+        name: `triton-${n}`,
+      });
+      await store.notePod(KEY, c.incidentId, pod(0));
+      await store.notePod(KEY, 'another-incident', pod(1));
+      for (let n = 2; n < 60; n++)
+        await store.notePod(KEY, c.incidentId, pod(n));
+      const pods = (await store.get(KEY))?.pods ?? [];
+      expect(pods).toHaveLength(50);
+      expect(pods[0]).toEqual(pod(0));
+      expect(pods.map((p) => p.name)).not.toContain('triton-1');
+    });
+
     it('resolves once', async () => {
       const c = await open();
       const entry = {

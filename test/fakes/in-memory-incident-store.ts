@@ -10,7 +10,11 @@ import type {
   PruneIntent,
   RollProgress,
 } from '#core/ports.ts';
-import type { TimelineEntry } from '#events/schemas.ts';
+import {
+  MAX_PODS_PER_REQUEST,
+  type PodRef,
+  type TimelineEntry,
+} from '#events/schemas.ts';
 import { wrapAwsError } from '../../adapters/aws/errors.ts';
 import { FailurePlan } from './failure-plan.ts';
 
@@ -74,6 +78,7 @@ export class InMemoryIncidentStore implements IncidentStore {
       findByCommand: [],
       findByIntent: [],
       appendTimeline: [],
+      notePod: [],
       resolve: [],
       due: [],
     };
@@ -257,6 +262,24 @@ export class InMemoryIncidentStore implements IncidentStore {
       return;
     }
     item.record.timeline.push({ ...entry, at: iso(entry.at) });
+  }
+
+  async notePod(
+    key: IncidentKey,
+    incidentId: string,
+    pod: PodRef
+  ): Promise<void> {
+    this.#enter('notePod', [key, incidentId, pod]);
+    const item = this.#items.get(incidentPk(key));
+    // incidentId = :id AND size(record.pods) < :max
+    const pods = item?.record.pods ?? [];
+    if (
+      item?.record.incidentId !== incidentId ||
+      pods.length >= MAX_PODS_PER_REQUEST
+    ) {
+      return;
+    }
+    item.record.pods = [...pods, { namespace: pod.namespace, name: pod.name }];
   }
 
   async resolve(

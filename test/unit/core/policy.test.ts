@@ -11,6 +11,7 @@ describe('Constant: DEFAULT_POLICY', () => {
     expect(DEFAULT_POLICY).toEqual({
       minVolumeGiB: 100,
       maxVolumeGiB: 1000,
+      maxPodRestarts: 10,
       minFreePercentAfterPrune: 20,
       growthFactor: 2,
       rollCooldownSeconds: 21_600,

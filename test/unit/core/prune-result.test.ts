@@ -9,6 +9,7 @@ import { DETAIL_TYPES } from '#events/detail-types.ts';
 import {
   IncidentEscalatedDetail,
   NodePruneCompletedDetail,
+  PodRestartRequestedDetail,
   type PruneReport,
   VolumeRollRequestedDetail,
 } from '#events/schemas.ts';
@@ -29,6 +30,8 @@ import {
   NODE_NAME,
   OFF,
   pruneStdout,
+  SEED_IMAGE,
+  SEED_POD,
 } from '#test/helpers/fixtures.ts';
 
 const NOW = '2026-11-20T09:42:10.000Z';
@@ -398,7 +401,10 @@ describe('Function: handlePruneResult', () => {
     );
 
     // Assess
-    expect(typesOf(emitted)).toEqual([DETAIL_TYPES.nodePruneCompleted]);
+    expect(typesOf(emitted)).toEqual([
+      DETAIL_TYPES.nodePruneCompleted,
+      DETAIL_TYPES.podRestartRequested,
+    ]);
     expect(NodePruneCompletedDetail.parse(emitted[0]?.detail)).toEqual({
       cluster: CLUSTER,
       node: { name: NODE_NAME, instanceId: INSTANCE_ID },
@@ -429,6 +435,68 @@ describe('Function: handlePruneResult', () => {
     ]);
   });
 
+  describe('when the prune left room', () => {
+    const VLLM = { namespace: 'inference', name: 'vllm-5d9c7b6f4-x2k8q' };
+    const recovered = () => {
+      withVolume(200);
+      env.commands.setInvocation(
+        'cmd-0001',
+        INSTANCE_ID,
+        anInvocation({
+          stdout: pruneStdout(
+            aPruneReport({ fsBytesTotal: 200 * GiB, freeBytesAfter: 150 * GiB })
+          ),
+        })
+      );
+    };
+
+    it("asks the cluster agent to restart the incident's stuck pods now, its own first, each once", async () => {
+      // Prepare: two more pods of the node joined, one of them twice.
+      env.incidents.seed(anIncident({ pods: [VLLM, { ...SEED_POD }, VLLM] }));
+      recovered();
+
+      // Act
+      const emitted = emittedOf(
+        await handlePruneResult(anSsmDetail(), LIVE, env)
+      );
+
+      // Assess
+      expect(typesOf(emitted)).toEqual([
+        DETAIL_TYPES.nodePruneCompleted,
+        DETAIL_TYPES.podRestartRequested,
+      ]);
+      expect(PodRestartRequestedDetail.parse(emitted[1]?.detail)).toEqual({
+        cluster: CLUSTER,
+        node: { name: NODE_NAME, instanceId: INSTANCE_ID },
+        dryRun: false,
+        incidentId: incident.incidentId,
+        image: SEED_IMAGE,
+        pods: [SEED_POD, VLLM],
+        after: 'prune',
+        maxPods: DEFAULT_POLICY.maxPodRestarts,
+        requestedAt: NOW,
+      });
+    });
+
+    it('asks for no restart when restarts are turned off, or the incident names no pod', async () => {
+      // Prepare
+      recovered();
+      env.policy.maxPodRestarts = 0;
+      const off = emittedOf(await handlePruneResult(anSsmDetail(), LIVE, env));
+      env.policy.maxPodRestarts = 10;
+      env.incidents.seed(anIncident({ pod: undefined }));
+
+      // Act
+      const podless = emittedOf(
+        await handlePruneResult(anSsmDetail(), asEvent(LIVE, 'event-2'), env)
+      );
+
+      // Assess
+      expect(typesOf(off)).toEqual([DETAIL_TYPES.nodePruneCompleted]);
+      expect(typesOf(podless)).toEqual([DETAIL_TYPES.nodePruneCompleted]);
+    });
+  });
+
   it('asks for a volume roll when the volume is below the group minimum', async () => {
     // Prepare
     env.commands.setInvocation('cmd-0001', INSTANCE_ID, anInvocation());
@@ -442,6 +510,7 @@ describe('Function: handlePruneResult', () => {
     expect(typesOf(emitted)).toEqual([
       DETAIL_TYPES.nodePruneCompleted,
       DETAIL_TYPES.volumeRollRequested,
+      DETAIL_TYPES.podRestartRequested,
     ]);
     expect(emitted[0]?.detail).toMatchObject({
       outcome: 'roll',
@@ -520,6 +589,7 @@ describe('Function: handlePruneResult', () => {
     expect(typesOf(emitted)).toEqual([
       DETAIL_TYPES.nodePruneCompleted,
       DETAIL_TYPES.volumeRollRequested,
+      DETAIL_TYPES.podRestartRequested,
     ]);
     expect((await env.incidents.findByCommand('cmd-0001'))?.incidentId).toBe(
       incident.incidentId
@@ -802,12 +872,13 @@ describe('Function: handlePruneResult', () => {
     );
 
     // Assess
-    expect(dry.map((e) => e.detail.dryRun)).toEqual([true, true]);
+    expect(dry.map((e) => e.detail.dryRun)).toEqual([true, true, true]);
     expect(typesOf(live)).toEqual([
       DETAIL_TYPES.nodePruneCompleted,
       DETAIL_TYPES.volumeRollRequested,
+      DETAIL_TYPES.podRestartRequested,
     ]);
-    expect(live.map((e) => e.detail.dryRun)).toEqual([false, false]);
+    expect(live.map((e) => e.detail.dryRun)).toEqual([false, false, false]);
   });
 
   describe('when containerd has a volume of its own (the nodeadm layout)', () => {
@@ -862,7 +933,10 @@ describe('Function: handlePruneResult', () => {
       const emitted = await pruned({ id: ROOT_ID, device: '/dev/nvme0n1' });
 
       // Assess
-      expect(typesOf(emitted)).toEqual([DETAIL_TYPES.nodePruneCompleted]);
+      expect(typesOf(emitted)).toEqual([
+        DETAIL_TYPES.nodePruneCompleted,
+        DETAIL_TYPES.podRestartRequested,
+      ]);
       expect(emitted[0]?.detail).toMatchObject({
         outcome: 'recovering',
         volumeSizeGiB: 100,

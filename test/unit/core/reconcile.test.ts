@@ -83,6 +83,7 @@ describe('Function: reconcile', () => {
     expect(env.publisher.types()).toEqual([
       DETAIL_TYPES.nodePruneCompleted,
       DETAIL_TYPES.volumeRollRequested,
+      DETAIL_TYPES.podRestartRequested,
     ]);
     expect(stored()).toMatchObject({
       step: 'roll-requested',
@@ -112,6 +113,7 @@ describe('Function: reconcile', () => {
     expect(env.publisher.types()).toEqual([
       DETAIL_TYPES.nodePruneCompleted,
       DETAIL_TYPES.volumeRollRequested,
+      DETAIL_TYPES.podRestartRequested,
     ]);
     expect(stored()?.outbox).toBeUndefined();
     expect(stored()?.due).toBe('2026-11-20T10:27:00.000Z');
@@ -304,7 +306,10 @@ describe('Function: reconcile', () => {
     await pass();
 
     // Assess
-    expect(env.publisher.types()).toEqual([DETAIL_TYPES.volumeRollCompleted]);
+    expect(env.publisher.types()).toEqual([
+      DETAIL_TYPES.volumeRollCompleted,
+      DETAIL_TYPES.podRestartRequested,
+    ]);
     expect(stored()).toMatchObject({ step: 'roll-completed' });
     expect(stored()?.outbox).toBeUndefined();
   });

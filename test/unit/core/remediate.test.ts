@@ -209,6 +209,30 @@ describe('Function: remediate', () => {
     expect(env.incidents.incidents()[0]?.incidentId).toBe(INCIDENT_ID);
   });
 
+  it('notes another pod of the node that fails the same way on the incident, once, so it is restarted too', async () => {
+    // Prepare
+    await remediate(aClassifiedDetail(), LIVE, env);
+    const other = aClassifiedDetail({
+      pod: { namespace: 'inference', name: 'vllm-5d9c7b6f4-x2k8q' },
+    });
+
+    // Act
+    await remediate(other, asEvent(LIVE, 'event-2'), env);
+    await remediate(other, asEvent(LIVE, 'event-3'), env);
+    await remediate(aClassifiedDetail(), asEvent(LIVE, 'event-4'), env);
+    await remediate(
+      aClassifiedDetail({ pod: undefined }),
+      asEvent(LIVE, 'event-5'),
+      env
+    );
+
+    // Assess: the incident's own pod is not noted again, nor a node's event.
+    expect(env.incidents.incidents()[0]?.pods).toEqual([
+      { namespace: 'inference', name: 'vllm-5d9c7b6f4-x2k8q' },
+    ]);
+    expect(env.incidents.callCount('notePod')).toBe(1);
+  });
+
   it('sends nothing twice when the same event is delivered twice, and says again what it did', async () => {
     // Prepare
     const first = await remediate(aClassifiedDetail(), LIVE, env);

@@ -3,6 +3,7 @@ import { watchRollout } from '#core/watch-rollout.ts';
 import { DETAIL_TYPES } from '#events/detail-types.ts';
 import {
   IncidentEscalatedDetail,
+  PodRestartRequestedDetail,
   VolumeRollCompletedDetail,
   type VolumeRollStartedDetail,
 } from '#events/schemas.ts';
@@ -121,6 +122,57 @@ describe('Function: watchRollout', () => {
       step: 'roll-completed',
       due: '2026-11-20T10:15:00.000Z',
     });
+  });
+
+  it("asks the cluster agent to restart the incident's pods once a rollout replaced the node", async () => {
+    // Prepare
+    env.rollouts.statuses = [
+      { status: 'Successful', done: true, succeeded: true, errors: [] },
+    ];
+
+    // Act
+    const result = await watchRollout(started(), 2, 72, LIVE, env);
+
+    // Assess
+    if (result.kind !== 'done') throw new Error('expected done');
+    expect(result.emitted.map((e) => e.detailType)).toEqual([
+      DETAIL_TYPES.volumeRollCompleted,
+      DETAIL_TYPES.podRestartRequested,
+    ]);
+    expect(
+      PodRestartRequestedDetail.parse(result.emitted[1]?.detail)
+    ).toMatchObject({
+      incidentId: INCIDENT_ID,
+      pods: [anIncident().pod],
+      after: 'rollout',
+      dryRun: false,
+    });
+  });
+
+  it.each([
+    ['was resolved while the rollout ran', { status: 'resolved' as const }],
+    ['names no pod (a node-level failure)', { pod: undefined }],
+  ])('asks for no restart when the incident %s', async (_, overrides) => {
+    // Prepare
+    env.incidents.seed(
+      anIncident({
+        step: 'roll-started',
+        stepBy: 'event-roll-volume',
+        ...overrides,
+      })
+    );
+    env.rollouts.statuses = [
+      { status: 'Successful', done: true, succeeded: true, errors: [] },
+    ];
+
+    // Act
+    const result = await watchRollout(started(), 2, 72, LIVE, env);
+
+    // Assess
+    if (result.kind !== 'done') throw new Error('expected done');
+    expect(result.emitted.map((e) => e.detailType)).toEqual([
+      DETAIL_TYPES.volumeRollCompleted,
+    ]);
   });
 
   it('pushes the deadline at each look, so the reconciler knows someone watches', async () => {
