@@ -14,8 +14,11 @@ const STEP_RANK: Record<string, number> = {
   [DETAIL_TYPES.volumeRollProposed]: 4,
   [DETAIL_TYPES.volumeRollStarted]: 4,
   [DETAIL_TYPES.volumeRollCompleted]: 5,
-  [DETAIL_TYPES.incidentEscalated]: 6,
-  [DETAIL_TYPES.incidentResolved]: 7,
+  [DETAIL_TYPES.podRestartRequested]: 6,
+  [DETAIL_TYPES.podRestarted]: 7,
+  [DETAIL_TYPES.podRestartSkipped]: 7,
+  [DETAIL_TYPES.incidentEscalated]: 8,
+  [DETAIL_TYPES.incidentResolved]: 9,
 };
 
 /** What the order reads of an event: its time and its detail-type. */

@@ -6,6 +6,9 @@ import type {
   IncidentResolvedDetail,
   NodePruneCompletedDetail,
   NodePruneRequestedDetail,
+  PodRestartedDetail,
+  PodRestartRequestedDetail,
+  PodRestartSkippedDetail,
   VolumeRollCompletedDetail,
   VolumeRollProposedDetail,
   VolumeRollStartedDetail,
@@ -420,6 +423,11 @@ const RENDERERS: Record<string, Renderer> = {
         nodeLine(d),
         ...podLine(d.resolvedBy.pod),
         `*Proof:* ${e(d.resolvedBy.reason)}: ${e(d.resolvedBy.message)}`,
+        ...(d.restart
+          ? [
+              `*Restart:* ${e(podName(d.restart.pod))} deleted; ${e(podName(d.restart.replacement))} Started ${duration(d.restart.startedAfterSeconds)} after`,
+            ]
+          : []),
         `*Opened:* ${e(d.openedAt)}  *Resolved:* ${e(d.resolvedAt)}`,
         `*Time to recovery:* ${duration(d.mttrSeconds)}`,
       ],
@@ -427,7 +435,59 @@ const RENDERERS: Record<string, Renderer> = {
       threadId: d.incidentId,
     };
   },
+  [DETAIL_TYPES.podRestartRequested]: (detail) => {
+    const d = detail as unknown as PodRestartRequestedDetail;
+    const acts = !d.dryRun && d.replayName === undefined;
+    const pods = d.pods.map(podName);
+    return {
+      title: `${acts ? 'Restarting' : 'Would restart'} the stuck ${pods.length === 1 ? 'pod' : `${pods.length} pods`} on ${e(d.node.name)}: the node has room again`,
+      lines: [
+        nodeLine(d),
+        `*Pods:* ${e(pods.join(', '))}${pods.length > d.maxPods ? ` (the first ${d.maxPods} at most)` : ''}`,
+        ...imageLine(d.image),
+        d.after === 'prune'
+          ? '*Why now:* the prune left room; the kubelet would retry only after its back-off (up to five minutes)'
+          : '*Why now:* the rollout replaced the node; pods that waited it out restart at once',
+        acts
+          ? 'The cluster agent deletes each pod still stuck pulling, if a controller owns it; its controller makes a new one, which pulls now.'
+          : 'Nothing is deleted: the cluster agent takes no dry-run or replay request.',
+      ],
+      nextSteps: [],
+      threadId: d.incidentId,
+    };
+  },
+  [DETAIL_TYPES.podRestarted]: (detail) => {
+    const d = detail as unknown as PodRestartedDetail;
+    return {
+      title: `Restarted ${e(podName(d.pod))} on ${e(d.node.name)}`,
+      lines: [
+        nodeLine(d),
+        `*Deleted:* ${e(podName(d.pod))} at ${e(d.deletedAt)}; its ${e(d.owner.kind)} ${e(d.owner.name)} makes a new pod, which pulls now`,
+        ...imageLine(d.image),
+      ],
+      nextSteps: [],
+      threadId: d.incidentId,
+    };
+  },
+  [DETAIL_TYPES.podRestartSkipped]: (detail) => {
+    const d = detail as unknown as PodRestartSkippedDetail;
+    const byHand = d.reason === 'forbidden' || d.reason === 'error';
+    return {
+      title: `Left ${e(podName(d.pod))} on ${e(d.node.name)} alone: ${e(d.reason)}`,
+      lines: [nodeLine(d), `*Why:* ${e(d.why)}`, ...imageLine(d.image)],
+      nextSteps: byHand
+        ? [
+            `If it still waits in ImagePullBackOff, restart it by hand: kubectl delete pod -n ${d.pod.namespace} ${d.pod.name}`,
+            "Then look at the cluster agent's logs and its RBAC (infra/k8s/agent).",
+          ]
+        : [],
+      threadId: d.incidentId,
+    };
+  },
 };
+
+const podName = (pod: { namespace: string; name: string }): string =>
+  `${pod.namespace}/${pod.name}`;
 
 const renderEscalation: Renderer = (detail) => {
   const d = detail as unknown as IncidentEscalatedDetail;

@@ -2,6 +2,7 @@ import { DETAIL_TYPES } from '../events/detail-types.ts';
 import type {
   ImagePullFailureClassifiedDetail,
   IncidentEscalatedDetail,
+  PodRestartSkippedDetail,
 } from '../events/schemas.ts';
 
 /**
@@ -44,6 +45,13 @@ export function repeatKeyOf(
       0,
       512
     );
+  }
+  if (detailType === DETAIL_TYPES.podRestartSkipped) {
+    // Past the per-incident maximum, the rest of a storm's pods are each
+    // left alone the same way: one message says so, the timeline names all.
+    const d = detail as unknown as PodRestartSkippedDetail;
+    if (d.reason !== 'over-limit') return undefined;
+    return `${scope}/restart-over-limit/${d.incidentId}`.slice(0, 512);
   }
   return undefined;
 }

@@ -2,6 +2,10 @@ import { DETAIL_TYPES } from '../events/detail-types.ts';
 import type {
   IncidentResolvedDetail,
   KubernetesEventDetail,
+  PodRef,
+  PodRestartedDetail,
+  PodRestartSkippedDetail,
+  TimelineEntry,
 } from '../events/schemas.ts';
 import { eventTimeOf, nodeNameOf, podOf } from './classify-event.ts';
 import { decisionBase, incidentKey, type RunMode } from './context.ts';
@@ -10,6 +14,26 @@ import type { Emitted, IncidentRecord, IncidentStore } from './ports.ts';
 export interface ResolveDeps {
   incidents: IncidentStore;
 }
+
+/**
+ * The restart this pod replaces: a `pod-restarted` step whose controller
+ * names it (ReplicaSet, Job and DaemonSet pods are `<owner>-<suffix>`; a
+ * StatefulSet's new pod keeps the name `<owner>-<ordinal>`), in the same
+ * namespace.
+ */
+const restartReplacedBy = (
+  pod: PodRef | undefined,
+  incident: IncidentRecord
+): (TimelineEntry & { pod: PodRef }) | undefined => {
+  if (pod === undefined) return undefined;
+  return incident.timeline.find(
+    (t): t is TimelineEntry & { pod: PodRef } =>
+      t.step === 'pod-restarted' &&
+      t.pod?.namespace === pod.namespace &&
+      t.owner !== undefined &&
+      pod.name.startsWith(`${t.owner.name}-`)
+  );
+};
 
 /**
  * Whether a Pulled or Started event speaks for the incident: it is about
@@ -110,7 +134,12 @@ export async function resolutionOf(
   if (Date.parse(at) < Date.parse(incident.openedAt)) {
     return { kind: 'unrelated' };
   }
-  if (!provesRecovery(event, incident)) return { kind: 'unrelated' };
+  const restart = restartReplacedBy(podOf(event), incident);
+  if (restart !== undefined) {
+    // The restarted pod's replacement: its Started is the proof, and
+    // times the restart; its Pulled comes just before and waits for it.
+    if (event.reason !== 'Started') return { kind: 'unrelated' };
+  } else if (!provesRecovery(event, incident)) return { kind: 'unrelated' };
 
   const entry = {
     at,
@@ -138,6 +167,7 @@ function resolvedBy(
 ): Resolution {
   const { event } = detail;
   const pod = podOf(event);
+  const restart = restartReplacedBy(pod, incident);
   const resolved: IncidentResolvedDetail = {
     ...decisionBase(detail.cluster, incident.node, run),
     incidentId: incident.incidentId,
@@ -152,10 +182,69 @@ function resolvedBy(
       ...(pod ? { pod } : {}),
       message: event.message.slice(0, 4096),
     },
+    ...(restart && pod && event.reason === 'Started'
+      ? {
+          restart: {
+            pod: restart.pod,
+            replacement: pod,
+            startedAfterSeconds: Math.max(
+              0,
+              (Date.parse(at) - Date.parse(restart.at)) / 1000
+            ),
+          },
+        }
+      : {}),
     timeline: incident.timeline,
   };
   return {
     kind: 'resolved',
     emitted: [{ detailType: DETAIL_TYPES.incidentResolved, detail: resolved }],
   };
+}
+
+/**
+ * Notes on the incident's timeline what the cluster agent did with a pod
+ * it was asked to restart: deleted it (with its controller, so the
+ * replacement's Started can be told apart and timed) or left it alone, and
+ * why. Nothing to emit: the agent's own event tells on-call. An incident a
+ * newer one replaced keeps its timeline as it was.
+ *
+ * @example
+ * ```ts
+ * await noteRestart('Pod Restarted', detail, run, deps);
+ * ```
+ */
+export async function noteRestart(
+  outcome:
+    | { kind: 'restarted'; detail: PodRestartedDetail }
+    | { kind: 'skipped'; detail: PodRestartSkippedDetail; at: string },
+  run: RunMode,
+  deps: ResolveDeps
+): Promise<void> {
+  const { detail } = outcome;
+  const key = incidentKey(detail.cluster, detail.node.name, run);
+  const pod = { namespace: detail.pod.namespace, name: detail.pod.name };
+  const name = `${pod.namespace}/${pod.name}`;
+  const entry: TimelineEntry =
+    outcome.kind === 'restarted'
+      ? {
+          at: outcome.detail.deletedAt,
+          step: 'pod-restarted',
+          eventId: run.eventId,
+          detail: `${name} deleted; its ${outcome.detail.owner.kind} ${outcome.detail.owner.name} makes a new pod, which pulls now`,
+          pod,
+          owner: outcome.detail.owner,
+        }
+      : {
+          at: outcome.at,
+          step: 'pod-restart-skipped',
+          eventId: run.eventId,
+          detail:
+            `${name} left alone (${outcome.detail.reason}): ${outcome.detail.why}`.slice(
+              0,
+              512
+            ),
+          pod,
+        };
+  await deps.incidents.appendTimeline(key, detail.incidentId, entry);
 }

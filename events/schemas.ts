@@ -305,6 +305,10 @@ export const TimelineEntry = z.object({
   step: z.string(),
   detail: z.string(),
   eventId: z.string().optional(),
+  /** The pod a step is about (a restart, a pod left alone). */
+  pod: PodRef.optional(),
+  /** A restarted pod's controller: its replacement's name starts with `<name>-`. */
+  owner: z.object({ kind: z.string(), name: z.string() }).optional(),
 });
 export type TimelineEntry = z.infer<typeof TimelineEntry>;
 
@@ -318,6 +322,18 @@ export const IncidentResolvedDetail = Decision.extend({
     pod: PodRef.optional(),
     message: z.string().max(4096),
   }),
+  /**
+   * When the proof is the Started of a pod the cluster agent restarted:
+   * the pod deleted, its replacement, and the time from the delete to the
+   * replacement's Started.
+   */
+  restart: z
+    .object({
+      pod: PodRef,
+      replacement: PodRef,
+      startedAfterSeconds: z.number().nonnegative(),
+    })
+    .optional(),
   timeline: z.array(TimelineEntry),
 });
 export type IncidentResolvedDetail = z.infer<typeof IncidentResolvedDetail>;

@@ -23,6 +23,9 @@ const NOTIFIED: Record<string, z.ZodType> = Object.fromEntries(
     DETAIL_TYPES.volumeRollProposed,
     DETAIL_TYPES.volumeRollStarted,
     DETAIL_TYPES.volumeRollCompleted,
+    DETAIL_TYPES.podRestartRequested,
+    DETAIL_TYPES.podRestarted,
+    DETAIL_TYPES.podRestartSkipped,
     DETAIL_TYPES.incidentResolved,
     DETAIL_TYPES.incidentEscalated,
   ].map((type) => [type, DETAIL_CONTRACTS[type].schema])

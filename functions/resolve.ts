@@ -1,7 +1,33 @@
-import { resolutionOf } from '../core/resolve.ts';
+import { z } from 'zod';
+import { MalformedEventError } from '../core/errors.ts';
+import { incidentOrder } from '../core/notification-order.ts';
+import { noteRestart, resolutionOf } from '../core/resolve.ts';
+import { DETAIL_TYPES } from '../events/detail-types.ts';
 import { KubernetesEventInput } from '../events/exporter.ts';
-import { queueFunction } from './_shared/eventbridge-queue-handler.ts';
+import {
+  PodRestartedDetail,
+  PodRestartSkippedDetail,
+} from '../events/schemas.ts';
+import {
+  describeIssues,
+  queueFunction,
+} from './_shared/eventbridge-queue-handler.ts';
 import { incidentStore } from './_shared/wiring.ts';
+
+/** A detail checked against the contract of its detail-type. */
+function parsed<T extends z.ZodType>(
+  schema: T,
+  type: string,
+  detail: unknown
+): z.infer<T> {
+  const result = schema.safeParse(detail);
+  if (!result.success) {
+    throw new MalformedEventError(
+      `${type} does not match its contract: ${describeIssues(result.error.issues)}`
+    );
+  }
+  return result.data;
+}
 
 /**
  * Normal Pulled/Started on a node with an open incident → resolved, with
@@ -13,11 +39,28 @@ import { incidentStore } from './_shared/wiring.ts';
  */
 export const definition = queueFunction({
   name: 'resolve',
-  detail: KubernetesEventInput,
+  // Kubernetes Events, and what the cluster agent did with each pod it
+  // was asked to restart: each read against its own contract below.
+  detail: z.record(z.string(), z.unknown()),
   // The ports resolve uses; its bundle carries only their SDK clients.
   ports: (w) => ({ incidents: incidentStore(w) }),
+  // A restart is noted before the Events of the same second: the
+  // replacement's Started then knows it is one.
+  options: { inOrder: incidentOrder },
   useCase: async (event, run, deps, looks) => {
-    const resolution = await resolutionOf(event.detail, event.time, run, deps);
+    const type = event['detail-type'];
+    if (type === DETAIL_TYPES.podRestarted) {
+      const detail = parsed(PodRestartedDetail, type, event.detail);
+      await noteRestart({ kind: 'restarted', detail }, run, deps);
+      return [];
+    }
+    if (type === DETAIL_TYPES.podRestartSkipped) {
+      const detail = parsed(PodRestartSkippedDetail, type, event.detail);
+      await noteRestart({ kind: 'skipped', detail, at: event.time }, run, deps);
+      return [];
+    }
+    const detail = parsed(KubernetesEventInput, type, event.detail);
+    const resolution = await resolutionOf(detail, event.time, run, deps);
     if (resolution.kind === 'resolved') return resolution.emitted;
     const inReplay = run.replayName !== undefined;
     const { lookAgain } = deps.config;

@@ -524,6 +524,101 @@ describe('Function: renderNotification', () => {
     expect(n.text).not.toContain('Next steps:');
   });
 
+  it('says which pod was restarted and when its replacement Started, when that proved the recovery', () => {
+    // Act
+    const n = render(DETAIL_TYPES.incidentResolved, {
+      ...resolved,
+      resolvedBy: {
+        reason: 'Started',
+        pod: { namespace: 'inference', name: 'triton-79569cfbbc-x7k2p' },
+        message: 'Started container triton',
+      },
+      restart: {
+        pod: SEED_POD,
+        replacement: {
+          namespace: 'inference',
+          name: 'triton-79569cfbbc-x7k2p',
+        },
+        startedAfterSeconds: 4,
+      },
+    });
+
+    // Assess
+    expect(n.text).toContain(
+      'Restart: inference/triton-79569cfbbc-m2wcc deleted; inference/triton-79569cfbbc-x7k2p Started 4s after'
+    );
+  });
+
+  describe('the restart of stuck pods', () => {
+    const request = {
+      cluster: CLUSTER,
+      node: NODE,
+      dryRun: false,
+      incidentId: INCIDENT_ID,
+      image: SEED_IMAGE,
+      pods: [
+        SEED_POD,
+        { namespace: 'inference', name: 'vllm-5d9c7b6f4-x2k8q' },
+      ],
+      after: 'prune' as const,
+      maxPods: 1,
+      requestedAt: '2026-11-20T09:42:10.000Z',
+    };
+
+    it("names the pods and the limit in the incident's thread, and says a dry run deletes nothing", () => {
+      // Act
+      const live = render(DETAIL_TYPES.podRestartRequested, request);
+      const dry = render(DETAIL_TYPES.podRestartRequested, {
+        ...request,
+        dryRun: true,
+        after: 'rollout',
+      });
+
+      // Assess
+      expect(live.chatbot.metadata.threadId).toBe(INCIDENT_ID);
+      expect(live.text).toContain('Restarting the stuck 2 pods on');
+      expect(live.text).toContain(
+        'Pods: inference/triton-79569cfbbc-m2wcc, inference/vllm-5d9c7b6f4-x2k8q (the first 1 at most)'
+      );
+      expect(live.text).toContain('the prune left room');
+      expect(dry.text).toContain('[dry-run] Would restart');
+      expect(dry.text).toContain('the rollout replaced the node');
+      expect(dry.text).toContain('Nothing is deleted');
+    });
+
+    it('says what the agent deleted, and what it left alone and why, with the way by hand when it failed', () => {
+      // Act
+      const restarted = render(DETAIL_TYPES.podRestarted, {
+        cluster: CLUSTER,
+        node: NODE,
+        incidentId: INCIDENT_ID,
+        pod: { ...SEED_POD, uid: '7b1e2c3d-4f5a-4b6c-8d7e-9f0a1b2c3d4e' },
+        owner: { kind: 'ReplicaSet', name: 'triton-79569cfbbc' },
+        deletedAt: '2026-11-20T09:42:11.000Z',
+      });
+      const skipped = (reason: string) =>
+        render(DETAIL_TYPES.podRestartSkipped, {
+          cluster: CLUSTER,
+          node: NODE,
+          incidentId: INCIDENT_ID,
+          pod: SEED_POD,
+          reason,
+          why: 'the API server refused the delete',
+        });
+
+      // Assess
+      expect(restarted.chatbot.metadata.threadId).toBe(INCIDENT_ID);
+      expect(restarted.text).toContain(
+        'its ReplicaSet triton-79569cfbbc makes a new pod'
+      );
+      expect(skipped('forbidden').text).toContain(
+        'kubectl delete pod -n inference triton-79569cfbbc-m2wcc'
+      );
+      expect(skipped('bare-pod').text).not.toContain('Next steps:');
+      expect(skipped('bare-pod').text).toContain('alone: bare-pod');
+    });
+  });
+
   it('escapes the next steps and lists them in the text when the detail is an escalation', () => {
     // Act
     const n = render(

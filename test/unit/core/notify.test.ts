@@ -203,4 +203,30 @@ describe('Function: repeatKeyOf', () => {
       undefined,
     ]);
   });
+
+  it('counts the pods a storm leaves over the restart limit under one key per incident, and posts every other skip', () => {
+    // Prepare
+    const skipped = (reason: string, name: string) => ({
+      cluster: CLUSTER,
+      node: { name: NODE_NAME },
+      incidentId: 'inc-1',
+      pod: { namespace: 'batch', name },
+      reason,
+      why: 'x',
+    });
+
+    // Act
+    const keys = [
+      repeatKeyOf(DETAIL_TYPES.podRestartSkipped, skipped('over-limit', 'a')),
+      repeatKeyOf(DETAIL_TYPES.podRestartSkipped, skipped('over-limit', 'b')),
+      repeatKeyOf(DETAIL_TYPES.podRestartSkipped, skipped('bare-pod', 'c')),
+    ];
+
+    // Assess
+    expect(keys).toEqual([
+      'live/restart-over-limit/inc-1',
+      'live/restart-over-limit/inc-1',
+      undefined,
+    ]);
+  });
 });

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { resolutionOf, resolveIncident } from '#core/resolve.ts';
+import { noteRestart, resolutionOf, resolveIncident } from '#core/resolve.ts';
 import { DETAIL_TYPES } from '#events/detail-types.ts';
 import { IncidentResolvedDetail } from '#events/schemas.ts';
 import { InMemoryIncidentStore } from '#test/fakes/in-memory-incident-store.ts';
@@ -353,5 +353,145 @@ describe('Function: resolveIncident', () => {
       resolvedAt: ENVELOPE_TIME,
       mttrSeconds: 121,
     });
+  });
+});
+
+describe('Function: noteRestart, and the Started of a restarted pod', () => {
+  const incidents = new InMemoryIncidentStore();
+  const deps = { incidents };
+  const incident = anIncident();
+  const DELETED_AT = '2026-11-20T09:42:11.000Z';
+  const REPLACEMENT = {
+    namespace: 'inference',
+    name: 'triton-79569cfbbc-x7k2p',
+  };
+  const restarted = {
+    cluster: CLUSTER,
+    node: { name: NODE_NAME, instanceId: INSTANCE_ID },
+    incidentId: incident.incidentId,
+    pod: { ...SEED_POD, uid: '7b1e2c3d-4f5a-4b6c-8d7e-9f0a1b2c3d4e' },
+    owner: { kind: 'ReplicaSet' as const, name: 'triton-79569cfbbc' },
+    image: SEED_IMAGE,
+    deletedAt: DELETED_AT,
+  };
+  /** An event of the replacement pod the ReplicaSet made. */
+  const ofReplacement = (reason: string, message: string, at: string) =>
+    aKubernetesEventDetail(
+      aPulledEvent(at, {
+        reason,
+        message,
+        involvedObject: {
+          kind: 'Pod',
+          namespace: REPLACEMENT.namespace,
+          name: REPLACEMENT.name,
+          fieldPath: 'spec.containers{triton}',
+        },
+      })
+    );
+
+  beforeEach(() => {
+    incidents.reset();
+    incidents.seed(incident);
+  });
+
+  it('notes the restart and the pods left alone on the timeline, each once', async () => {
+    // Act
+    await noteRestart({ kind: 'restarted', detail: restarted }, LIVE, deps);
+    await noteRestart({ kind: 'restarted', detail: restarted }, LIVE, deps);
+    await noteRestart(
+      {
+        kind: 'skipped',
+        detail: {
+          ...restarted,
+          pod: { namespace: 'batch', name: 'convert' },
+          reason: 'bare-pod',
+          why: 'batch/convert has no controller to recreate it',
+        },
+        at: DELETED_AT,
+      },
+      { ...LIVE, eventId: 'event-2' },
+      deps
+    );
+
+    // Assess
+    expect(incidents.incidents()[0]?.timeline.slice(1)).toEqual([
+      {
+        at: DELETED_AT,
+        step: 'pod-restarted',
+        eventId: 'event-1',
+        detail:
+          'inference/triton-79569cfbbc-m2wcc deleted; its ReplicaSet triton-79569cfbbc makes a new pod, which pulls now',
+        pod: SEED_POD,
+        owner: { kind: 'ReplicaSet', name: 'triton-79569cfbbc' },
+      },
+      {
+        at: DELETED_AT,
+        step: 'pod-restart-skipped',
+        eventId: 'event-2',
+        detail:
+          'batch/convert left alone (bare-pod): batch/convert has no controller to recreate it',
+        pod: { namespace: 'batch', name: 'convert' },
+      },
+    ]);
+  });
+
+  it("resolves on the replacement's Started, not its Pulled, and says how long the restart took", async () => {
+    // Prepare
+    await noteRestart({ kind: 'restarted', detail: restarted }, LIVE, deps);
+    const pulled = ofReplacement(
+      'Pulled',
+      `Container image "${SEED_IMAGE}" already present on machine`,
+      '2026-11-20T09:42:14Z'
+    );
+    const started = ofReplacement(
+      'Started',
+      'Started container triton',
+      '2026-11-20T09:42:15Z'
+    );
+
+    // Act
+    const onPulled = await resolveIncident(
+      pulled,
+      ENVELOPE_TIME,
+      { ...LIVE, eventId: 'event-p' },
+      deps
+    );
+    const onStarted = await resolveIncident(
+      started,
+      ENVELOPE_TIME,
+      { ...LIVE, eventId: 'event-s' },
+      deps
+    );
+
+    // Assess
+    expect(onPulled).toEqual([]);
+    expect(IncidentResolvedDetail.parse(onStarted[0]?.detail)).toMatchObject({
+      resolvedAt: '2026-11-20T09:42:15Z',
+      resolvedBy: { reason: 'Started', pod: REPLACEMENT },
+      restart: {
+        pod: SEED_POD,
+        replacement: REPLACEMENT,
+        startedAfterSeconds: 4,
+      },
+    });
+  });
+
+  it('still resolves on the Pulled of another pod of the image when no restart was noted', async () => {
+    // Act
+    const emitted = await resolveIncident(
+      ofReplacement(
+        'Pulled',
+        `Successfully pulled image "${SEED_IMAGE}" in 3.1s`,
+        '2026-11-20T09:42:14Z'
+      ),
+      ENVELOPE_TIME,
+      LIVE,
+      deps
+    );
+
+    // Assess
+    expect(
+      IncidentResolvedDetail.parse(emitted[0]?.detail).restart
+    ).toBeUndefined();
   });
 });
