@@ -575,7 +575,7 @@ describe('Function: renderNotification', () => {
       });
 
       // Assess
-      expect(live.chatbot.metadata.threadId).toBe(INCIDENT_ID);
+      expect(live.chatbot.metadata).toMatchObject({ threadId: INCIDENT_ID });
       expect(live.text).toContain('Restarting the stuck 2 pods on');
       expect(live.text).toContain(
         'Pods: inference/triton-79569cfbbc-m2wcc, inference/vllm-5d9c7b6f4-x2k8q (the first 1 at most)'
@@ -607,7 +607,9 @@ describe('Function: renderNotification', () => {
         });
 
       // Assess
-      expect(restarted.chatbot.metadata.threadId).toBe(INCIDENT_ID);
+      expect(restarted.chatbot.metadata).toMatchObject({
+        threadId: INCIDENT_ID,
+      });
       expect(restarted.text).toContain(
         'its ReplicaSet triton-79569cfbbc makes a new pod'
       );
