@@ -1,6 +1,7 @@
 import { DETAIL_TYPES } from '../events/detail-types.ts';
 import type {
   NodePruneCompletedDetail,
+  PodRestartRequestedDetail,
   PruneReport,
   SsmCommandInvocationDetail,
   VolumeRollRequestedDetail,
@@ -27,7 +28,7 @@ import type {
 } from './ports.ts';
 import { formatBytes, parsePruneReport } from './prune-report.ts';
 import { intentOfComment } from './remediate.ts';
-import { restartRequest } from './restart-request.ts';
+import { podRefOf, restartRequest } from './restart-request.ts';
 import { type ContainerdVolume, containerdVolumeOf } from './volumes.ts';
 
 export interface PruneResultDeps {
@@ -366,6 +367,9 @@ async function conclude(
   const request = emitted.find(
     (e) => e.detailType === DETAIL_TYPES.volumeRollRequested
   )?.detail as VolumeRollRequestedDetail | undefined;
+  const restart = emitted.find(
+    (e) => e.detailType === DETAIL_TYPES.podRestartRequested
+  )?.detail as PodRestartRequestedDetail | undefined;
   const committed = await commit(
     {
       to,
@@ -377,6 +381,8 @@ async function conclude(
         step: 'prune-completed',
         eventId: run.eventId,
         detail: `${invocation.status}: ${verdict.reason}`,
+        // A rollout that follows asks again only for pods not named here.
+        ...(restart ? { restarts: restart.pods.map(podRefOf) } : {}),
       },
     },
     emitted

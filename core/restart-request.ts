@@ -1,6 +1,7 @@
 import { DETAIL_TYPES } from '../events/detail-types.ts';
 import {
   MAX_PODS_PER_REQUEST,
+  type PodRef,
   type PodRestartRequestedDetail,
   type PodRestartTarget,
 } from '../events/schemas.ts';
@@ -35,10 +36,10 @@ export function restartRequest(
     ...(incident.pod ? [incident.pod] : []),
     ...(incident.pods ?? []),
   ]) {
-    const key = `${pod.namespace}/${pod.name}`;
+    const key = keyOf(pod);
     if (seen.has(key) || pods.length >= MAX_PODS_PER_REQUEST) continue;
     seen.add(key);
-    pods.push({ namespace: pod.namespace, name: pod.name });
+    pods.push(podRefOf(pod));
   }
   if (pods.length === 0) return undefined;
   const detail: PodRestartRequestedDetail = {
@@ -52,3 +53,44 @@ export function restartRequest(
   };
   return { detailType: DETAIL_TYPES.podRestartRequested, detail };
 }
+
+const keyOf = (pod: PodRef): string => `${pod.namespace}/${pod.name}`;
+
+/**
+ * The incident without the pods a step of it already asked to restart
+ * (after the prune, say) or the agent restarted: a later request names
+ * only the others.
+ *
+ * @example
+ * ```ts
+ * restartRequest(notYetAsked(incident), base, 'rollout', 10, clock);
+ * ```
+ */
+export function notYetAsked(incident: IncidentRecord): IncidentRecord {
+  const asked = new Set<string>(
+    incident.timeline.flatMap((t) => [
+      ...(t.restarts ?? []).map(keyOf),
+      ...(t.step === 'pod-restarted' && t.pod ? [keyOf(t.pod)] : []),
+    ])
+  );
+  const fresh = (pod: PodRef) => !asked.has(keyOf(pod));
+  return {
+    ...incident,
+    pod: incident.pod && fresh(incident.pod) ? incident.pod : undefined,
+    pods: (incident.pods ?? []).filter(fresh),
+  };
+}
+
+/**
+ * The namespace and name of a pod, without what else a target carries.
+ *
+ * @example
+ * ```ts
+ * podRefOf({ namespace: 'inference', name: 'triton-0', uid: 'u' });
+ * // { namespace: 'inference', name: 'triton-0' }
+ * ```
+ */
+export const podRefOf = (pod: PodRef): PodRef => ({
+  namespace: pod.namespace,
+  name: pod.name,
+});

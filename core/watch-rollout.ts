@@ -16,7 +16,7 @@ import type {
   Move,
   Rollouts,
 } from './ports.ts';
-import { restartRequest } from './restart-request.ts';
+import { notYetAsked, restartRequest } from './restart-request.ts';
 
 export interface WatchRolloutDeps {
   rollouts: Rollouts;
@@ -236,7 +236,7 @@ async function restartAfter(
   if (current?.incidentId !== started.incidentId || current.status !== 'open')
     return [];
   const restart = restartRequest(
-    current,
+    notYetAsked(current),
     {
       cluster: started.cluster,
       node: started.node,

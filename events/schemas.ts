@@ -309,6 +309,8 @@ export const TimelineEntry = z.object({
   pod: PodRef.optional(),
   /** A restarted pod's controller: its replacement's name starts with `<name>-`. */
   owner: z.object({ kind: z.string(), name: z.string() }).optional(),
+  /** The pods this step asked the cluster agent to restart. */
+  restarts: z.array(PodRef).max(50).optional(),
 });
 export type TimelineEntry = z.infer<typeof TimelineEntry>;
 

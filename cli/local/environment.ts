@@ -55,6 +55,11 @@ export interface LocalEnvironment {
   queues: Record<FunctionName, { url: string; arn: string; dlqUrl: string }>;
   /** Every event on the bus, in order (a catch-all rule). */
   tapUrl: string;
+  /**
+   * The cluster agent's queue (the rule `agent`: live Pod Restart
+   * Requested), which the local cluster agent stand-in reads.
+   */
+  agentUrl: string;
   /** The SQS subscription of the on-call topic: what Slack and e-mail get. */
   notificationsUrl: string;
   /** Where the local forwarder keeps what it could not put on the bus. */
@@ -142,6 +147,7 @@ export async function createLocalEnvironment(
     queues[fn] = { ...q, dlqUrl: dlq.url };
   }
   const tap = await queue(c.sqs, 'pullmedic-local-tap');
+  const agent = await queue(c.sqs, 'pullmedic-local-agent');
   const targets = [
     ...(
       Object.entries(FUNCTION_RULES) as [
@@ -153,6 +159,7 @@ export async function createLocalEnvironment(
       pattern: LOCAL_PATTERNS[rule],
       arn: queues[fn].arn,
     })),
+    { name: 'agent', pattern: LOCAL_PATTERNS.agent, arn: agent.arn },
     // Every event on the bus, in order, for the output.
     { name: 'tap', pattern: { source: [{ exists: true }] }, arn: tap.arn },
   ];
@@ -244,6 +251,7 @@ export async function createLocalEnvironment(
     topicArn,
     queues,
     tapUrl: tap.url,
+    agentUrl: agent.url,
     notificationsUrl: notifications.url,
     ingestDlqUrl: ingestDlq.url,
     archiveArn: archive.ArchiveArn as string,

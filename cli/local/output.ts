@@ -9,6 +9,9 @@ import type {
   KubernetesEventDetail,
   NodePruneCompletedDetail,
   NodePruneRequestedDetail,
+  PodRestartedDetail,
+  PodRestartRequestedDetail,
+  PodRestartSkippedDetail,
   VolumeRollCompletedDetail,
   VolumeRollProposedDetail,
   VolumeRollRequestedDetail,
@@ -122,11 +125,35 @@ export function describeBusEvent(e: BusEvent): [string, string] {
         `${v.rollout.kind} ${v.rollout.id} of ${v.nodegroup.name} ended ${v.status} after ${v.checks} looks`,
       ];
     }
+    case DETAIL_TYPES.podRestartRequested: {
+      const r = d as unknown as PodRestartRequestedDetail;
+      return [
+        'restart',
+        `${dry}after the ${r.after}, asked the cluster agent to restart ${r.pods.map((p) => `${p.namespace}/${p.name}`).join(', ')} (at most ${r.maxPods})`,
+      ];
+    }
+    case DETAIL_TYPES.podRestarted: {
+      const r = d as unknown as PodRestartedDetail;
+      return [
+        'restart',
+        `agent deleted ${r.pod.namespace}/${r.pod.name}; its ${r.owner.kind} ${r.owner.name} makes a new pod`,
+      ];
+    }
+    case DETAIL_TYPES.podRestartSkipped: {
+      const r = d as unknown as PodRestartSkippedDetail;
+      return [
+        'restart',
+        `${dry}agent left ${r.pod.namespace}/${r.pod.name} alone (${r.reason}): ${cut(r.why, 80)}`,
+      ];
+    }
     case DETAIL_TYPES.incidentResolved: {
       const r = d as unknown as IncidentResolvedDetail;
+      const restart = r.restart
+        ? `; ${r.restart.replacement.namespace}/${r.restart.replacement.name} Started ${duration(r.restart.startedAfterSeconds)} after the restart`
+        : '';
       return [
         'resolved',
-        `${dry}${r.incidentId}: time to recovery ${duration(r.mttrSeconds)} (${r.resolvedBy.reason}: ${cut(r.resolvedBy.message, 80)})`,
+        `${dry}${r.incidentId}: time to recovery ${duration(r.mttrSeconds)} (${r.resolvedBy.reason}: ${cut(r.resolvedBy.message, 80)})${restart}`,
       ];
     }
     case DETAIL_TYPES.incidentEscalated: {

@@ -24,6 +24,7 @@ import type { ReconcileReport } from '../../core/reconcile.ts';
 import type { FunctionName } from '../../events/patterns.ts';
 import { LocalAlarms } from './alarms.ts';
 import { AwsCallLog, type CallSite } from './aws-calls.ts';
+import { LocalClusterPods, runClusterAgent } from './cluster-agent.ts';
 import {
   createLocalEnvironment,
   LOCAL_NAMES,
@@ -380,6 +381,7 @@ class LocalRun {
     );
     const byName = new Map(localNodes.map((n) => [n.name, n]));
     const kubelet = new KubeletStandIn(byName, this.#notes);
+    const clusterPods = new LocalClusterPods(kubelet, this.#notes);
     const forwarder = new ForwarderStandIn({
       eventBridge: this.#c.eventBridge,
       sqs: this.#c.sqs,
@@ -413,7 +415,15 @@ class LocalRun {
     const rejects = options.items.filter((i) => 'error' in i);
 
     const drain = () =>
-      this.#drain(pollers, gaps, kubelet, forwarder, alarms, reconcile);
+      this.#drain(
+        pollers,
+        gaps,
+        kubelet,
+        clusterPods,
+        forwarder,
+        alarms,
+        reconcile
+      );
     if (options.replay) {
       progress(`archiving ${good.length} events, then replaying them …`);
       await this.#replay(forwarder, good, rejects);
@@ -521,6 +531,7 @@ class LocalRun {
     pollers: (readonly [FunctionName, QueuePoller])[],
     gaps: LocalGaps,
     kubelet: KubeletStandIn,
+    clusterPods: LocalClusterPods,
     forwarder: ForwarderStandIn,
     alarms: LocalAlarms,
     reconcile: ReconcileHandler
@@ -537,7 +548,13 @@ class LocalRun {
       }
       const worked =
         (await this.#pollQueues(pollers)) ||
-        (await this.#whenQuiet(gaps, kubelet, forwarder, alarms)) ||
+        (await this.#whenQuiet(
+          gaps,
+          kubelet,
+          clusterPods,
+          forwarder,
+          alarms
+        )) ||
         (await this.#reconcileWhenQuiet(reconcile, alarms, reconciler));
       if (!worked) return;
       lastProgress = Date.now();
@@ -568,6 +585,7 @@ class LocalRun {
   async #whenQuiet(
     gaps: LocalGaps,
     kubelet: KubeletStandIn,
+    clusterPods: LocalClusterPods,
     forwarder: ForwarderStandIn,
     alarms: LocalAlarms
   ): Promise<number> {
@@ -575,12 +593,22 @@ class LocalRun {
       const ran = await gaps.runPending();
       if (ran) return ran;
     }
+    // The agent acts within seconds of a restart request; the kubelet's
+    // own retry waits for its back-off, so the agent goes first.
+    const env = this.#session.env;
+    const restarts = await runClusterAgent(
+      this.#c,
+      env.agentUrl,
+      env.busName,
+      clusterPods,
+      this.#notes
+    );
+    if (restarts) return restarts;
     const retried = await kubelet.retryAfterPrune(gaps.pruned);
     if (retried.length) {
       await forwarder.forward(retried);
       return retried.length;
     }
-    const env = this.#session.env;
     await alarms.evaluate(
       QUEUE_FUNCTIONS.map((fn) => ({ fn, url: env.queues[fn].dlqUrl }))
     );

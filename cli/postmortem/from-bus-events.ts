@@ -11,6 +11,9 @@ import {
   KubernetesEventDetail,
   NodePruneCompletedDetail,
   NodePruneRequestedDetail,
+  PodRestartedDetail,
+  PodRestartRequestedDetail,
+  PodRestartSkippedDetail,
   SsmCommandInvocationDetail,
   VolumeRollCompletedDetail,
   VolumeRollProposedDetail,
@@ -301,13 +304,59 @@ const describeRollCompleted: Describer = (detail) => {
   };
 };
 
+const describeRestartRequested: Describer = (detail) => {
+  const r = parse(PodRestartRequestedDetail, detail);
+  if (!r) return undefined;
+  const pods = r.pods.map((p) => `${p.namespace}/${p.name}`).join(', ');
+  return {
+    kind: 'restart',
+    label: `restart of ${r.pods.length} pod(s) requested`,
+    text: `${dryTag(r.dryRun)}after the ${r.after}, asked the cluster agent to restart ${pods} (at most ${r.maxPods})`,
+    dryRun: r.dryRun,
+    decision: {
+      decision: `restart ${pods}`,
+      why: `the ${r.after} left room; the kubelet would retry only after its back-off`,
+    },
+    action: `${r.dryRun ? 'Would have asked' : 'Asked'} the cluster agent to restart ${pods}`,
+  };
+};
+
+const describeRestarted: Describer = (detail) => {
+  const r = parse(PodRestartedDetail, detail);
+  if (!r) return undefined;
+  const pod = `${r.pod.namespace}/${r.pod.name}`;
+  return {
+    kind: 'restart',
+    label: `pod ${cut(r.pod.name, 40)} restarted`,
+    text: `the cluster agent deleted ${pod}; its ${r.owner.kind} ${r.owner.name} makes a new pod, which pulls now`,
+    dryRun: false,
+    action: `Restarted ${pod} (its ${r.owner.kind} ${r.owner.name} made a new one)`,
+  };
+};
+
+const describeRestartSkipped: Describer = (detail) => {
+  const r = parse(PodRestartSkippedDetail, detail);
+  if (!r) return undefined;
+  const pod = `${r.pod.namespace}/${r.pod.name}`;
+  return {
+    kind: 'restart',
+    label: `pod ${cut(r.pod.name, 40)} left alone: ${r.reason}`,
+    text: `${dryTag(r.dryRun ?? false)}the cluster agent left ${pod} alone (${r.reason}): ${r.why}`,
+    dryRun: r.dryRun ?? false,
+    action: `Left ${pod} alone (${r.reason}): ${r.why}`,
+  };
+};
+
 const describeResolved: Describer = (detail) => {
   const r = parse(IncidentResolvedDetail, detail);
   if (!r) return undefined;
+  const restart = r.restart
+    ? `; ${r.restart.replacement.namespace}/${r.restart.replacement.name} Started ${duration(r.restart.startedAfterSeconds)} after the restart of ${r.restart.pod.namespace}/${r.restart.pod.name}`
+    : '';
   return {
     kind: 'resolved',
     label: `resolved (${r.resolvedBy.reason}) after ${duration(r.mttrSeconds)}`,
-    text: `${dryTag(r.dryRun)}${r.resolvedBy.reason}: ${cut(r.resolvedBy.message, 200)}: incident resolved, time to recovery ${duration(r.mttrSeconds)}`,
+    text: `${dryTag(r.dryRun)}${r.resolvedBy.reason}: ${cut(r.resolvedBy.message, 200)}: incident resolved, time to recovery ${duration(r.mttrSeconds)}${restart}`,
     dryRun: r.dryRun,
     action: `Saw the pull succeed (${r.resolvedBy.reason}) and resolved the incident`,
   };
@@ -339,6 +388,9 @@ const DESCRIBERS: Record<string, Describer> = {
   [DETAIL_TYPES.volumeRollProposed]: describeRollProposed,
   [DETAIL_TYPES.volumeRollStarted]: describeRollStarted,
   [DETAIL_TYPES.volumeRollCompleted]: describeRollCompleted,
+  [DETAIL_TYPES.podRestartRequested]: describeRestartRequested,
+  [DETAIL_TYPES.podRestarted]: describeRestarted,
+  [DETAIL_TYPES.podRestartSkipped]: describeRestartSkipped,
   [DETAIL_TYPES.incidentResolved]: describeResolved,
   [DETAIL_TYPES.incidentEscalated]: describeEscalated,
 };

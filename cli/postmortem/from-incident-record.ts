@@ -53,6 +53,14 @@ const STEPS: Record<
     label: (d) => `roll ended: ${d.split(': ').at(-1) ?? ''}`,
     decision: 'the rollout ended',
   },
+  'pod-restarted': {
+    kind: 'restart',
+    label: (d) => `pod restarted: ${d.split(' deleted')[0]}`,
+  },
+  'pod-restart-skipped': {
+    kind: 'restart',
+    label: (d) => `pod left alone: ${d.split(':')[0]}`,
+  },
   resolved: { kind: 'resolved', label: (d) => `resolved (${d.split(':')[0]})` },
   escalated: {
     kind: 'escalated',
@@ -66,6 +74,8 @@ function afterPrune(steps: string[]): string {
   const next = steps.slice(steps.indexOf('prune-completed') + 1);
   if (next.some((s) => s.startsWith('roll-')))
     return 'roll the node group to a bigger volume';
+  if (next.includes('pod-restarted'))
+    return 'restart the stuck pods now (recovering)';
   return next.includes('resolved')
     ? "wait for the kubelet's retry (recovering)"
     : 'see the reason';

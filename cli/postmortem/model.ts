@@ -11,6 +11,7 @@ export type RowKind =
   | 'prune'
   | 'ssm'
   | 'roll'
+  | 'restart'
   | 'resolved'
   | 'escalated'
   | 'other';

@@ -429,6 +429,7 @@ describe('Function: handlePruneResult', () => {
       step: 'prune-completed',
       eventId: 'event-1',
       detail: 'Success: the prune freed 16.0 GiB; 150.0 GiB (75%) is free',
+      restarts: [SEED_POD],
     });
     expect(env.commands.calls.getInvocation).toEqual([
       { commandId: 'cmd-0001', instanceId: INSTANCE_ID },

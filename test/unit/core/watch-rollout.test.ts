@@ -149,6 +149,46 @@ describe('Function: watchRollout', () => {
     });
   });
 
+  it('asks only for the pods the prune did not ask for already', async () => {
+    // Prepare
+    const VLLM = { namespace: 'inference', name: 'vllm-5d9c7b6f4-x2k8q' };
+    const incident = anIncident();
+    env.incidents.seed(
+      anIncident({
+        step: 'roll-started',
+        stepBy: 'event-roll-volume',
+        pods: [VLLM, { namespace: 'batch', name: 'web-0' }],
+        timeline: [
+          ...incident.timeline,
+          {
+            at: '2026-11-20T09:42:10.000Z',
+            step: 'prune-completed',
+            detail: 'Success: …',
+            restarts: [incident.pod as { namespace: string; name: string }],
+          },
+          {
+            at: '2026-11-20T09:42:11.000Z',
+            step: 'pod-restarted',
+            detail: 'batch/web-0 deleted',
+            pod: { namespace: 'batch', name: 'web-0' },
+          },
+        ],
+      })
+    );
+    env.rollouts.statuses = [
+      { status: 'Successful', done: true, succeeded: true, errors: [] },
+    ];
+
+    // Act
+    const result = await watchRollout(started(), 2, 72, LIVE, env);
+
+    // Assess
+    if (result.kind !== 'done') throw new Error('expected done');
+    expect(
+      PodRestartRequestedDetail.parse(result.emitted[1]?.detail).pods
+    ).toEqual([VLLM]);
+  });
+
   it.each([
     ['was resolved while the rollout ran', { status: 'resolved' as const }],
     ['names no pod (a node-level failure)', { pod: undefined }],
