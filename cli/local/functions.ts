@@ -98,12 +98,15 @@ export function overridesFor(
   fn: FunctionName | 'reconcile',
   env: LocalEnvironment,
   sdk: NonNullable<WiringOverrides['sdk']>,
-  client: NonNullable<WiringOverrides['client']>
+  client: NonNullable<WiringOverrides['client']>,
+  /** Settings of the run that differ from serverless.yml's (a benchmark's). */
+  settings: Readonly<Record<string, string>> = {}
 ): WiringOverrides {
   const queues = fn === 'reconcile' ? undefined : env.queues[fn];
   return {
     env: {
       ...localSettings(env),
+      ...settings,
       ...(queues
         ? {
             PULLMEDIC_QUEUE_URL: queues.url,

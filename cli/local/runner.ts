@@ -99,6 +99,11 @@ export interface LocalRunOptions {
   keepMoto?: boolean;
   verbose?: boolean;
   /**
+   * Function settings that differ from serverless.yml's for this run, as
+   * in the functions' environment (`PULLMEDIC_MAX_POD_RESTARTS: '0'`).
+   */
+  settings?: Readonly<Record<string, string>>;
+  /**
    * Where the prune runs: `lab` (a real containerd, root only), `simulated`,
    * or `auto` (the lab for the first node when it can run here). Default auto.
    */
@@ -360,11 +365,13 @@ class LocalRun {
     const handlers = Object.fromEntries(
       QUEUE_FUNCTIONS.map((fn) => [
         fn,
-        this.#definitions.queued[fn].handler(overridesFor(fn, env, sdk, hook)),
+        this.#definitions.queued[fn].handler(
+          overridesFor(fn, env, sdk, hook, options.settings)
+        ),
       ])
     ) as Record<FunctionName, LocalHandler>;
     const reconcile = this.#definitions.reconcile.handler(
-      overridesFor('reconcile', env, sdk, hook)
+      overridesFor('reconcile', env, sdk, hook, options.settings)
     );
     const pollers = QUEUE_FUNCTIONS.map(
       (fn) =>

@@ -177,8 +177,26 @@ describe('Feature: the local runtime replays the seed incident end to end', () =
       'prune-completed',
       'roll-started',
       'roll-completed',
+      'pod-restarted',
       'resolved',
     ]);
+    // The stuck pod was restarted once the prune left room, and its
+    // replacement's Started proved the recovery.
+    expect(incident.Item?.record.timeline.at(-2)).toMatchObject({
+      step: 'pod-restarted',
+      pod: { namespace: 'inference', name: 'triton-79569cfbbc-m2wcc' },
+      owner: { kind: 'ReplicaSet', name: 'triton-79569cfbbc' },
+    });
+    const resolved = result.busEvents.find(
+      (e) => e['detail-type'] === DETAIL_TYPES.incidentResolved
+    );
+    expect(resolved?.detail).toMatchObject({
+      resolvedBy: {
+        reason: 'Started',
+        pod: { name: expect.stringMatching(/^triton-79569cfbbc-[a-z0-9]{5}$/) },
+      },
+      restart: { pod: { name: 'triton-79569cfbbc-m2wcc' } },
+    });
     // The causeless Error: ErrImagePull / BackOff events joined the incident.
     expect(steps).toContain('joined');
     const chatbot = result.notifications.map((n) => JSON.parse(n.message));
@@ -189,6 +207,8 @@ describe('Feature: the local runtime replays the seed incident end to end', () =
         DETAIL_TYPES.nodePruneCompleted,
         DETAIL_TYPES.volumeRollStarted,
         DETAIL_TYPES.volumeRollCompleted,
+        DETAIL_TYPES.podRestartRequested,
+        DETAIL_TYPES.podRestarted,
         DETAIL_TYPES.incidentResolved,
       ].sort()
     );

@@ -114,11 +114,14 @@ describe('Command: pullmedic postmortem --events (the seed incident, end to end)
     const rollDone = find(
       /\| roll \| eks-nodegroup-update .* ended Successful/
     );
+    const restarted = find(
+      /\| restart \| the cluster agent deleted inference\/triton-79569cfbbc-m2wcc; its ReplicaSet triton-79569cfbbc makes a new pod/
+    );
     const pulled = find(
       /\| kubernetes \| Kubernetes Normal Pulled .*triton:resnet50/
     );
     const resolved = find(
-      /\| resolved \| (?:Pulled|Started): .*incident resolved, time to recovery (\d+)s \|/
+      /\| resolved \| (?:Pulled|Started): .*incident resolved, time to recovery (\d+)s(?:; [^|]* Started \d+s after the restart of [^|]*)? \|/
     );
     const found = {
       failed,
@@ -128,6 +131,7 @@ describe('Command: pullmedic postmortem --events (the seed incident, end to end)
       pruned,
       rollStarted,
       rollDone,
+      restarted,
       pulled,
       resolved,
     };

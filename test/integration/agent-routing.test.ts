@@ -106,6 +106,7 @@ describe('Feature: the cluster agent’s rule and the sweep’s entries route as
     // Assess
     expect(await tags('agent')).toEqual(['live']);
     expect(await tags('classify')).toEqual(['sweep']);
-    expect(await tags('resolve')).toEqual([]);
+    // resolve notes what the agent did on the incident's timeline.
+    expect(await tags('resolve')).toEqual(['restarted']);
   });
 });
