@@ -1,4 +1,5 @@
 import { DETAIL_TYPES } from '../events/detail-types.ts';
+import type { FailureClass } from '../events/failure-classes.ts';
 import type {
   ImagePullFailureClassifiedDetail,
   IncidentEscalatedDetail,
@@ -10,7 +11,6 @@ import type {
   VolumeRollProposedDetail,
   VolumeRollStartedDetail,
 } from '../events/schemas.ts';
-import type { FailureClass } from './classification/types.ts';
 import type { Notification } from './ports.ts';
 import { formatBytes } from './prune-report.ts';
 

@@ -1,4 +1,5 @@
 import type { DetailType } from '../events/detail-types.ts';
+import type { FailureClass } from '../events/failure-classes.ts';
 import type {
   NodeRef,
   PodRef,
@@ -6,7 +7,6 @@ import type {
   VolumeRollRequestedDetail,
   VolumeRollStartedDetail,
 } from '../events/schemas.ts';
-import type { FailureClass } from './classification/types.ts';
 import type { IncidentStep } from './incident-steps.ts';
 
 // The ports through which the core reaches the outside. Adapters in

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { FAILURE_CLASSES } from '../core/classification/types.ts';
-import { CONTAINERD_VOLUME_RULES } from '../core/volumes.ts';
+import { FAILURE_CLASSES } from './failure-classes.ts';
 import {
   clusterName,
   imageReference,
@@ -10,6 +9,7 @@ import {
   objectName,
   objectUid,
 } from './names.ts';
+import { CONTAINERD_VOLUME_RULES } from './volume-rules.ts';
 
 // One zod schema per detail-type; the TypeScript types are inferred from
 // them, so a contract and its type cannot drift apart.
