@@ -22,6 +22,7 @@ import { DUE_INDEX, DUE_SHARD } from '../../adapters/aws/dynamodb-table.ts';
 import { messageOf } from '../../core/errors.ts';
 import type { ReconcileReport } from '../../core/reconcile.ts';
 import type { FunctionName } from '../../events/patterns.ts';
+import type { HookableClient } from '../../functions/_shared/wiring.ts';
 import { LocalAlarms } from './alarms.ts';
 import { AwsCallLog, type CallSite } from './aws-calls.ts';
 import {
@@ -351,7 +352,7 @@ class LocalRun {
     const gaps = new LocalGaps(byInstance, this.#c.eventBridge, this.#notes);
     gaps.dropStatusEvent = faults.dropStatusEvent;
     this.#calls.fault = faults.call;
-    const hook = (client: SSMClient) => {
+    const hook = (client: HookableClient) => {
       this.#calls.install(client);
       gaps.install(client);
     };

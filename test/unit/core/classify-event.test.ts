@@ -7,6 +7,7 @@ import {
 import { DETAIL_TYPES } from '#events/detail-types.ts';
 import { ImagePullFailureClassifiedDetail } from '#events/schemas.ts';
 import { FakeNodeDirectory } from '#test/fakes/fake-node-directory.ts';
+import { detailOf } from '#test/helpers/bus.ts';
 import {
   aKubernetesEvent,
   aKubernetesEventDetail,
@@ -205,7 +206,9 @@ describe('Function: classifyKubernetesEvent', () => {
     );
 
     // Assess
-    expect(emitted[0]?.detail.node).toEqual({
+    expect(
+      detailOf(emitted[0], DETAIL_TYPES.imagePullFailureClassified).node
+    ).toEqual({
       name: NODE_NAME,
       instanceId: 'i-0123456789abcdef0',
     });
@@ -230,7 +233,9 @@ describe('Function: classifyKubernetesEvent', () => {
     );
 
     // Assess
-    expect(emitted[0]?.detail.node).toEqual({
+    expect(
+      detailOf(emitted[0], DETAIL_TYPES.imagePullFailureClassified).node
+    ).toEqual({
       name: NODE_NAME,
       instanceId: 'i-0fedcba9876543210',
     });
@@ -292,7 +297,9 @@ describe('Function: classifyKubernetesEvent', () => {
     );
 
     // Assess
-    expect(emitted[0]?.detail.image).toBe('nginx:1.25');
+    expect(
+      detailOf(emitted[0], DETAIL_TYPES.imagePullFailureClassified).image
+    ).toBe('nginx:1.25');
   });
 
   it('leaves the image out when the message names none', async () => {
@@ -331,7 +338,9 @@ describe('Function: classifyKubernetesEvent', () => {
     );
 
     // Assess
-    expect(emitted[0]?.detail.image).toBeUndefined();
+    expect(
+      detailOf(emitted[0], DETAIL_TYPES.imagePullFailureClassified).image
+    ).toBeUndefined();
     expect(() =>
       ImagePullFailureClassifiedDetail.parse(emitted[0]?.detail)
     ).not.toThrow();
@@ -352,7 +361,9 @@ describe('Function: classifyKubernetesEvent', () => {
     );
 
     // Assess
-    expect(emitted[0]?.detail.pod).toBeUndefined();
+    expect(
+      detailOf(emitted[0], DETAIL_TYPES.imagePullFailureClassified).pod
+    ).toBeUndefined();
   });
 
   it('marks the classification with the run when the run is a dry-run replay', async () => {

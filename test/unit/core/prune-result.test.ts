@@ -14,6 +14,7 @@ import {
 } from '#events/schemas.ts';
 import { createFakeEnvironment } from '#test/fakes/environment.ts';
 import { accessDenied } from '#test/fakes/failure-plan.ts';
+import { detailOf, dryRunOf } from '#test/helpers/bus.ts';
 import {
   anIncident,
   anInvocation,
@@ -760,7 +761,7 @@ describe('Function: handlePruneResult', () => {
       DETAIL_TYPES.incidentEscalated,
       DETAIL_TYPES.volumeRollRequested,
     ]);
-    expect(emitted[1]?.detail.reason).toBe(
+    expect(detailOf(emitted[1], DETAIL_TYPES.incidentEscalated).reason).toBe(
       `the pause image  is missing after the prune: new pods on ${NODE_NAME} cannot start`
     );
   });
@@ -802,12 +803,12 @@ describe('Function: handlePruneResult', () => {
     );
 
     // Assess
-    expect(dry.map((e) => e.detail.dryRun)).toEqual([true, true]);
+    expect(dry.map(dryRunOf)).toEqual([true, true]);
     expect(typesOf(live)).toEqual([
       DETAIL_TYPES.nodePruneCompleted,
       DETAIL_TYPES.volumeRollRequested,
     ]);
-    expect(live.map((e) => e.detail.dryRun)).toEqual([false, false]);
+    expect(live.map(dryRunOf)).toEqual([false, false]);
   });
 
   describe('when containerd has a volume of its own (the nodeadm layout)', () => {
