@@ -1,9 +1,13 @@
 import { DETAIL_TYPES } from '../events/detail-types.ts';
+import {
+  eventTimeOf,
+  nodeNameOf,
+  podOf,
+} from '../events/kubernetes-event-facts.ts';
 import type {
   IncidentResolvedDetail,
   KubernetesEventDetail,
 } from '../events/schemas.ts';
-import { eventTimeOf, nodeNameOf, podOf } from './classify-event.ts';
 import { decisionBase, incidentKey, type RunMode } from './context.ts';
 import type { Emitted, IncidentRecord, IncidentStore } from './ports.ts';
 
@@ -104,7 +108,7 @@ export async function resolutionOf(
     (incident.step === 'opened' || incident.step === 'prune-claimed')
   )
     return { kind: 'not-yet' };
-  const at = eventTimeOf(event, envelopeTime);
+  const at = eventTimeOf(event) ?? envelopeTime;
   // Compared with the opening in the events' own clock (the kubelet's), so
   // a replay with the original times resolves as the incident did.
   if (Date.parse(at) < Date.parse(incident.openedAt)) {

@@ -49,6 +49,16 @@ export const KubernetesEventObject = z.object({
   firstTimestamp: isoTime.nullish(),
   lastTimestamp: isoTime.nullish(),
   eventTime: isoTime.nullish(),
+  /**
+   * A recurring event (the events.k8s.io recorder): how often, and when
+   * last. `eventTime` is its first observation; this is its latest.
+   */
+  series: z
+    .object({
+      count: z.number().int().nonnegative().optional(),
+      lastObservedTime: isoTime.nullish(),
+    })
+    .nullish(),
   source: z
     .object({
       component: z.string().max(128).optional(),

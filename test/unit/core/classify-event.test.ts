@@ -1,9 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import {
-  classifyKubernetesEvent,
-  eventTimeOf,
-  nodeNameOf,
-} from '#core/classify-event.ts';
+import { classifyKubernetesEvent } from '#core/classify-event.ts';
 import { DETAIL_TYPES } from '#events/detail-types.ts';
 import { ImagePullFailureClassifiedDetail } from '#events/schemas.ts';
 import { FakeNodeDirectory } from '#test/fakes/fake-node-directory.ts';
@@ -26,121 +22,6 @@ import {
 
 const ENVELOPE_TIME = '2026-11-20T09:41:01Z';
 
-describe('Function: eventTimeOf', () => {
-  it('returns eventTime when the event has it', () => {
-    // Act
-    const at = eventTimeOf(
-      aKubernetesEvent({ eventTime: '2026-11-20T09:41:00.123456Z' }),
-      ENVELOPE_TIME
-    );
-
-    // Assess
-    expect(at).toBe('2026-11-20T09:41:00.123456Z');
-  });
-
-  it('returns lastTimestamp when the event has no eventTime', () => {
-    // Act
-    const at = eventTimeOf(
-      aKubernetesEvent({
-        eventTime: null,
-        firstTimestamp: '2026-11-20T09:40:00Z',
-        lastTimestamp: '2026-11-20T09:45:00Z',
-      }),
-      ENVELOPE_TIME
-    );
-
-    // Assess
-    expect(at).toBe('2026-11-20T09:45:00Z');
-  });
-
-  it('returns firstTimestamp when the event has no lastTimestamp', () => {
-    // Act
-    const at = eventTimeOf(
-      aKubernetesEvent({
-        firstTimestamp: '2026-11-20T09:40:00Z',
-        lastTimestamp: null,
-      }),
-      ENVELOPE_TIME
-    );
-
-    // Assess
-    expect(at).toBe('2026-11-20T09:40:00Z');
-  });
-
-  it('returns the creation time when the event has no timestamps', () => {
-    // Act
-    const at = eventTimeOf(
-      aKubernetesEvent({ firstTimestamp: null, lastTimestamp: null }),
-      ENVELOPE_TIME
-    );
-
-    // Assess
-    expect(at).toBe(FAILED_AT);
-  });
-
-  it('returns the fallback when the event carries no time at all', () => {
-    // Act
-    const at = eventTimeOf(
-      aKubernetesEvent({
-        firstTimestamp: undefined,
-        lastTimestamp: undefined,
-        metadata: { name: 'triton.1' },
-      }),
-      ENVELOPE_TIME
-    );
-
-    // Assess
-    expect(at).toBe(ENVELOPE_TIME);
-  });
-});
-
-describe('Function: nodeNameOf', () => {
-  it("returns the forwarder's node when the detail carries one", () => {
-    // Act
-    const node = nodeNameOf(
-      aKubernetesEventDetail(aKubernetesEvent(), {
-        node: { name: 'ip-10-0-9-9.ec2.internal' },
-      })
-    );
-
-    // Assess
-    expect(node).toBe('ip-10-0-9-9.ec2.internal');
-  });
-
-  it("returns the kubelet's host when the detail carries no node", () => {
-    // Act
-    const node = nodeNameOf(aKubernetesEventDetail());
-
-    // Assess
-    expect(node).toBe(NODE_NAME);
-  });
-
-  it('returns the involved object when the event is about a Node', () => {
-    // Act
-    const node = nodeNameOf(
-      aKubernetesEventDetail(
-        aKubernetesEvent({
-          involvedObject: { kind: 'Node', name: 'ip-10-0-3-3.ec2.internal' },
-          source: { component: 'kubelet' },
-        })
-      )
-    );
-
-    // Assess
-    expect(node).toBe('ip-10-0-3-3.ec2.internal');
-  });
-
-  it('returns undefined when nothing names a node', () => {
-    // Act
-    const node = nodeNameOf(
-      aKubernetesEventDetail(aKubernetesEvent({ source: undefined }))
-    );
-
-    // Assess
-    expect(node).toBeUndefined();
-  });
-});
-
 describe('Function: classifyKubernetesEvent', () => {
   const nodes = new FakeNodeDirectory();
   const deps = { nodes };
@@ -148,6 +29,30 @@ describe('Function: classifyKubernetesEvent', () => {
   beforeEach(() => {
     nodes.reset();
     nodes.addNode(NODE_NAME, anOrigin());
+  });
+
+  it("takes the envelope's time for an event that carries none (the exporter's template)", async () => {
+    // Prepare
+    const event = aKubernetesEvent({
+      firstTimestamp: null,
+      lastTimestamp: null,
+      eventTime: null,
+      metadata: { name: 'triton.exporter', namespace: 'inference' },
+    });
+
+    // Act
+    const emitted = await classifyKubernetesEvent(
+      aKubernetesEventDetail(event),
+      ENVELOPE_TIME,
+      LIVE,
+      deps
+    );
+
+    // Assess
+    expect(
+      detailOf(emitted[0], DETAIL_TYPES.imagePullFailureClassified)
+        .kubernetesEvent.time
+    ).toBe(ENVELOPE_TIME);
   });
 
   it("classifies the seed's failed pull as disk_full and finds the node's instance", async () => {
