@@ -1,13 +1,14 @@
 import { DETAIL_TYPES } from '../events/detail-types.ts';
 import {
-  IMAGE_REFERENCE,
-  instanceIdFromProviderId,
-  nodeName as nodeNameSchema,
-} from '../events/names.ts';
+  eventTimeOf,
+  imageOf,
+  instanceIdOf,
+  nodeNameOf,
+  podOf,
+} from '../events/kubernetes-event-facts.ts';
 import type {
   ImagePullFailureClassifiedDetail,
   KubernetesEventDetail,
-  KubernetesEventObject,
 } from '../events/schemas.ts';
 import { classify } from './classification/classify.ts';
 import type { RunMode } from './context.ts';
@@ -17,53 +18,6 @@ import type { Emitted, NodeDirectory } from './ports.ts';
 export interface ClassifyDeps {
   nodes: NodeDirectory;
 }
-
-/**
- * The time a Kubernetes Event last happened: eventTime (events.k8s.io),
- * then lastTimestamp, then firstTimestamp, then the envelope's time.
- *
- * @example
- * ```ts
- * eventTimeOf(event, '2026-11-20T09:41:00Z');
- * ```
- */
-export const eventTimeOf = (
-  event: KubernetesEventObject,
-  fallback: string
-): string =>
-  event.eventTime ??
-  event.lastTimestamp ??
-  event.firstTimestamp ??
-  event.metadata.creationTimestamp ??
-  fallback;
-
-/** The node an event happened on: the forwarder's enrichment, else the kubelet's host. */
-export const nodeNameOf = (detail: KubernetesEventDetail): string | undefined =>
-  detail.node?.name ??
-  detail.event.source?.host ??
-  (detail.event.involvedObject.kind === 'Node'
-    ? nodeNameSchema.safeParse(detail.event.involvedObject.name).data
-    : undefined);
-
-/**
- * The pod an event is about, when it is about a pod.
- *
- * @example
- * ```ts
- * podOf(event); // { namespace: 'inference', name: 'triton-79569cfbbc-m2wcc' }
- * ```
- */
-export const podOf = (
-  event: KubernetesEventObject
-): { namespace: string; name: string } | undefined =>
-  event.involvedObject.kind === 'Pod' && event.involvedObject.namespace
-    ? {
-        namespace: event.involvedObject.namespace,
-        name: event.involvedObject.name,
-      }
-    : undefined;
-
-const IMAGE_IN_MESSAGE = /image "([^"\s]{1,512})"/;
 
 /**
  * Classifies one forwarded Kubernetes Event. Returns the
@@ -92,15 +46,12 @@ export async function classifyKubernetesEvent(
     type: event.type,
   });
   const instanceId =
-    detail.node?.instanceId ??
-    instanceIdFromProviderId(detail.node?.providerID) ??
+    instanceIdOf(detail.node) ??
     // Events from kubernetes-event-exporter carry only the node name.
     (verdict.class === 'disk_full'
       ? await deps.nodes.instanceIdOf(node)
       : undefined);
 
-  const image =
-    verdict.image ?? event.message.match(IMAGE_IN_MESSAGE)?.[1] ?? undefined;
   const pod = podOf(event);
 
   const classified: ImagePullFailureClassifiedDetail = {
@@ -114,7 +65,7 @@ export async function classifyKubernetesEvent(
     remedy: verdict.remedy,
     pod,
     // An image reference goes on only when it has the characters of one.
-    image: image && IMAGE_REFERENCE.test(image) ? image : undefined,
+    image: imageOf(event.message, verdict.image),
     registry: verdict.registry,
     layerDigest: verdict.layerDigest,
     path: verdict.path,
@@ -126,7 +77,7 @@ export async function classifyKubernetesEvent(
     kubernetesEvent: {
       reason: event.reason,
       type: event.type,
-      time: eventTimeOf(event, envelopeTime),
+      time: eventTimeOf(event) ?? envelopeTime,
       uid: event.metadata.uid,
       count: event.count,
       message: event.message.slice(0, 4096),

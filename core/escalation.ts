@@ -96,9 +96,9 @@ export async function noteEscalations(
   deps: { incidents: Pick<IncidentStore, 'appendTimeline'>; clock: Clock },
   run: Pick<RunMode, 'eventId'>
 ): Promise<void> {
-  for (const { detailType, detail } of emitted) {
-    if (detailType !== DETAIL_TYPES.incidentEscalated) continue;
-    const d = detail as IncidentEscalatedDetail;
+  for (const e of emitted) {
+    if (e.detailType !== DETAIL_TYPES.incidentEscalated) continue;
+    const d = e.detail;
     await deps.incidents.appendTimeline(
       incident.key,
       incident.incidentId,

@@ -1,19 +1,8 @@
-import { DETAIL_TYPES } from '../events/detail-types.ts';
-import type {
-  ImagePullFailureClassifiedDetail,
-  IncidentEscalatedDetail,
-  IncidentOpenedDetail,
-  IncidentResolvedDetail,
-  NodePruneCompletedDetail,
-  NodePruneRequestedDetail,
-  PodRestartedDetail,
-  PodRestartRequestedDetail,
-  PodRestartSkippedDetail,
-  VolumeRollCompletedDetail,
-  VolumeRollProposedDetail,
-  VolumeRollStartedDetail,
-} from '../events/schemas.ts';
-import type { FailureClass } from './classification/types.ts';
+import type { DetailOf } from '../events/contracts.ts';
+import { DETAIL_TYPES, type DetailType } from '../events/detail-types.ts';
+import type { FailureClass } from '../events/failure-classes.ts';
+import type { VolumeRollCompletedDetail } from '../events/schemas.ts';
+import { MalformedEventError } from './errors.ts';
 import type { Notification } from './ports.ts';
 import { formatBytes } from './prune-report.ts';
 
@@ -126,13 +115,16 @@ interface Rendered {
  * await notifier.publish(n);
  * ```
  */
-export function renderNotification(
-  detailType: string,
-  detail: Record<string, unknown>,
+export function renderNotification<K extends DetailType>(
+  detailType: K,
+  detail: DetailOf<K>,
   /** Repeats of this notice counted, not posted, since the last one. */
   repeats = 0
 ): Notification {
   const rendered = render(detailType, detail);
+  // The fields every decision carries, read defensively: a renderer's
+  // detail passed its contract, but the message must not fail on one.
+  const fields: Readonly<Record<string, unknown>> = detail;
   const r =
     repeats > 0
       ? {
@@ -143,13 +135,13 @@ export function renderNotification(
           ],
         }
       : rendered;
-  const cluster = String(detail.cluster ?? 'unknown');
-  const dryRun = detail.dryRun === true;
+  const cluster = String(fields.cluster ?? 'unknown');
+  const dryRun = fields.dryRun === true;
   // A replay's incident is another incident (its own scope in the table):
   // its posts get their own thread, not the live incident's.
   const threadId =
-    typeof detail.replayName === 'string'
-      ? `replay/${detail.replayName}/${r.threadId}`
+    typeof fields.replayName === 'string'
+      ? `replay/${fields.replayName}/${r.threadId}`
       : r.threadId;
   const title = cutEscaped(
     oneLine(`${dryRun ? '[dry-run] ' : ''}${r.title}`),
@@ -198,8 +190,8 @@ export function renderNotification(
       cluster,
       detailType,
       ...(r.className ? { class: r.className } : {}),
-      ...(typeof detail.nodegroup === 'object' && detail.nodegroup !== null
-        ? { nodegroup: String((detail.nodegroup as { name: unknown }).name) }
+      ...(typeof fields.nodegroup === 'object' && fields.nodegroup !== null
+        ? { nodegroup: String((fields.nodegroup as { name: unknown }).name) }
         : {}),
       dryRun: String(dryRun),
     },
@@ -232,7 +224,7 @@ const podLine = (pod?: { namespace: string; name: string }) =>
 const imageLine = (image?: string) =>
   image ? [`*Image:* \`${e(image)}\``] : [];
 
-type Renderer = (detail: Record<string, unknown>) => Rendered;
+type Renderer<K extends DetailType> = (detail: DetailOf<K>) => Rendered;
 
 /** What a roll changed, and its undo: told again when it ends. */
 const changeLines = (
@@ -244,14 +236,18 @@ const changeLines = (
 ];
 
 /** A pull failure no incident holds is threaded by node, pod and class. */
-const pullThreadId = (d: ImagePullFailureClassifiedDetail): string =>
+const pullThreadId = (
+  d: DetailOf<typeof DETAIL_TYPES.imagePullFailureClassified>
+): string =>
   `pull/${d.cluster}/${d.node.name}/${d.pod?.namespace ?? ''}/${d.pod?.name ?? ''}/${d.class}`;
 
 /**
  * The kubelet's image GC could not free enough: the images in use no
  * longer fit the disk. Not a pull failure to prune: a volume to grow.
  */
-function renderImageGcFailed(d: ImagePullFailureClassifiedDetail): Rendered {
+function renderImageGcFailed(
+  d: DetailOf<typeof DETAIL_TYPES.imagePullFailureClassified>
+): Rendered {
   const wanted = d.gcWantedBytes;
   const freed = d.gcFreedBytes;
   return {
@@ -271,10 +267,15 @@ function renderImageGcFailed(d: ImagePullFailureClassifiedDetail): Rendered {
   };
 }
 
-/** One renderer per detail-type; escalations are the fallback. */
-const RENDERERS: Record<string, Renderer> = {
-  [DETAIL_TYPES.imagePullFailureClassified]: (detail) => {
-    const d = detail as unknown as ImagePullFailureClassifiedDetail;
+/**
+ * What on-call is told of each detail-type, or `null` where nothing is
+ * posted (the notify rule does not route it). Keyed by every detail-type:
+ * a new one that says neither fails tsc.
+ */
+const RENDERERS: { [K in DetailType]: Renderer<K> | null } = {
+  // The kubelet's own words reach on-call classified, not raw.
+  [DETAIL_TYPES.kubernetesEvent]: null,
+  [DETAIL_TYPES.imagePullFailureClassified]: (d) => {
     if (d.class === 'image_gc_failed') return renderImageGcFailed(d);
     return {
       title: `Image pull failing on ${e(d.node.name)}: ${e(d.class)}`,
@@ -292,8 +293,7 @@ const RENDERERS: Record<string, Renderer> = {
       className: d.class,
     };
   },
-  [DETAIL_TYPES.incidentOpened]: (detail) => {
-    const d = detail as unknown as IncidentOpenedDetail;
+  [DETAIL_TYPES.incidentOpened]: (d) => {
     return {
       title: `Disk full on ${e(d.node.name)}: image pulls fail, pullmedic is pruning`,
       lines: [
@@ -310,8 +310,7 @@ const RENDERERS: Record<string, Renderer> = {
       className: d.class,
     };
   },
-  [DETAIL_TYPES.nodePruneRequested]: (detail) => {
-    const d = detail as unknown as NodePruneRequestedDetail;
+  [DETAIL_TYPES.nodePruneRequested]: (d) => {
     return {
       title: `Pruning images on ${e(d.node.name)}`,
       lines: [
@@ -323,8 +322,7 @@ const RENDERERS: Record<string, Renderer> = {
       threadId: d.incidentId,
     };
   },
-  [DETAIL_TYPES.nodePruneCompleted]: (detail) => {
-    const d = detail as unknown as NodePruneCompletedDetail;
+  [DETAIL_TYPES.nodePruneCompleted]: (d) => {
     const r = d.report;
     return {
       title:
@@ -358,8 +356,7 @@ const RENDERERS: Record<string, Renderer> = {
       threadId: d.incidentId,
     };
   },
-  [DETAIL_TYPES.volumeRollStarted]: (detail) => {
-    const d = detail as unknown as VolumeRollStartedDetail;
+  [DETAIL_TYPES.volumeRollStarted]: (d) => {
     return {
       title: `Rolling node group ${e(d.nodegroup.name)} to ${d.newSizeGiB} GiB volumes`,
       lines: [
@@ -378,8 +375,7 @@ const RENDERERS: Record<string, Renderer> = {
       threadId: d.incidentId,
     };
   },
-  [DETAIL_TYPES.volumeRollProposed]: (detail) => {
-    const d = detail as unknown as VolumeRollProposedDetail;
+  [DETAIL_TYPES.volumeRollProposed]: (d) => {
     return {
       title: `Approve? Roll node group ${e(d.nodegroup.name)} to ${d.newSizeGiB} GiB volumes`,
       lines: [
@@ -395,8 +391,7 @@ const RENDERERS: Record<string, Renderer> = {
       threadId: d.incidentId,
     };
   },
-  [DETAIL_TYPES.volumeRollCompleted]: (detail) => {
-    const d = detail as unknown as VolumeRollCompletedDetail;
+  [DETAIL_TYPES.volumeRollCompleted]: (d) => {
     return {
       title: d.succeeded
         ? `Node group ${e(d.nodegroup.name)} rolled to its new volumes`
@@ -415,8 +410,7 @@ const RENDERERS: Record<string, Renderer> = {
       threadId: d.incidentId,
     };
   },
-  [DETAIL_TYPES.incidentResolved]: (detail) => {
-    const d = detail as unknown as IncidentResolvedDetail;
+  [DETAIL_TYPES.incidentResolved]: (d) => {
     return {
       title: `Resolved: ${e(d.node.name)} pulls images again (time to recovery ${duration(d.mttrSeconds)})`,
       lines: [
@@ -435,8 +429,12 @@ const RENDERERS: Record<string, Renderer> = {
       threadId: d.incidentId,
     };
   },
-  [DETAIL_TYPES.podRestartRequested]: (detail) => {
-    const d = detail as unknown as PodRestartRequestedDetail;
+  [DETAIL_TYPES.incidentEscalated]: (d) => renderEscalation(d),
+  // The prune's result says a roll comes next; the roll's start says what
+  // it changed.
+  [DETAIL_TYPES.volumeRollRequested]: null,
+  [DETAIL_TYPES.volumeRollApproved]: null,
+  [DETAIL_TYPES.podRestartRequested]: (d) => {
     const acts = !d.dryRun && d.replayName === undefined;
     const pods = d.pods.map(podName);
     return {
@@ -456,8 +454,7 @@ const RENDERERS: Record<string, Renderer> = {
       threadId: d.incidentId,
     };
   },
-  [DETAIL_TYPES.podRestarted]: (detail) => {
-    const d = detail as unknown as PodRestartedDetail;
+  [DETAIL_TYPES.podRestarted]: (d) => {
     return {
       title: `Restarted ${e(podName(d.pod))} on ${e(d.node.name)}`,
       lines: [
@@ -469,8 +466,7 @@ const RENDERERS: Record<string, Renderer> = {
       threadId: d.incidentId,
     };
   },
-  [DETAIL_TYPES.podRestartSkipped]: (detail) => {
-    const d = detail as unknown as PodRestartSkippedDetail;
+  [DETAIL_TYPES.podRestartSkipped]: (d) => {
     const byHand = d.reason === 'forbidden' || d.reason === 'error';
     return {
       title: `Left ${e(podName(d.pod))} on ${e(d.node.name)} alone: ${e(d.reason)}`,
@@ -484,13 +480,16 @@ const RENDERERS: Record<string, Renderer> = {
       threadId: d.incidentId,
     };
   },
+  // SSM's own status change: the prune's result is told instead.
+  [DETAIL_TYPES.ssmCommandInvocationStatusChange]: null,
 };
 
 const podName = (pod: { namespace: string; name: string }): string =>
   `${pod.namespace}/${pod.name}`;
 
-const renderEscalation: Renderer = (detail) => {
-  const d = detail as unknown as IncidentEscalatedDetail;
+function renderEscalation(
+  d: DetailOf<typeof DETAIL_TYPES.incidentEscalated>
+): Rendered {
   return {
     title: `Needs a person: ${e(d.node.name)}`,
     lines: [nodeLine(d), `*What failed:* ${e(d.reason)}`],
@@ -498,15 +497,39 @@ const renderEscalation: Renderer = (detail) => {
     threadId: d.incidentId ?? `escalation/${d.cluster}/${d.node.name}`,
     className: d.class,
   };
-};
+}
 
-function render(detailType: string, detail: Record<string, unknown>): Rendered {
-  const rendered = (RENDERERS[detailType] ?? renderEscalation)(detail);
+/**
+ * Whether on-call is told of a detail-type: the ones the notify rule
+ * routes to the notify function.
+ *
+ * @example
+ * ```ts
+ * isNotified('Incident Opened'); // true
+ * isNotified('Kubernetes Event'); // false
+ * ```
+ */
+export const isNotified = (detailType: DetailType): boolean =>
+  RENDERERS[detailType] !== null;
+
+function render<K extends DetailType>(
+  detailType: K,
+  detail: DetailOf<K>
+): Rendered {
+  // A detail-type from outside the contract has no entry at all.
+  const renderer = RENDERERS[detailType] ?? null;
+  if (renderer === null) {
+    throw new MalformedEventError(
+      `${detailType} is not posted to on-call: notify does not handle it`
+    );
+  }
+  const rendered = renderer(detail);
   // pullmedic opens incidents for disk_full only, so every step of one is
   // of that class: a subscription filtered on class=disk_full gets the
   // whole thread, not only its first message.
+  const fields: Readonly<Record<string, unknown>> = detail;
   return rendered.className === undefined &&
-    typeof detail.incidentId === 'string'
+    typeof fields.incidentId === 'string'
     ? { ...rendered, className: 'disk_full' }
     : rendered;
 }

@@ -1,3 +1,5 @@
+import type { DetailOf } from '../events/contracts.ts';
+import type { DetailType } from '../events/detail-types.ts';
 import { renderNotification } from './notification.ts';
 import type { Clock, Notifier, RepeatNotices } from './ports.ts';
 import { repeatKeyOf } from './repeat-notices.ts';
@@ -24,9 +26,9 @@ export type NotifyResult =
  * const result = await notify('Image Pull Failure Classified', detail, deps, 3600);
  * ```
  */
-export async function notify(
-  detailType: string,
-  detail: Record<string, unknown>,
+export async function notify<K extends DetailType>(
+  detailType: K,
+  detail: DetailOf<K>,
   deps: NotifyDeps,
   quietSeconds: number
 ): Promise<NotifyResult> {

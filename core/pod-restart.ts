@@ -1,3 +1,4 @@
+import type { BusDetail } from '../events/contracts.ts';
 import { DETAIL_TYPES } from '../events/detail-types.ts';
 import { IMAGE_REFERENCE } from '../events/names.ts';
 import {
@@ -12,11 +13,18 @@ import { ClusterCallError } from './errors.ts';
 import type {
   Clock,
   ClusterPods,
-  Emitted,
   LiveContainer,
   LiveNamespace,
   LivePod,
 } from './ports.ts';
+
+/**
+ * What the agent did with one pod of a request: restarted it, or left it
+ * alone and why.
+ */
+export type RestartOutcome = BusDetail<
+  typeof DETAIL_TYPES.podRestarted | typeof DETAIL_TYPES.podRestartSkipped
+>;
 
 /** The container states that mean "stuck pulling its image". */
 export const PULL_FAILURE_REASONS: ReadonlySet<string> = new Set([
@@ -418,7 +426,7 @@ function deleteFailure(pod: LivePod, err: unknown): SkipVerdict {
 export async function handleRestartRequest(
   request: PodRestartRequestedDetail,
   deps: RestartDeps
-): Promise<Emitted[]> {
+): Promise<RestartOutcome[]> {
   const namespaces = new Map<string, Promise<Read<LiveNamespace>>>();
   const namespaceOf = (name: string) => {
     let got = namespaces.get(name);
@@ -428,7 +436,7 @@ export async function handleRestartRequest(
     }
     return got;
   };
-  const emitted: Emitted[] = [];
+  const emitted: RestartOutcome[] = [];
   for (const [index, target] of request.pods.entries()) {
     let verdict: PodVerdict | undefined = precheck(
       request,
@@ -473,7 +481,7 @@ function toEvent(
   target: PodRestartTarget,
   verdict: PodVerdict,
   clock: Clock
-): Emitted {
+): RestartOutcome {
   const base = {
     cluster: request.cluster,
     node: { name: request.node.name },

@@ -1,4 +1,5 @@
-import type { DetailType } from '../events/detail-types.ts';
+import type { BusDetail } from '../events/contracts.ts';
+import type { FailureClass } from '../events/failure-classes.ts';
 import type {
   NodeRef,
   PodRef,
@@ -6,7 +7,6 @@ import type {
   VolumeRollRequestedDetail,
   VolumeRollStartedDetail,
 } from '../events/schemas.ts';
-import type { FailureClass } from './classification/types.ts';
 import type { IncidentStep } from './incident-steps.ts';
 
 // The ports through which the core reaches the outside. Adapters in
@@ -460,11 +460,16 @@ export interface Rollouts {
   ): Promise<{ id: string; autoRollback: boolean }>;
 }
 
-/** One event to put on the bus. */
-export interface Emitted {
-  detailType: DetailType;
-  detail: Record<string, unknown>;
-}
+/**
+ * One event to put on the bus: a union discriminated by detail-type, so a
+ * detail is checked against its own contract where it is made.
+ *
+ * @example
+ * ```ts
+ * const e: Emitted = { detailType: DETAIL_TYPES.incidentOpened, detail: opened };
+ * ```
+ */
+export type Emitted = BusDetail;
 
 export interface EventPublisher {
   publish(events: Emitted[]): Promise<void>;

@@ -1,4 +1,9 @@
 import { DETAIL_TYPES } from '../events/detail-types.ts';
+import {
+  eventTimeOf,
+  nodeNameOf,
+  podOf,
+} from '../events/kubernetes-event-facts.ts';
 import type {
   IncidentResolvedDetail,
   KubernetesEventDetail,
@@ -7,7 +12,6 @@ import type {
   PodRestartSkippedDetail,
   TimelineEntry,
 } from '../events/schemas.ts';
-import { eventTimeOf, nodeNameOf, podOf } from './classify-event.ts';
 import { decisionBase, incidentKey, type RunMode } from './context.ts';
 import type { Emitted, IncidentRecord, IncidentStore } from './ports.ts';
 
@@ -54,6 +58,19 @@ const provesRecovery = (
     event.message.includes(`"${incident.image}"`);
   return incident.pod === undefined || samePod || sameImage;
 };
+
+/**
+ * Whether the event proves the recovery: a restarted pod's replacement by
+ * its Started (which also times the restart; its Pulled comes just before
+ * and waits for it), any other by provesRecovery.
+ */
+const proves = (
+  event: KubernetesEventDetail['event'],
+  incident: IncidentRecord
+): boolean =>
+  restartReplacedBy(podOf(event), incident) !== undefined
+    ? event.reason === 'Started'
+    : provesRecovery(event, incident);
 
 /**
  * What one look at a Pulled or Started event found:
@@ -128,18 +145,13 @@ export async function resolutionOf(
     (incident.step === 'opened' || incident.step === 'prune-claimed')
   )
     return { kind: 'not-yet' };
-  const at = eventTimeOf(event, envelopeTime);
+  const at = eventTimeOf(event) ?? envelopeTime;
   // Compared with the opening in the events' own clock (the kubelet's), so
   // a replay with the original times resolves as the incident did.
   if (Date.parse(at) < Date.parse(incident.openedAt)) {
     return { kind: 'unrelated' };
   }
-  const restart = restartReplacedBy(podOf(event), incident);
-  if (restart !== undefined) {
-    // The restarted pod's replacement: its Started is the proof, and
-    // times the restart; its Pulled comes just before and waits for it.
-    if (event.reason !== 'Started') return { kind: 'unrelated' };
-  } else if (!provesRecovery(event, incident)) return { kind: 'unrelated' };
+  if (!proves(event, incident)) return { kind: 'unrelated' };
 
   const entry = {
     at,

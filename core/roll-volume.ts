@@ -1,3 +1,4 @@
+import type { BusDetail } from '../events/contracts.ts';
 import { DETAIL_TYPES, SOURCES } from '../events/detail-types.ts';
 import type {
   VolumeRollProposedDetail,
@@ -449,7 +450,7 @@ async function roll(
     to: 'roll-started',
     by,
     due: dueAfter('roll-started', at, deps.policy.deadlines, key.scope),
-    roll: { ...progress, started: started.detail as VolumeRollStartedDetail },
+    roll: { ...progress, started: started.detail },
     entry: {
       at: at.toISOString(),
       step: 'roll-started',
@@ -485,7 +486,7 @@ function startedEvent(
   base: DecisionBase,
   newVersion: number | null,
   rollout: { kind: RolloutKind; id: string; autoRollback?: boolean } | null
-): Emitted {
+): BusDetail<typeof DETAIL_TYPES.volumeRollStarted> {
   const lt = path.launchTemplate;
   const kind: RolloutKind =
     path.kind === 'managed' ? 'eks-nodegroup-update' : 'asg-instance-refresh';

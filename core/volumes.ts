@@ -1,4 +1,5 @@
 import type { PruneReport } from '../events/schemas.ts';
+import type { ContainerdVolumeRule } from '../events/volume-rules.ts';
 import type { LaunchTemplateData, NodeOrigin } from './ports.ts';
 
 /** Bottlerocket keeps containerd on its data volume; others on the root. */
@@ -29,24 +30,6 @@ const userDataMountsContainerd = (userData: unknown): boolean => {
   }
   return text.includes('/var/lib/containerd') && text.includes('xvdb');
 };
-
-/** Which rule decided the volume that holds containerd, in the order tried. */
-export const CONTAINERD_VOLUME_RULES = [
-  /** The prune measured it: its volume id (or Xen device) on the instance. */
-  'prune-report',
-  /** Bottlerocket keeps containerd on its data volume, /dev/xvdb. */
-  'bottlerocket-data-volume',
-  /** The template maps /dev/xvdb and its user data mounts it for containerd. */
-  'launch-template-data-volume',
-  /**
-   * No template at hand, and the instance has /dev/xvdb attached: the
-   * nodeadm layout's volume, most likely (its user data is not read).
-   */
-  'instance-data-volume',
-  /** Nothing says otherwise: the root volume. */
-  'root-volume',
-] as const;
-export type ContainerdVolumeRule = (typeof CONTAINERD_VOLUME_RULES)[number];
 
 /** The volume that holds containerd, and why pullmedic thinks so. */
 export interface ContainerdVolume {

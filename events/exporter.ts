@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { isRecord, text } from './json.ts';
+import { nodeNameOfEvent } from './kubernetes-event-facts.ts';
 import { KubernetesEventDetail } from './schemas.ts';
 
 /**
@@ -10,12 +12,6 @@ export const EXPORTER = {
   source: 'pullmedic.kubernetes-event-exporter',
   detailType: 'Kubernetes Event (exporter)',
 } as const;
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
-const text = (v: unknown): string | undefined =>
-  typeof v === 'string' && v !== '' ? v : undefined;
 
 /**
  * Turns the Detail kubernetes-event-exporter sends into our `Kubernetes
@@ -49,14 +45,15 @@ function fromEnhancedEvent(detail: Record<string, unknown>) {
     deleted: _d,
     ...ref
   } = involvedObject as Record<string, unknown>;
-  const host = isRecord(event.source) ? text(event.source.host) : undefined;
+  const forwarded = {
+    metadata: { name: 'exporter' },
+    ...event,
+    involvedObject: ref,
+  };
+  const host = nodeNameOfEvent(forwarded);
   return {
     cluster: clusterName,
-    event: {
-      metadata: { name: 'exporter' },
-      ...event,
-      involvedObject: ref,
-    },
+    event: forwarded,
     node: host ? { name: host } : undefined,
   };
 }
@@ -65,19 +62,21 @@ function fromEnhancedEvent(detail: Record<string, unknown>) {
 function fromTemplate(detail: Record<string, unknown>) {
   const namespace = text(detail.namespace);
   const name = text(detail.name) ?? text(detail.object);
-  const host = text(detail.host);
+  const reporter = text(detail.host);
   const count = Number(detail.count);
+  const event = {
+    metadata: { name: `${name ?? 'exporter'}.exporter`, namespace },
+    involvedObject: { kind: text(detail.kind) ?? 'Pod', namespace, name },
+    reason: detail.reason,
+    message: text(detail.message) ?? '',
+    type: text(detail.type) ?? 'Warning',
+    count: Number.isInteger(count) && count > 0 ? count : undefined,
+    source: reporter ? { component: 'kubelet', host: reporter } : undefined,
+  };
+  const host = nodeNameOfEvent(event);
   return {
     cluster: text(detail.cluster) ?? text(detail.clusterName),
-    event: {
-      metadata: { name: `${name ?? 'exporter'}.exporter`, namespace },
-      involvedObject: { kind: text(detail.kind) ?? 'Pod', namespace, name },
-      reason: detail.reason,
-      message: text(detail.message) ?? '',
-      type: text(detail.type) ?? 'Warning',
-      count: Number.isInteger(count) && count > 0 ? count : undefined,
-      source: host ? { component: 'kubelet', host } : undefined,
-    },
+    event,
     node: host ? { name: host } : undefined,
   };
 }

@@ -55,16 +55,3 @@ export const clusterName = z
 export const imageReference = z
   .string()
   .regex(IMAGE_REFERENCE, 'image reference has characters no image uses');
-
-/**
- * The instance id inside a Node's providerID, or undefined.
- *
- * @example
- * ```ts
- * instanceIdFromProviderId('aws:///us-east-1a/i-0abc12345678def90');
- * // 'i-0abc12345678def90'
- * ```
- */
-export const instanceIdFromProviderId = (
-  providerId: string | undefined
-): string | undefined => providerId?.match(AWS_PROVIDER_ID)?.[1];

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { FAILURE_CLASSES } from '../core/classification/types.ts';
-import { CONTAINERD_VOLUME_RULES } from '../core/volumes.ts';
+import { FAILURE_CLASSES } from './failure-classes.ts';
 import {
   clusterName,
   imageReference,
@@ -10,6 +9,7 @@ import {
   objectName,
   objectUid,
 } from './names.ts';
+import { CONTAINERD_VOLUME_RULES } from './volume-rules.ts';
 
 // One zod schema per detail-type; the TypeScript types are inferred from
 // them, so a contract and its type cannot drift apart.
@@ -49,6 +49,16 @@ export const KubernetesEventObject = z.object({
   firstTimestamp: isoTime.nullish(),
   lastTimestamp: isoTime.nullish(),
   eventTime: isoTime.nullish(),
+  /**
+   * A recurring event (the events.k8s.io recorder): how often, and when
+   * last. `eventTime` is its first observation; this is its latest.
+   */
+  series: z
+    .object({
+      count: z.number().int().nonnegative().optional(),
+      lastObservedTime: isoTime.nullish(),
+    })
+    .nullish(),
   source: z
     .object({
       component: z.string().max(128).optional(),

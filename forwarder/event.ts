@@ -3,14 +3,11 @@
 // it from the raw object the API server returned, core/v1 or
 // events.k8s.io/v1, without trusting its shape.
 
+import { isRecord, text as str } from '../events/json.ts';
+import { eventTimeMs } from '../events/kubernetes-event-facts.ts';
+
 /** A Kubernetes object as JSON: the forwarder does not trust its shape. */
 export type KubeObject = Record<string, unknown>;
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
-const str = (v: unknown): string | undefined =>
-  typeof v === 'string' && v !== '' ? v : undefined;
 
 /** Shed first (0) to shed last (2): see {@link priorityOf}. */
 export type Priority = 0 | 1 | 2;
@@ -85,33 +82,15 @@ export function eventCount(event: KubeObject): number {
 }
 
 /**
- * When the event last occurred, in ms since the epoch: the series' last
- * observation, else lastTimestamp, else eventTime, else creation; 0 when
- * none parses.
+ * When the event last occurred, in ms since the epoch, by the one
+ * precedence of events/kubernetes-event-facts.ts; 0 when no time parses.
  *
  * @example
  * ```ts
  * eventTime({ lastTimestamp: '2026-11-28T10:00:00Z' }); // 1795860000000
  * ```
  */
-export function eventTime(event: KubeObject): number {
-  const series = isRecord(event.series) ? event.series : {};
-  const meta = isRecord(event.metadata) ? event.metadata : {};
-  for (const v of [
-    series.lastObservedTime,
-    event.lastTimestamp,
-    event.deprecatedLastTimestamp,
-    event.eventTime,
-    event.firstTimestamp,
-    meta.creationTimestamp,
-  ]) {
-    const s = str(v);
-    if (!s) continue;
-    const ms = Date.parse(s);
-    if (Number.isFinite(ms)) return ms;
-  }
-  return 0;
-}
+export const eventTime = (event: KubeObject): number => eventTimeMs(event) ?? 0;
 
 /** The object's metadata.resourceVersion, or ''. */
 export function resourceVersionOf(obj: unknown): string {

@@ -1,6 +1,10 @@
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { DETAIL_TYPES, SOURCES } from '../events/detail-types.ts';
-import { instanceIdFromProviderId } from '../events/names.ts';
+import { isRecord } from '../events/json.ts';
+import {
+  instanceIdOf,
+  nodeNameOfEvent,
+} from '../events/kubernetes-event-facts.ts';
 
 /** What the forwarder knows of a node from its Node informer. */
 export interface NodeInfo {
@@ -10,9 +14,6 @@ export interface NodeInfo {
 /** EventBridge's limit on one entry; the forwarder cuts the message to fit. */
 export const MAX_ENTRY_BYTES = 256 * 1024;
 const TRUNCATED_MARKER = ' …[truncated by pullmedic]';
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Turns one core/v1 Event (as the API server returns it) into the
@@ -38,16 +39,9 @@ export function toPutEventsEntry(
   const { managedFields: _dropped, ...metadata } = isRecord(event.metadata)
     ? event.metadata
     : {};
-  const source = isRecord(event.source) ? event.source : {};
-  const involved = isRecord(event.involvedObject) ? event.involvedObject : {};
-  const host =
-    typeof source.host === 'string'
-      ? source.host
-      : involved.kind === 'Node' && typeof involved.name === 'string'
-        ? involved.name
-        : undefined;
+  const host = nodeNameOfEvent(event);
   const info = host === undefined ? undefined : context.nodes.get(host);
-  const instanceId = instanceIdFromProviderId(info?.providerID);
+  const instanceId = instanceIdOf(info);
   const detail = {
     cluster: context.cluster,
     event: { ...event, metadata },

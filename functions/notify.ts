@@ -1,10 +1,10 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { MalformedEventError } from '../core/errors.ts';
+import { isNotified } from '../core/notification.ts';
 import { incidentOrder } from '../core/notification-order.ts';
 import { notify } from '../core/notify.ts';
-import { DETAIL_CONTRACTS } from '../events/contracts.ts';
-import { DETAIL_TYPES } from '../events/detail-types.ts';
+import { isDetailType, parseDetail } from '../events/contracts.ts';
 import {
   describeIssues,
   queueFunction,
@@ -12,24 +12,6 @@ import {
 } from './_shared/eventbridge-queue-handler.ts';
 import { logger, metrics } from './_shared/powertools.ts';
 import { notifier, repeatNotices } from './_shared/wiring.ts';
-
-/** The contract of each detail-type the notify rule routes here. */
-const NOTIFIED: Record<string, z.ZodType> = Object.fromEntries(
-  [
-    DETAIL_TYPES.imagePullFailureClassified,
-    DETAIL_TYPES.incidentOpened,
-    DETAIL_TYPES.nodePruneRequested,
-    DETAIL_TYPES.nodePruneCompleted,
-    DETAIL_TYPES.volumeRollProposed,
-    DETAIL_TYPES.volumeRollStarted,
-    DETAIL_TYPES.volumeRollCompleted,
-    DETAIL_TYPES.podRestartRequested,
-    DETAIL_TYPES.podRestarted,
-    DETAIL_TYPES.podRestartSkipped,
-    DETAIL_TYPES.incidentResolved,
-    DETAIL_TYPES.incidentEscalated,
-  ].map((type) => [type, DETAIL_CONTRACTS[type].schema])
-);
 
 /** Pipeline events → one SNS message each (Slack through Chatbot, e-mail). */
 export const definition = queueFunction({
@@ -39,21 +21,20 @@ export const definition = queueFunction({
   ports: (w) => ({ notices: repeatNotices(w), notifier: notifier(w) }),
   useCase: async (event, _run, deps) => {
     const type = event['detail-type'];
-    const schema = NOTIFIED[type];
-    if (!schema) {
+    if (!isDetailType(type) || !isNotified(type)) {
       throw new MalformedEventError(
         `notify does not handle detail-type "${type}"`
       );
     }
-    const parsed = schema.safeParse(event.detail);
+    const parsed = parseDetail(type, event.detail);
     if (!parsed.success) {
       throw new MalformedEventError(
         `${type} does not match its contract: ${describeIssues(parsed.error.issues)}`
       );
     }
     const result = await notify(
-      type,
-      parsed.data as Record<string, unknown>,
+      parsed.data.detailType,
+      parsed.data.detail,
       deps,
       // How long a repeating notice stays quiet after it was posted (the
       // repeats are counted, and the next post says how many).

@@ -36,9 +36,16 @@ import { ESM_BANNER as banner } from './esm-banner.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const sourceDir = join(root, 'functions');
-const outRoot = join(root, 'dist', 'functions');
+// `--out <dir>` builds somewhere else than dist/ (a test that must not
+// race the packaging checks for dist/).
+const outFlag = process.argv.indexOf('--out');
+const distDir =
+  outFlag === -1
+    ? join(root, 'dist')
+    : resolve(process.argv[outFlag + 1] ?? '');
+const outRoot = join(distDir, 'functions');
 const documentsDir = join(root, 'infra', 'ssm');
-const documentsOut = join(root, 'dist', 'ssm');
+const documentsOut = join(distDir, 'ssm');
 /** The SSM documents serverless.yml creates; the second one is optional. */
 const DOCUMENTS = ['prune-containerd', 'prune-bottlerocket'];
 /** SSM's limit on a document's content. */

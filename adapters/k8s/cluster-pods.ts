@@ -12,15 +12,13 @@ import type {
   LiveNamespace,
   LivePod,
 } from '../../core/ports.ts';
+import { isRecord } from '../../events/json.ts';
 
 /** Pods per page when listing: the API server's usual chunk size. */
 const PAGE = 500;
 
 // Finished pods cannot be stuck pulling; the API server filters them out.
 const UNFINISHED = 'status.phase!=Succeeded,status.phase!=Failed';
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * The message of the API server's Status in an ApiException's body (a JSON

@@ -1,4 +1,4 @@
-import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { HookableClient } from '../../functions/_shared/wiring.ts';
 
 /**
  * One AWS call of a run: the function that made it, the call as an IAM
@@ -63,7 +63,7 @@ export class AwsCallLog {
   }
 
   /** The client hook: records every command the client sends. */
-  install(client: SSMClient): void {
+  install(client: HookableClient): void {
     client.middlewareStack.add(
       (next, context) => async (args) => {
         if (this.#running !== undefined) {

@@ -5,9 +5,10 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { messageOf } from '../../core/errors.ts';
+import { eventTimeMs } from '../../events/kubernetes-event-facts.ts';
 import { toPutEventsEntry } from '../../forwarder/transform.ts';
 import { type Note, nextOrder } from './gaps.ts';
-import { type InputItem, latestTime } from './input.ts';
+import type { InputItem } from './input.ts';
 
 /** SQS's limit on a message body, in bytes (UTF-8). */
 const SQS_MAX_BODY_BYTES = 256 * 1024;
@@ -81,7 +82,7 @@ export class ForwarderStandIn {
         busName: this.#o.busName,
         nodes: this.#o.nodes,
       });
-      const t = latestTime(e);
+      const t = eventTimeMs(e);
       return t === undefined ? entry : { ...entry, Time: new Date(t) };
     });
     for (let i = 0; i < entries.length; i += 10) {

@@ -3,9 +3,9 @@ import {
   type EventBridgeClient,
   PutEventsCommand,
 } from '@aws-sdk/client-eventbridge';
-import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { CommandInvocation } from '../../core/ports.ts';
 import { DETAIL_TYPES, SOURCES } from '../../events/detail-types.ts';
+import type { HookableClient } from '../../functions/_shared/wiring.ts';
 import type { LocalNode } from './simulated-node.ts';
 
 /** A line the local runtime reports about what it did in moto's place. */
@@ -91,7 +91,7 @@ export class LocalGaps {
   }
 
   /** The client hook: adds this object's middleware to a client. */
-  install(client: SSMClient): void {
+  install(client: HookableClient): void {
     const middleware: Middleware = (next, context) => async (args) => {
       const input = args.input as Record<string, unknown>;
       switch (context.commandName) {

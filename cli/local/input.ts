@@ -1,12 +1,10 @@
 import { readFile } from 'node:fs/promises';
+import { isRecord } from '../../events/json.ts';
 
 /** One line of input: the event, or why it is not one. */
 export type InputItem =
   | { line: number; event: Record<string, unknown> }
   | { line: number; error: string; raw: string };
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * How deep an input event may nest. A core/v1 Event nests a few levels (its
@@ -165,35 +163,4 @@ export function parseEvents(text: string): InputItem[] {
     out.push(itemOf(i + 1, value, () => raw, 'line'));
   });
   return out;
-}
-
-const TIME_FIELDS = ['firstTimestamp', 'lastTimestamp', 'eventTime'] as const;
-
-/** The latest time an event carries, in ms, or undefined. */
-export function latestTime(event: Record<string, unknown>): number | undefined {
-  const times = TIME_FIELDS.map((f) => event[f])
-    .filter((t): t is string => typeof t === 'string')
-    .map((t) => Date.parse(t))
-    .filter((t) => Number.isFinite(t));
-  return times.length ? Math.max(...times) : undefined;
-}
-
-/**
- * Moves every time in the events by `shiftMs`, keeping their spacing: the
- * local runtime replays an incident as if it happened now.
- */
-export function shiftTimes(
-  event: Record<string, unknown>,
-  shiftMs: number
-): Record<string, unknown> {
-  const copy: Record<string, unknown> = structuredClone(event);
-  const move = (t: unknown) =>
-    typeof t === 'string' && Number.isFinite(Date.parse(t))
-      ? new Date(Date.parse(t) + shiftMs).toISOString().replace('.000Z', 'Z')
-      : t;
-  for (const f of TIME_FIELDS) if (copy[f] != null) copy[f] = move(copy[f]);
-  if (isRecord(copy.metadata) && copy.metadata.creationTimestamp) {
-    copy.metadata.creationTimestamp = move(copy.metadata.creationTimestamp);
-  }
-  return copy;
 }

@@ -1,33 +1,17 @@
 import { duration } from '../../core/notification.ts';
-import { formatBytes } from '../../core/prune-report.ts';
 import { DETAIL_TYPES } from '../../events/detail-types.ts';
-import type {
-  ImagePullFailureClassifiedDetail,
-  IncidentEscalatedDetail,
-  IncidentOpenedDetail,
-  IncidentResolvedDetail,
-  KubernetesEventDetail,
-  NodePruneCompletedDetail,
-  NodePruneRequestedDetail,
-  PodRestartedDetail,
-  PodRestartRequestedDetail,
-  PodRestartSkippedDetail,
-  VolumeRollCompletedDetail,
-  VolumeRollProposedDetail,
-  VolumeRollRequestedDetail,
-  VolumeRollStartedDetail,
-} from '../../events/schemas.ts';
+import type { KubernetesEventDetail } from '../../events/schemas.ts';
+import { describeBusEvent as inWords } from '../bus-event-words.ts';
+import { cut } from '../postmortem/model.ts';
 import { containerdDiskOf } from './fleet.ts';
 import type { Note } from './gaps.ts';
 import type { BusEvent, LocalRunResult, NotificationCopy } from './runner.ts';
 
-const cut = (s: string, n: number) =>
-  s.length > n ? `${s.slice(0, n - 1)}…` : s;
 const hhmmss = (t: string) => new Date(t).toISOString().slice(11, 19);
 
 /**
- * A forwarded Event in words. Whatever reached the bus, valid or not
- * (classify dead-letters what its contract refuses): read with care.
+ * A forwarded Event its contract refuses (classify dead-letters it), in
+ * what words it has: the timeline still shows what reached the bus.
  */
 const describeKubernetesEvent = (d: Record<string, unknown>): string => {
   const k = d as Partial<KubernetesEventDetail>;
@@ -40,21 +24,9 @@ const describeKubernetesEvent = (d: Record<string, unknown>): string => {
   return `${String(k.event?.type)} ${String(k.event?.reason)} ${what}: ${cut(String(k.event?.message ?? ''), 110)}`;
 };
 
-/** A prune's result in words: the disk, the containerd volume, the decision. */
-const describePruneCompleted = (p: NodePruneCompletedDetail): string => {
-  const r = p.report;
-  const numbers = r
-    ? `freed ${formatBytes(r.bytesFreed)} (used ${formatBytes(r.bytesBefore)} → ${formatBytes(r.bytesAfter)}, free ${formatBytes(r.freeBytesAfter)} of ${formatBytes(r.fsBytesTotal)}), ${r.imagesRemoved} images removed, pause image ${r.pauseImageIntact ? 'intact' : 'MISSING'}; `
-    : '';
-  // Which volume holds containerd, and the rule that said so.
-  const volume = p.volumeDeviceName
-    ? `containerd volume ${p.volumeDeviceName}${p.volumeSizeGiB ? ` ${p.volumeSizeGiB} GiB` : ''} (${p.volumeRule ?? 'rule unknown'}); `
-    : '';
-  return `${p.status}: ${numbers}${volume}decision: ${p.outcome}: ${p.reason}${p.commandError ? `; error: ${cut(p.commandError, 200)}` : ''}`;
-};
-
 /**
- * One line per bus event, in words: what happened at this step.
+ * One line per bus event, in words: what happened at this step (the
+ * words of cli/bus-event-words.ts, which the postmortem shares).
  *
  * @example
  * ```ts
@@ -62,107 +34,11 @@ const describePruneCompleted = (p: NodePruneCompletedDetail): string => {
  * ```
  */
 export function describeBusEvent(e: BusEvent): [string, string] {
-  const d = e.detail as Record<string, unknown>;
-  const dry = d.dryRun === true ? '[dry-run] ' : '';
-  switch (e['detail-type']) {
-    case DETAIL_TYPES.kubernetesEvent:
-      return ['kubelet', describeKubernetesEvent(d)];
-    case DETAIL_TYPES.imagePullFailureClassified: {
-      const c = d as unknown as ImagePullFailureClassifiedDetail;
-      return c.causeKnown
-        ? [
-            'classified',
-            `${dry}${c.class} on ${c.node.name}, evidence "${cut(c.evidence ?? '', 60)}"${c.runtime ? ` (${c.runtime}${c.filesystem ? `, ${c.filesystem}` : ''})` : ''} → remedy ${c.remedy}`,
-          ]
-        : [
-            'classified',
-            `${dry}${c.kubernetesEvent.reason} "${cut(c.kubernetesEvent.message, 60)}": no cause in the message (joins the incident)`,
-          ];
-    }
-    case DETAIL_TYPES.incidentOpened: {
-      const o = d as unknown as IncidentOpenedDetail;
-      return ['incident', `${dry}opened ${o.incidentId}`];
-    }
-    case DETAIL_TYPES.nodePruneRequested: {
-      const p = d as unknown as NodePruneRequestedDetail;
-      return [
-        'prune',
-        `${dry}SSM SendCommand document ${p.documentName} → instance ${p.node.instanceId}, parameters ${JSON.stringify(p.parameters)}; command ${p.commandId}`,
-      ];
-    }
-    case DETAIL_TYPES.ssmCommandInvocationStatusChange:
-      return [
-        'ssm',
-        `command ${String(d['command-id'])} on ${String(d['instance-id'])}: ${String(d.status)}`,
-      ];
-    case DETAIL_TYPES.nodePruneCompleted:
-      return [
-        'prune result',
-        `${dry}${describePruneCompleted(d as unknown as NodePruneCompletedDetail)}`,
-      ];
-    case DETAIL_TYPES.volumeRollRequested: {
-      const v = d as unknown as VolumeRollRequestedDetail;
-      return ['roll', `${dry}requested for ${v.node.name}: ${v.reason}`];
-    }
-    case DETAIL_TYPES.volumeRollStarted: {
-      const v = d as unknown as VolumeRollStartedDetail;
-      return [
-        'roll',
-        `${dry}launch template ${v.launchTemplate.id} version ${v.launchTemplate.oldVersion} → ${v.launchTemplate.newVersion ?? '(none, dry-run)'}: ${v.deviceName} ${v.oldSizeGiB} GiB → ${v.newSizeGiB} GiB; ${v.rollout.kind} of ${v.nodegroup.kind} node group ${v.nodegroup.name} started (${v.rollout.id ?? 'not started'})`,
-      ];
-    }
-    case DETAIL_TYPES.volumeRollProposed: {
-      const v = d as unknown as VolumeRollProposedDetail;
-      return [
-        'roll',
-        `proposed, waiting for approval: ${v.nodegroup.name} ${v.deviceName} ${v.oldSizeGiB} GiB → ${v.newSizeGiB} GiB`,
-      ];
-    }
-    case DETAIL_TYPES.volumeRollCompleted: {
-      const v = d as unknown as VolumeRollCompletedDetail;
-      return [
-        'roll',
-        `${v.rollout.kind} ${v.rollout.id} of ${v.nodegroup.name} ended ${v.status} after ${v.checks} looks`,
-      ];
-    }
-    case DETAIL_TYPES.podRestartRequested: {
-      const r = d as unknown as PodRestartRequestedDetail;
-      return [
-        'restart',
-        `${dry}after the ${r.after}, asked the cluster agent to restart ${r.pods.map((p) => `${p.namespace}/${p.name}`).join(', ')} (at most ${r.maxPods})`,
-      ];
-    }
-    case DETAIL_TYPES.podRestarted: {
-      const r = d as unknown as PodRestartedDetail;
-      return [
-        'restart',
-        `agent deleted ${r.pod.namespace}/${r.pod.name}; its ${r.owner.kind} ${r.owner.name} makes a new pod`,
-      ];
-    }
-    case DETAIL_TYPES.podRestartSkipped: {
-      const r = d as unknown as PodRestartSkippedDetail;
-      return [
-        'restart',
-        `${dry}agent left ${r.pod.namespace}/${r.pod.name} alone (${r.reason}): ${cut(r.why, 80)}`,
-      ];
-    }
-    case DETAIL_TYPES.incidentResolved: {
-      const r = d as unknown as IncidentResolvedDetail;
-      const restart = r.restart
-        ? `; ${r.restart.replacement.namespace}/${r.restart.replacement.name} Started ${duration(r.restart.startedAfterSeconds)} after the restart`
-        : '';
-      return [
-        'resolved',
-        `${dry}${r.incidentId}: time to recovery ${duration(r.mttrSeconds)} (${r.resolvedBy.reason}: ${cut(r.resolvedBy.message, 80)})${restart}`,
-      ];
-    }
-    case DETAIL_TYPES.incidentEscalated: {
-      const x = d as unknown as IncidentEscalatedDetail;
-      return ['ESCALATED', `${dry}${x.reason}`];
-    }
-    default:
-      return [e['detail-type'], cut(JSON.stringify(d), 120)];
-  }
+  const described = inWords(e);
+  if (described) return [described.stage, described.line];
+  if (e['detail-type'] === DETAIL_TYPES.kubernetesEvent)
+    return ['kubelet', describeKubernetesEvent(e.detail)];
+  return [e['detail-type'], cut(JSON.stringify(e.detail), 120)];
 }
 
 /**

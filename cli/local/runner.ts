@@ -21,7 +21,12 @@ import type { ScheduledEvent } from 'aws-lambda';
 import { DUE_INDEX, DUE_SHARD } from '../../adapters/aws/dynamodb-table.ts';
 import { messageOf } from '../../core/errors.ts';
 import type { ReconcileReport } from '../../core/reconcile.ts';
+import {
+  eventTimeMs,
+  shiftEventTimes,
+} from '../../events/kubernetes-event-facts.ts';
 import type { FunctionName } from '../../events/patterns.ts';
+import type { HookableClient } from '../../functions/_shared/wiring.ts';
 import { LocalAlarms } from './alarms.ts';
 import { AwsCallLog, type CallSite } from './aws-calls.ts';
 import { LocalClusterPods, runClusterAgent } from './cluster-agent.ts';
@@ -45,7 +50,7 @@ import {
   type ReconcileHandler,
 } from './functions.ts';
 import { LocalGaps, type Note, nextOrder } from './gaps.ts';
-import { type InputItem, latestTime, shiftTimes } from './input.ts';
+import type { InputItem } from './input.ts';
 import { KubeletStandIn } from './kubelet.ts';
 import { LabNode, labUnavailable } from './lab-node.ts';
 import { type MotoServer, startMoto } from './moto.ts';
@@ -357,7 +362,7 @@ class LocalRun {
     const gaps = new LocalGaps(byInstance, this.#c.eventBridge, this.#notes);
     gaps.dropStatusEvent = faults.dropStatusEvent;
     this.#calls.fault = faults.call;
-    const hook = (client: SSMClient) => {
+    const hook = (client: HookableClient) => {
       this.#calls.install(client);
       gaps.install(client);
     };
@@ -410,14 +415,14 @@ class LocalRun {
     );
 
     const times = options.items
-      .flatMap((i) => ('event' in i ? [latestTime(i.event)] : []))
+      .flatMap((i) => ('event' in i ? [eventTimeMs(i.event)] : []))
       .filter((t): t is number => t !== undefined);
     const shiftMs =
       options.keepTimes || !times.length
         ? 0
         : Date.now() - 1000 - Math.max(...times);
     const good = options.items.flatMap((i) =>
-      'event' in i ? [shiftTimes(i.event, shiftMs)] : []
+      'event' in i ? [shiftEventTimes(i.event, shiftMs)] : []
     );
     const rejects = options.items.filter((i) => 'error' in i);
 
@@ -510,7 +515,7 @@ class LocalRun {
     await forwarder.forward(good, rejects);
     await env.connectRules();
     const replayName = `pullmedic-local-${Date.now()}`;
-    const earliest = Math.min(...good.map((e) => latestTime(e) ?? Date.now()));
+    const earliest = Math.min(...good.map((e) => eventTimeMs(e) ?? Date.now()));
     await this.#c.eventBridge.send(
       new StartReplayCommand({
         ReplayName: replayName,

@@ -1,34 +1,25 @@
 import type { z } from 'zod';
 import { incidentIdOf } from '../../core/context.ts';
-import { duration } from '../../core/notification.ts';
-import { formatBytes } from '../../core/prune-report.ts';
 import { DETAIL_TYPES } from '../../events/detail-types.ts';
 import {
-  ImagePullFailureClassifiedDetail,
-  IncidentEscalatedDetail,
+  eventTimeMs,
+  namespacedName,
+  nodeNameOf,
+  podOf,
+} from '../../events/kubernetes-event-facts.ts';
+import {
   IncidentOpenedDetail,
   IncidentResolvedDetail,
-  KubernetesEventDetail,
   NodePruneCompletedDetail,
-  NodePruneRequestedDetail,
-  PodRestartedDetail,
-  PodRestartRequestedDetail,
-  PodRestartSkippedDetail,
-  SsmCommandInvocationDetail,
-  VolumeRollCompletedDetail,
-  VolumeRollProposedDetail,
-  VolumeRollRequestedDetail,
   VolumeRollStartedDetail,
 } from '../../events/schemas.ts';
-import { latestTime } from '../local/input.ts';
+import { type Described, describeBusEvent } from '../bus-event-words.ts';
 import type { BusEvent } from '../local/runner.ts';
 import {
   cut,
   type DecisionRow,
   isoMs,
   type PostmortemReport,
-  percent,
-  type RowKind,
   type TimelineRow,
 } from './model.ts';
 
@@ -53,16 +44,6 @@ interface Item {
   at: number;
 }
 
-/** The parts of a row one describer returns. */
-interface Described {
-  kind: RowKind;
-  label: string;
-  text: string;
-  dryRun: boolean;
-  decision?: { decision: string; why: string };
-  action?: string;
-}
-
 const parse = <T extends z.ZodType>(
   schema: T,
   detail: unknown
@@ -71,9 +52,11 @@ const parse = <T extends z.ZodType>(
   return out.success ? out.data : undefined;
 };
 
-const dryTag = (dryRun: boolean) => (dryRun ? '[dry-run] ' : '');
-const podOf = (p?: { namespace: string; name: string }) =>
-  p ? `${p.namespace}/${p.name}` : undefined;
+/** The parts of a row the words of a bus event give. */
+type Row = Pick<
+  Described,
+  'kind' | 'label' | 'text' | 'dryRun' | 'decision' | 'action'
+>;
 
 /**
  * The time a row shows. EventBridge keeps whole seconds in the envelope,
@@ -84,11 +67,7 @@ function timeOf(e: BusEvent, shiftMs: number): number {
   const d = e.detail;
   let precise: string | number | undefined;
   if (e['detail-type'] === DETAIL_TYPES.kubernetesEvent) {
-    const event = d.event;
-    precise =
-      typeof event === 'object' && event !== null
-        ? latestTime(event as Record<string, unknown>)
-        : undefined;
+    precise = eventTimeMs(d.event);
   } else if (e['detail-type'] === DETAIL_TYPES.nodePruneRequested) {
     precise = typeof d.requestedAt === 'string' ? d.requestedAt : undefined;
   } else if (e['detail-type'] === DETAIL_TYPES.incidentResolved) {
@@ -113,294 +92,12 @@ const byCrossing = (a: Item, b: Item): number =>
   (Date.parse(a.event.time) || 0) - (Date.parse(b.event.time) || 0) ||
   a.index - b.index;
 
-type Describer = (detail: unknown) => Described | undefined;
-
-const describeKubernetes: Describer = (detail) => {
-  const k = parse(KubernetesEventDetail, detail);
-  if (!k) return undefined;
-  const { event } = k;
-  const o = event.involvedObject;
-  const object = `${o.kind.toLowerCase()} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
-  const times = event.count && event.count > 1 ? ` (${event.count} times)` : '';
-  return {
-    kind: 'kubernetes',
-    label: `${event.type === 'Warning' ? 'Warning ' : ''}${event.reason}: ${cut(event.message, 60)}`,
-    text: `Kubernetes ${event.type} ${event.reason} on ${object}${times}: ${cut(event.message, 1000)}`,
-    dryRun: false,
-  };
-};
-
-const describeClassified: Describer = (detail) => {
-  const c = parse(ImagePullFailureClassifiedDetail, detail);
-  if (!c) return undefined;
-  const dry = dryTag(c.dryRun);
-  const k = c.kubernetesEvent;
-  const of = c.pod ? `pod ${podOf(c.pod)}` : `node ${c.node.name}`;
-  if (!c.causeKnown) {
-    return {
-      kind: 'classified',
-      label: `classified: ${k.reason} (${cut(k.message, 30)}) names no cause`,
-      text: `${dry}${k.reason} of ${of} names no cause (${cut(k.message, 200)}): it only joins the node's open incident`,
-      dryRun: c.dryRun,
-    };
-  }
-  const facts = [
-    c.image ? `image ${c.image}` : '',
-    c.runtime ? `runtime ${c.runtime}` : '',
-    c.filesystem ? `filesystem ${c.filesystem}` : '',
-    c.path ? `path ${cut(c.path, 160)}` : '',
-  ].filter(Boolean);
-  return {
-    kind: 'classified',
-    label: `classified ${c.class} (remedy ${c.remedy})`,
-    text: `${dry}${k.reason} of ${of} on ${c.node.name} classified ${c.class}, evidence "${c.evidence ?? ''}"${facts.length ? ` (${facts.join(', ')})` : ''}; remedy: ${c.remedy}`,
-    dryRun: c.dryRun,
-  };
-};
-
-const describeOpened: Describer = (detail) => {
-  const o = parse(IncidentOpenedDetail, detail);
-  if (!o) return undefined;
-  return {
-    kind: 'incident',
-    label: 'incident opened',
-    text: `${dryTag(o.dryRun)}incident opened: ${o.class} on ${o.node.name}${o.pod ? `, pod ${podOf(o.pod)}` : ''}`,
-    dryRun: o.dryRun,
-  };
-};
-
-const describePruneRequested: Describer = (detail) => {
-  const p = parse(NodePruneRequestedDetail, detail);
-  if (!p) return undefined;
-  const target = p.node.instanceId ?? p.node.name;
-  const params = Object.entries(p.parameters)
-    .map(([k, v]) => `${k}=${v.join(',')}`)
-    .join(' ');
-  return {
-    kind: 'prune',
-    label: `prune sent (SSM ${cut(p.documentName, 40)})`,
-    text: `${dryTag(p.dryRun)}SSM SendCommand ${p.documentName} to ${target} (${params}), command ${p.commandId}`,
-    dryRun: p.dryRun,
-    decision: {
-      decision: `prune the image cache of ${p.node.name} (SSM ${p.documentName})`,
-      why: 'the failure is disk_full and its remedy is prune: the image cache holds what the pull needs',
-    },
-    action: `${p.dryRun ? 'Would have sent' : 'Sent'} the prune (SSM document ${p.documentName}) to ${target}`,
-  };
-};
-
-const describeSsm: Describer = (detail) => {
-  const s = parse(SsmCommandInvocationDetail, detail);
-  if (!s) return undefined;
-  return {
-    kind: 'ssm',
-    label: `SSM command ${s.status}`,
-    text: `SSM reports command ${s['command-id']} (${s['document-name']}) on ${s['instance-id']}: ${s.status}`,
-    dryRun: false,
-  };
-};
-
-const OUTCOME_WORDS = {
-  recovering: "wait for the kubelet's retry (recovering)",
-  roll: 'roll the node group to a bigger volume',
-  escalate: 'escalate to on-call',
-} as const;
-
-const describePruneCompleted: Describer = (detail) => {
-  const p = parse(NodePruneCompletedDetail, detail);
-  if (!p) return undefined;
-  const r = p.report;
-  const numbers = r
-    ? `used ${formatBytes(r.bytesBefore)} → ${formatBytes(r.bytesAfter)} of ${formatBytes(r.fsBytesTotal)} (${percent(r.bytesAfter, r.fsBytesTotal)} after), freed ${formatBytes(r.bytesFreed)}, ${r.imagesRemoved} images removed, pause image ${r.pauseImageIntact ? 'intact' : 'MISSING'}; `
-    : '';
-  const error = p.commandError
-    ? `; command error: ${cut(p.commandError, 300)}`
-    : '';
-  return {
-    kind: 'prune',
-    label: `prune ${p.status}${r ? `: freed ${formatBytes(r.bytesFreed)}` : ''} → ${p.outcome}`,
-    text: `${dryTag(p.dryRun)}prune ${p.status}: ${numbers}decision: ${p.outcome}: ${p.reason}${error}`,
-    dryRun: p.dryRun,
-    decision: {
-      decision: OUTCOME_WORDS[p.outcome],
-      why: `${p.reason}${error}`,
-    },
-    action: `The prune ended ${p.status}${r ? `: freed ${formatBytes(r.bytesFreed)} (used ${formatBytes(r.bytesBefore)} → ${formatBytes(r.bytesAfter)} of ${formatBytes(r.fsBytesTotal)}), ${r.imagesRemoved} images removed` : ''}`,
-  };
-};
-
-const describeRollRequested =
-  (approved: boolean): Describer =>
-  (detail) => {
-    const v = parse(VolumeRollRequestedDetail, detail);
-    if (!v) return undefined;
-    const sizes = `volume ${v.currentSizeGiB ?? '?'} GiB, group minimum ${v.minimumSizeGiB} GiB`;
-    const by = v.approvedBy ? `, approved by ${v.approvedBy}` : '';
-    return {
-      kind: 'roll',
-      label: approved
-        ? `roll approved${v.approvedBy ? ` by ${cut(v.approvedBy, 30)}` : ''}`
-        : `roll requested (${v.cause})`,
-      text: `${dryTag(v.dryRun)}volume roll ${approved ? 'approved' : 'requested'} (${v.cause}): ${v.reason} (${sizes}${by})`,
-      dryRun: v.dryRun,
-      decision: {
-        decision: approved
-          ? 'roll, as on-call approved'
-          : `request a volume roll (${v.cause})`,
-        why: `${v.reason} (${sizes}${by})`,
-      },
-    };
-  };
-
-const describeRollProposed: Describer = (detail) => {
-  const v = parse(VolumeRollProposedDetail, detail);
-  if (!v) return undefined;
-  return {
-    kind: 'roll',
-    label: `roll proposed: ${v.deviceName} ${v.oldSizeGiB} → ${v.newSizeGiB} GiB`,
-    text: `${dryTag(v.dryRun)}volume roll proposed, waiting for approval: ${v.nodegroup.kind} node group ${v.nodegroup.name}, ${v.deviceName} ${v.oldSizeGiB} → ${v.newSizeGiB} GiB`,
-    dryRun: v.dryRun,
-    decision: {
-      decision: 'propose the roll and wait for on-call',
-      why: `rolls need approval here; approve with: ${cut(v.approve, 600)}`,
-    },
-    action: `Proposed a roll of node group ${v.nodegroup.name}: ${v.deviceName} ${v.oldSizeGiB} → ${v.newSizeGiB} GiB (waiting for approval)`,
-  };
-};
-
-const describeRollStarted: Describer = (detail) => {
-  const v = parse(VolumeRollStartedDetail, detail);
-  if (!v) return undefined;
-  const lt = v.launchTemplate;
-  const versions = `${lt.oldVersion} → ${lt.newVersion ?? '(none, dry-run)'}`;
-  const group = `${v.nodegroup.kind} node group ${v.nodegroup.name}`;
-  return {
-    kind: 'roll',
-    label: `roll started: ${v.deviceName} ${v.oldSizeGiB} → ${v.newSizeGiB} GiB`,
-    text: `${dryTag(v.dryRun)}volume roll started: launch template ${lt.name ?? lt.id} version ${versions}, ${v.deviceName} ${v.oldSizeGiB} → ${v.newSizeGiB} GiB; ${v.rollout.kind} ${v.rollout.id ?? '(not started)'} of ${group}`,
-    dryRun: v.dryRun,
-    decision: {
-      decision: `roll ${group}: ${v.deviceName} ${v.oldSizeGiB} → ${v.newSizeGiB} GiB`,
-      why: `the roll passed the guardrails (allowlist, cooldown, hourly budget); undo: ${v.undo}`,
-    },
-    action: `${v.dryRun ? 'Would have rolled' : 'Rolled'} ${group}: ${v.deviceName} ${v.oldSizeGiB} → ${v.newSizeGiB} GiB (launch template ${lt.id} version ${versions}, ${v.rollout.kind})`,
-  };
-};
-
-const describeRollCompleted: Describer = (detail) => {
-  const v = parse(VolumeRollCompletedDetail, detail);
-  if (!v) return undefined;
-  const errors = v.errors.length ? `; errors: ${v.errors.join('; ')}` : '';
-  return {
-    kind: 'roll',
-    label: `roll ${v.succeeded ? 'completed' : 'FAILED'}: ${v.status}`,
-    text: `${v.rollout.kind} ${v.rollout.id} of ${v.nodegroup.name} ended ${v.status} after ${v.checks} checks${errors}`,
-    dryRun: v.dryRun,
-    decision: {
-      decision: v.succeeded ? 'roll completed' : 'roll failed: tell on-call',
-      why: `${v.rollout.kind} reported ${v.status}${errors}`,
-    },
-    action: `The rollout of ${v.nodegroup.name} ended ${v.status}`,
-  };
-};
-
-const describeRestartRequested: Describer = (detail) => {
-  const r = parse(PodRestartRequestedDetail, detail);
-  if (!r) return undefined;
-  const pods = r.pods.map((p) => `${p.namespace}/${p.name}`).join(', ');
-  return {
-    kind: 'restart',
-    label: `restart of ${r.pods.length} pod(s) requested`,
-    text: `${dryTag(r.dryRun)}after the ${r.after}, asked the cluster agent to restart ${pods} (at most ${r.maxPods})`,
-    dryRun: r.dryRun,
-    decision: {
-      decision: `restart ${pods}`,
-      why: `the ${r.after} left room; the kubelet would retry only after its back-off`,
-    },
-    action: `${r.dryRun ? 'Would have asked' : 'Asked'} the cluster agent to restart ${pods}`,
-  };
-};
-
-const describeRestarted: Describer = (detail) => {
-  const r = parse(PodRestartedDetail, detail);
-  if (!r) return undefined;
-  const pod = `${r.pod.namespace}/${r.pod.name}`;
-  return {
-    kind: 'restart',
-    label: `pod ${cut(r.pod.name, 40)} restarted`,
-    text: `the cluster agent deleted ${pod}; its ${r.owner.kind} ${r.owner.name} makes a new pod, which pulls now`,
-    dryRun: false,
-    action: `Restarted ${pod} (its ${r.owner.kind} ${r.owner.name} made a new one)`,
-  };
-};
-
-const describeRestartSkipped: Describer = (detail) => {
-  const r = parse(PodRestartSkippedDetail, detail);
-  if (!r) return undefined;
-  const pod = `${r.pod.namespace}/${r.pod.name}`;
-  return {
-    kind: 'restart',
-    label: `pod ${cut(r.pod.name, 40)} left alone: ${r.reason}`,
-    text: `${dryTag(r.dryRun ?? false)}the cluster agent left ${pod} alone (${r.reason}): ${r.why}`,
-    dryRun: r.dryRun ?? false,
-    action: `Left ${pod} alone (${r.reason}): ${r.why}`,
-  };
-};
-
-const describeResolved: Describer = (detail) => {
-  const r = parse(IncidentResolvedDetail, detail);
-  if (!r) return undefined;
-  const restart = r.restart
-    ? `; ${r.restart.replacement.namespace}/${r.restart.replacement.name} Started ${duration(r.restart.startedAfterSeconds)} after the restart of ${r.restart.pod.namespace}/${r.restart.pod.name}`
-    : '';
-  return {
-    kind: 'resolved',
-    label: `resolved (${r.resolvedBy.reason}) after ${duration(r.mttrSeconds)}`,
-    text: `${dryTag(r.dryRun)}${r.resolvedBy.reason}: ${cut(r.resolvedBy.message, 200)}: incident resolved, time to recovery ${duration(r.mttrSeconds)}${restart}`,
-    dryRun: r.dryRun,
-    action: `Saw the pull succeed (${r.resolvedBy.reason}) and resolved the incident`,
-  };
-};
-
-const describeEscalated: Describer = (detail) => {
-  const x = parse(IncidentEscalatedDetail, detail);
-  if (!x) return undefined;
-  const steps = x.nextSteps.map((s, i) => `${i + 1}. ${s}`).join(' ');
-  return {
-    kind: 'escalated',
-    label: `ESCALATED: ${cut(x.reason, 60)}`,
-    text: `${dryTag(x.dryRun)}escalated to on-call: ${x.reason}. Next steps: ${steps}`,
-    dryRun: x.dryRun,
-    decision: { decision: 'escalate to on-call', why: x.reason },
-    action: `Escalated to on-call: ${x.reason}`,
-  };
-};
-
-const DESCRIBERS: Record<string, Describer> = {
-  [DETAIL_TYPES.kubernetesEvent]: describeKubernetes,
-  [DETAIL_TYPES.imagePullFailureClassified]: describeClassified,
-  [DETAIL_TYPES.incidentOpened]: describeOpened,
-  [DETAIL_TYPES.nodePruneRequested]: describePruneRequested,
-  [DETAIL_TYPES.ssmCommandInvocationStatusChange]: describeSsm,
-  [DETAIL_TYPES.nodePruneCompleted]: describePruneCompleted,
-  [DETAIL_TYPES.volumeRollRequested]: describeRollRequested(false),
-  [DETAIL_TYPES.volumeRollApproved]: describeRollRequested(true),
-  [DETAIL_TYPES.volumeRollProposed]: describeRollProposed,
-  [DETAIL_TYPES.volumeRollStarted]: describeRollStarted,
-  [DETAIL_TYPES.volumeRollCompleted]: describeRollCompleted,
-  [DETAIL_TYPES.podRestartRequested]: describeRestartRequested,
-  [DETAIL_TYPES.podRestarted]: describeRestarted,
-  [DETAIL_TYPES.podRestartSkipped]: describeRestartSkipped,
-  [DETAIL_TYPES.incidentResolved]: describeResolved,
-  [DETAIL_TYPES.incidentEscalated]: describeEscalated,
-};
-
 /**
  * One row for any bus event: described when its detail matches its
  * contract, shown as raw JSON otherwise (a postmortem hides nothing).
  */
-function describe(e: BusEvent): Described {
-  const described = DESCRIBERS[e['detail-type']]?.(e.detail);
+function describe(e: BusEvent): Row {
+  const described = describeBusEvent(e);
   return (
     described ?? {
       kind: 'other',
@@ -411,17 +108,10 @@ function describe(e: BusEvent): Described {
   );
 }
 
-/** The node a Kubernetes Event happened on, or undefined. */
-function nodeOfKubernetes(detail: Record<string, unknown>): string | undefined {
-  const k = parse(KubernetesEventDetail, detail);
-  return k?.node?.name ?? k?.event.source?.host;
-}
-
+/** The pod a forwarded Kubernetes Event is about, as `namespace/name`. */
 function podOfKubernetes(detail: Record<string, unknown>): string | undefined {
-  const o = parse(KubernetesEventDetail, detail)?.event.involvedObject;
-  return o?.kind === 'Pod' && o.namespace
-    ? `${o.namespace}/${o.name}`
-    : undefined;
+  const pod = podOf(detail.event);
+  return pod ? namespacedName(pod) : undefined;
 }
 
 interface IncidentWindow {
@@ -451,9 +141,9 @@ function belongsTo(
   const inWindow = item.at > w.start && item.at <= w.end;
   if (!inWindow || d.cluster !== w.opened.cluster) return false;
   if (type === DETAIL_TYPES.kubernetesEvent) {
-    const pod = podOf(w.opened.pod);
+    const pod = w.opened.pod ? namespacedName(w.opened.pod) : undefined;
     return (
-      nodeOfKubernetes(d) === w.opened.node.name ||
+      nodeNameOf(d) === w.opened.node.name ||
       (pod !== undefined && podOfKubernetes(d) === pod)
     );
   }
@@ -600,7 +290,7 @@ function buildReport(
     cluster: o.cluster,
     node: o.node.name,
     ...(o.node.instanceId ? { instanceId: o.node.instanceId } : {}),
-    ...(o.pod ? { pod: podOf(o.pod) } : {}),
+    ...(o.pod ? { pod: namespacedName(o.pod) } : {}),
     ...(o.image ? { image: o.image } : {}),
     class: o.class,
     evidence: o.evidence,

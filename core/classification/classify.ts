@@ -1,3 +1,4 @@
+import type { FailureClass } from '../../events/failure-classes.ts';
 import {
   asciiLower,
   type EnospcClause,
@@ -27,12 +28,7 @@ import {
   type Rule,
   WEAK_RULES,
 } from './rules.ts';
-import type {
-  Classification,
-  ClassifierInput,
-  Explanation,
-  FailureClass,
-} from './types.ts';
+import type { Classification, ClassifierInput, Explanation } from './types.ts';
 
 export { stripKubeletWrappers } from './extract.ts';
 

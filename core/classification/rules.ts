@@ -1,5 +1,6 @@
+import type { FailureClass } from '../../events/failure-classes.ts';
 import { compilePhraseTable, type PhraseTable } from './phrase-table.ts';
-import type { ContainerRuntime, FailureClass, StorageArea } from './types.ts';
+import type { ContainerRuntime, StorageArea } from './types.ts';
 
 /**
  * One row of the classification table: the wordings that put a message in

@@ -9,6 +9,7 @@ import { SqsDeadLetters } from '../../adapters/aws/sqs-dead-letters.ts';
 import { KubeClusterPods } from '../../adapters/k8s/cluster-pods.ts';
 import {
   handleRestartRequest,
+  type RestartOutcome,
   type RestartPolicy,
 } from '../../core/pod-restart.ts';
 import type { Clock, ClusterPods, Emitted } from '../../core/ports.ts';
@@ -75,10 +76,8 @@ const wallClock: Clock = { now: () => new Date() };
 const pause = (ms: number, signal: AbortSignal) =>
   sleep(ms, undefined, { signal }).catch(() => undefined);
 
-const outcomeOf = (e: Emitted): string =>
-  e.detailType === DETAIL_TYPES.podRestarted
-    ? 'restarted'
-    : String(e.detail.reason);
+const outcomeOf = (e: RestartOutcome): string =>
+  e.detailType === DETAIL_TYPES.podRestarted ? 'restarted' : e.detail.reason;
 
 /**
  * Starts the cluster agent: health, readiness and metrics on HTTP; a loop
@@ -161,7 +160,7 @@ export async function startAgent(
   };
   const memory = new SweepMemory(config.sweepQuietSeconds * 1000);
   // Events of handled messages not on the bus yet, by SQS message id.
-  const pending = new Map<string, Emitted[]>();
+  const pending = new Map<string, RestartOutcome[]>();
 
   let state: AgentState = 'starting';
   const stopping = new AbortController();

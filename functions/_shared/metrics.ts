@@ -16,26 +16,26 @@ import { metrics } from './powertools.ts';
  * ```
  */
 export function recordDecisions(emitted: readonly Emitted[]): void {
-  for (const { detailType, detail } of emitted) {
+  for (const e of emitted) {
     // A replay for a postmortem, or dry-run mode: nothing was done, so it
     // counts apart and the dashboard shows only what touched the fleet.
-    if (detail.dryRun === true) {
+    if ('dryRun' in e.detail && e.detail.dryRun === true) {
       metrics.addMetric('DryRunDecisions', MetricUnit.Count, 1);
       continue;
     }
-    switch (detailType) {
+    switch (e.detailType) {
       case DETAIL_TYPES.incidentOpened: {
         // One metric with its own class dimension, so the dashboard can
         // split incidents by class without multiplying the others.
         const single = metrics.singleMetric();
-        single.addDimension('class', String(detail.class));
+        single.addDimension('class', e.detail.class);
         single.addMetric('IncidentsOpened', MetricUnit.Count, 1);
         break;
       }
       case DETAIL_TYPES.nodePruneCompleted: {
         metrics.addMetric('NodePruneCompleted', MetricUnit.Count, 1);
-        const report = detail.report as { bytesFreed?: number } | null;
-        if (typeof report?.bytesFreed === 'number') {
+        const report = e.detail.report;
+        if (report) {
           metrics.addMetric(
             'BytesFreed',
             MetricUnit.Bytes,
@@ -46,7 +46,7 @@ export function recordDecisions(emitted: readonly Emitted[]): void {
       }
       case DETAIL_TYPES.volumeRollCompleted:
         metrics.addMetric(
-          detail.succeeded ? 'VolumeRollCompleted' : 'VolumeRollFailed',
+          e.detail.succeeded ? 'VolumeRollCompleted' : 'VolumeRollFailed',
           MetricUnit.Count,
           1
         );
@@ -56,11 +56,15 @@ export function recordDecisions(emitted: readonly Emitted[]): void {
         metrics.addMetric(
           'TimeToRecovery',
           MetricUnit.Seconds,
-          Number(detail.mttrSeconds)
+          e.detail.mttrSeconds
         );
         break;
       default:
-        metrics.addMetric(detailType.replace(/\s+/g, ''), MetricUnit.Count, 1);
+        metrics.addMetric(
+          e.detailType.replace(/\s+/g, ''),
+          MetricUnit.Count,
+          1
+        );
     }
   }
 }

@@ -33,7 +33,33 @@ import { tracer } from './powertools.ts';
  * process and visibly, the calls their emulator lacks, and to inject
  * faults; in Lambda there is none.
  */
-export type ClientHook = (client: SSMClient) => void;
+export type ClientHook = (client: HookableClient) => void;
+
+/** The next handler of an SDK middleware stack, as a hook sees it. */
+export type NextHandler = (args: {
+  // never: a hook passes the arguments on; what they hold differs by client.
+  input: never;
+}) => Promise<{ output: unknown; response: unknown }>;
+
+/**
+ * What every SDK v3 client offers a hook, whatever its service: an
+ * `initialize` step on its middleware stack.
+ */
+export interface HookableClient {
+  middlewareStack: {
+    add(
+      middleware: (
+        next: NextHandler,
+        context: { clientName?: string; commandName?: string }
+      ) => NextHandler,
+      options: {
+        step: 'initialize';
+        priority?: 'high' | 'normal' | 'low';
+        name: string;
+      }
+    ): void;
+  };
+}
 
 /**
  * What the local runtime and the tests give a function instead of Lambda's
@@ -57,7 +83,7 @@ const clock: Clock = { now: () => new Date() };
 export interface Wiring {
   config: Config;
   /** Passes a new SDK client through the hook and the tracer. */
-  client: <T extends object>(c: T) => T;
+  client: <T extends HookableClient>(c: T) => T;
   /** The settings every SDK client is built with. */
   options: { maxAttempts: number } & NonNullable<WiringOverrides['sdk']>;
   /** The DynamoDB client the base dependencies already hold. */
@@ -102,10 +128,8 @@ function buildBase(config: Config, overrides: WiringOverrides) {
   // Retries are the adapters' and the queues' business: an SDK retry of a
   // non-idempotent call (SendCommand) would run the prune twice.
   const options = { ...overrides.sdk, maxAttempts: config.sdkMaxAttempts };
-  const client = <T extends object>(c: T): T => {
-    // Every SDK v3 client has the same middleware stack shape; the hook
-    // only adds middleware, so any client can pass for an SSMClient here.
-    overrides.client?.(c as unknown as SSMClient);
+  const client = <T extends HookableClient>(c: T): T => {
+    overrides.client?.(c);
     return tracer.captureAWSv3Client(c as never) as T;
   };
   const sqs = client(new SQSClient(options));

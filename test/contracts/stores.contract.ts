@@ -6,6 +6,7 @@ import type {
   RepeatNotices,
   RollLocks,
 } from '#core/ports.ts';
+import { sampleDetail } from '#test/helpers/bus.ts';
 
 /**
  * The contract of the ports that have both an in-memory fake and a
@@ -192,7 +193,12 @@ export function describeIncidentStoreContract(
       const mine = await store.progress(KEY, c.incidentId, 'event-a', {
         prune: { ...intent, commandId: 'cmd-1' },
         due: '2026-11-20T10:10:00.000Z',
-        outbox: [{ detailType: 'Incident Escalated', detail: { reason: 'x' } }],
+        outbox: [
+          {
+            detailType: 'Incident Escalated',
+            detail: { ...sampleDetail('Incident Escalated'), reason: 'x' },
+          },
+        ],
       });
       const theirs = await store.progress(KEY, c.incidentId, 'event-b', {
         due: null,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { FailureClass } from '../../core/classification/types.ts';
+import type { FailureClass } from '../../events/failure-classes.ts';
 
 /**
  * One labelled message of a corpus file: a real message, copied from the

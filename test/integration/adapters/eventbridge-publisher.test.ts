@@ -7,11 +7,42 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventBridgePublisher } from '../../../adapters/aws/eventbridge-publisher.ts';
 import { AwsCallError } from '../../../core/errors.ts';
-import { DETAIL_TYPES } from '../../../events/detail-types.ts';
+import type { Emitted } from '../../../core/ports.ts';
+import { parseDetail } from '../../../events/contracts.ts';
+import {
+  DETAIL_TYPES,
+  PIPELINE_DETAIL_TYPES,
+} from '../../../events/detail-types.ts';
+import { Envelope } from '../../../events/schemas.ts';
 import { busTap } from '../../helpers/aws.ts';
+import { sampleDetail } from '../../helpers/bus.ts';
 import { startTestAws } from '../../helpers/moto.ts';
 
 const noSleep = async () => {};
+
+/** A whole `Incident Opened`, numbered by its incident id. */
+const opened = (n: number): Emitted => ({
+  detailType: DETAIL_TYPES.incidentOpened,
+  detail: {
+    ...sampleDetail(DETAIL_TYPES.incidentOpened),
+    incidentId: `inc-${n}`,
+  },
+});
+const numberOf = (detail: string): number =>
+  Number(JSON.parse(detail).incidentId.slice('inc-'.length));
+
+/** Everything on the tap's queue, as envelopes. */
+async function drain(sqs: SQSClient, queueUrl: string) {
+  const received: Envelope[] = [];
+  for (;;) {
+    const out = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 })
+    );
+    if (!out.Messages?.length) return received;
+    for (const m of out.Messages)
+      received.push(Envelope.parse(JSON.parse(m.Body ?? '')));
+  }
+}
 
 describe('Class: EventBridgePublisher (against moto)', () => {
   let aws: Awaited<ReturnType<typeof startTestAws>>;
@@ -40,28 +71,51 @@ describe('Class: EventBridgePublisher (against moto)', () => {
         3,
         noSleep
       );
-      const events = Array.from({ length: 23 }, (_, i) => ({
-        detailType: DETAIL_TYPES.incidentOpened,
-        detail: { n: i },
-      }));
+      const events = Array.from({ length: 23 }, (_, i) => opened(i));
 
       // Act
       await publisher.publish(events);
 
       // Assess
-      const received: number[] = [];
-      for (;;) {
-        const out = await sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: queueUrl,
-            MaxNumberOfMessages: 10,
-          })
-        );
-        if (!out.Messages?.length) break;
-        for (const m of out.Messages)
-          received.push(JSON.parse(m.Body as string).detail.n);
-      }
+      const received = (await drain(sqs, queueUrl)).map((e) =>
+        numberOf(JSON.stringify(e.detail))
+      );
       expect(received.sort((a, b) => a - b)).toEqual(events.map((_, i) => i));
+    });
+
+    it('puts each pipeline detail-type on the bus as its contract reads it back', async () => {
+      // Prepare: one whole detail of every type the pipeline emits.
+      const publisher = new EventBridgePublisher(
+        new EventBridgeClient(aws.clientConfig),
+        'pullmedic-test',
+        3,
+        noSleep
+      );
+      const events = PIPELINE_DETAIL_TYPES.map(
+        (type) => ({ detailType: type, detail: sampleDetail(type) }) as Emitted
+      );
+
+      // Act
+      await publisher.publish(events);
+
+      // Assess: what a rule delivers parses through its detail-type's
+      // schema, unchanged.
+      const received = await drain(sqs, queueUrl);
+      const parsed = received.map((e) => {
+        const type = PIPELINE_DETAIL_TYPES.find((t) => t === e['detail-type']);
+        if (type === undefined) return `unknown ${e['detail-type']}`;
+        const out = parseDetail(type, e.detail);
+        return out.success ? out.data : out.error.message;
+      });
+      expect(
+        parsed.sort((a, b) =>
+          JSON.stringify(a).localeCompare(JSON.stringify(b))
+        )
+      ).toEqual(
+        events.sort((a, b) =>
+          JSON.stringify(a).localeCompare(JSON.stringify(b))
+        )
+      );
     });
   });
 });
@@ -90,20 +144,13 @@ describe('Class: EventBridgePublisher (partial failures, on aws-sdk-client-mock)
     );
 
     // Act
-    await publisher.publish(
-      [0, 1, 2].map((n) => ({
-        detailType: DETAIL_TYPES.incidentOpened,
-        detail: { n },
-      }))
-    );
+    await publisher.publish([0, 1, 2].map(opened));
 
     // Assess
     const calls = eb.commandCalls(PutEventsCommand);
     expect(calls).toHaveLength(2);
     expect(
-      calls[1]?.args[0].input.Entries?.map(
-        (e) => JSON.parse(e.Detail as string).n
-      )
+      calls[1]?.args[0].input.Entries?.map((e) => numberOf(e.Detail ?? ''))
     ).toEqual([1]);
     eb.restore();
   });
@@ -125,9 +172,7 @@ describe('Class: EventBridgePublisher (partial failures, on aws-sdk-client-mock)
     );
 
     // Act
-    const publishing = publisher.publish([
-      { detailType: DETAIL_TYPES.incidentOpened, detail: {} },
-    ]);
+    const publishing = publisher.publish([opened(0)]);
 
     // Assess
     await expect(publishing).rejects.toThrow(AwsCallError);
@@ -146,7 +191,7 @@ describe('Class: EventBridgePublisher (partial failures, on aws-sdk-client-mock)
       (input: { Entries: { Detail: string }[] }) => ({
         FailedEntryCount: 1,
         Entries: input.Entries.map((e) =>
-          JSON.parse(e.Detail).n === 1
+          numberOf(e.Detail) === 1
             ? { ErrorCode: 'InternalFailure', ErrorMessage: 'x' }
             : { EventId: 'ok' }
         ),
@@ -158,10 +203,7 @@ describe('Class: EventBridgePublisher (partial failures, on aws-sdk-client-mock)
       2,
       noSleep
     );
-    const publish = (n: number) =>
-      publisher.publish([
-        { detailType: DETAIL_TYPES.incidentOpened, detail: { n } },
-      ]);
+    const publish = (n: number) => publisher.publish([opened(n)]);
 
     // Act
     const settled = await Promise.allSettled([
@@ -194,9 +236,15 @@ describe('Class: EventBridgePublisher (partial failures, on aws-sdk-client-mock)
       3,
       noSleep
     );
-    const sized = (kb: number) => ({
+    const resolved = sampleDetail(DETAIL_TYPES.incidentResolved);
+    const sized = (kb: number): Emitted => ({
       detailType: DETAIL_TYPES.incidentResolved,
-      detail: { text: 'x'.repeat(kb * 1024) },
+      detail: {
+        ...resolved,
+        timeline: [
+          { at: resolved.resolvedAt, step: 'x', detail: 'x'.repeat(kb * 1024) },
+        ],
+      },
     });
 
     // Act

@@ -1,10 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import {
-  MAX_EVENT_DEPTH,
-  parseEvents,
-  shiftTimes,
-} from '../../../cli/local/input.ts';
+import { MAX_EVENT_DEPTH, parseEvents } from '../../../cli/local/input.ts';
+import { shiftEventTimes } from '../../../events/kubernetes-event-facts.ts';
 
 const SEED = new URL(
   '../../../events/samples/seed-incident.jsonl',
@@ -120,7 +117,7 @@ describe('Function: parseEvents', () => {
 
     // Act
     const shifted = items.flatMap((i) =>
-      'event' in i ? [shiftTimes(i.event, 1000)] : []
+      'event' in i ? [shiftEventTimes(i.event, 1000)] : []
     );
 
     // Assess

@@ -7,6 +7,7 @@ import {
 } from '../../../cli/local/output.ts';
 import type { BusEvent, LocalRunResult } from '../../../cli/local/runner.ts';
 import { DETAIL_TYPES, SOURCES } from '../../../events/detail-types.ts';
+import { sampleDetail } from '../../helpers/bus.ts';
 
 /** A run's result with only what the renderers read. */
 const aResult = (over: Partial<LocalRunResult>): LocalRunResult =>
@@ -72,6 +73,9 @@ describe('Function: describeBusEvent', () => {
     // Act
     const [stage, text] = describeBusEvent(
       busEvent(DETAIL_TYPES.nodePruneCompleted, {
+        ...sampleDetail(DETAIL_TYPES.nodePruneCompleted),
+        dryRun: false,
+        commandError: undefined,
         status: 'Success',
         report: null,
         outcome: 'roll',

@@ -1,12 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import {
-  classifyKubernetesEvent,
-  eventTimeOf,
-  nodeNameOf,
-} from '#core/classify-event.ts';
+import { classifyKubernetesEvent } from '#core/classify-event.ts';
 import { DETAIL_TYPES } from '#events/detail-types.ts';
 import { ImagePullFailureClassifiedDetail } from '#events/schemas.ts';
 import { FakeNodeDirectory } from '#test/fakes/fake-node-directory.ts';
+import { detailOf } from '#test/helpers/bus.ts';
 import {
   aKubernetesEvent,
   aKubernetesEventDetail,
@@ -25,121 +22,6 @@ import {
 
 const ENVELOPE_TIME = '2026-11-20T09:41:01Z';
 
-describe('Function: eventTimeOf', () => {
-  it('returns eventTime when the event has it', () => {
-    // Act
-    const at = eventTimeOf(
-      aKubernetesEvent({ eventTime: '2026-11-20T09:41:00.123456Z' }),
-      ENVELOPE_TIME
-    );
-
-    // Assess
-    expect(at).toBe('2026-11-20T09:41:00.123456Z');
-  });
-
-  it('returns lastTimestamp when the event has no eventTime', () => {
-    // Act
-    const at = eventTimeOf(
-      aKubernetesEvent({
-        eventTime: null,
-        firstTimestamp: '2026-11-20T09:40:00Z',
-        lastTimestamp: '2026-11-20T09:45:00Z',
-      }),
-      ENVELOPE_TIME
-    );
-
-    // Assess
-    expect(at).toBe('2026-11-20T09:45:00Z');
-  });
-
-  it('returns firstTimestamp when the event has no lastTimestamp', () => {
-    // Act
-    const at = eventTimeOf(
-      aKubernetesEvent({
-        firstTimestamp: '2026-11-20T09:40:00Z',
-        lastTimestamp: null,
-      }),
-      ENVELOPE_TIME
-    );
-
-    // Assess
-    expect(at).toBe('2026-11-20T09:40:00Z');
-  });
-
-  it('returns the creation time when the event has no timestamps', () => {
-    // Act
-    const at = eventTimeOf(
-      aKubernetesEvent({ firstTimestamp: null, lastTimestamp: null }),
-      ENVELOPE_TIME
-    );
-
-    // Assess
-    expect(at).toBe(FAILED_AT);
-  });
-
-  it('returns the fallback when the event carries no time at all', () => {
-    // Act
-    const at = eventTimeOf(
-      aKubernetesEvent({
-        firstTimestamp: undefined,
-        lastTimestamp: undefined,
-        metadata: { name: 'triton.1' },
-      }),
-      ENVELOPE_TIME
-    );
-
-    // Assess
-    expect(at).toBe(ENVELOPE_TIME);
-  });
-});
-
-describe('Function: nodeNameOf', () => {
-  it("returns the forwarder's node when the detail carries one", () => {
-    // Act
-    const node = nodeNameOf(
-      aKubernetesEventDetail(aKubernetesEvent(), {
-        node: { name: 'ip-10-0-9-9.ec2.internal' },
-      })
-    );
-
-    // Assess
-    expect(node).toBe('ip-10-0-9-9.ec2.internal');
-  });
-
-  it("returns the kubelet's host when the detail carries no node", () => {
-    // Act
-    const node = nodeNameOf(aKubernetesEventDetail());
-
-    // Assess
-    expect(node).toBe(NODE_NAME);
-  });
-
-  it('returns the involved object when the event is about a Node', () => {
-    // Act
-    const node = nodeNameOf(
-      aKubernetesEventDetail(
-        aKubernetesEvent({
-          involvedObject: { kind: 'Node', name: 'ip-10-0-3-3.ec2.internal' },
-          source: { component: 'kubelet' },
-        })
-      )
-    );
-
-    // Assess
-    expect(node).toBe('ip-10-0-3-3.ec2.internal');
-  });
-
-  it('returns undefined when nothing names a node', () => {
-    // Act
-    const node = nodeNameOf(
-      aKubernetesEventDetail(aKubernetesEvent({ source: undefined }))
-    );
-
-    // Assess
-    expect(node).toBeUndefined();
-  });
-});
-
 describe('Function: classifyKubernetesEvent', () => {
   const nodes = new FakeNodeDirectory();
   const deps = { nodes };
@@ -147,6 +29,30 @@ describe('Function: classifyKubernetesEvent', () => {
   beforeEach(() => {
     nodes.reset();
     nodes.addNode(NODE_NAME, anOrigin());
+  });
+
+  it("takes the envelope's time for an event that carries none (the exporter's template)", async () => {
+    // Prepare
+    const event = aKubernetesEvent({
+      firstTimestamp: null,
+      lastTimestamp: null,
+      eventTime: null,
+      metadata: { name: 'triton.exporter', namespace: 'inference' },
+    });
+
+    // Act
+    const emitted = await classifyKubernetesEvent(
+      aKubernetesEventDetail(event),
+      ENVELOPE_TIME,
+      LIVE,
+      deps
+    );
+
+    // Assess
+    expect(
+      detailOf(emitted[0], DETAIL_TYPES.imagePullFailureClassified)
+        .kubernetesEvent.time
+    ).toBe(ENVELOPE_TIME);
   });
 
   it("classifies the seed's failed pull as disk_full and finds the node's instance", async () => {
@@ -205,7 +111,9 @@ describe('Function: classifyKubernetesEvent', () => {
     );
 
     // Assess
-    expect(emitted[0]?.detail.node).toEqual({
+    expect(
+      detailOf(emitted[0], DETAIL_TYPES.imagePullFailureClassified).node
+    ).toEqual({
       name: NODE_NAME,
       instanceId: 'i-0123456789abcdef0',
     });
@@ -230,7 +138,9 @@ describe('Function: classifyKubernetesEvent', () => {
     );
 
     // Assess
-    expect(emitted[0]?.detail.node).toEqual({
+    expect(
+      detailOf(emitted[0], DETAIL_TYPES.imagePullFailureClassified).node
+    ).toEqual({
       name: NODE_NAME,
       instanceId: 'i-0fedcba9876543210',
     });
@@ -292,7 +202,9 @@ describe('Function: classifyKubernetesEvent', () => {
     );
 
     // Assess
-    expect(emitted[0]?.detail.image).toBe('nginx:1.25');
+    expect(
+      detailOf(emitted[0], DETAIL_TYPES.imagePullFailureClassified).image
+    ).toBe('nginx:1.25');
   });
 
   it('leaves the image out when the message names none', async () => {
@@ -331,7 +243,9 @@ describe('Function: classifyKubernetesEvent', () => {
     );
 
     // Assess
-    expect(emitted[0]?.detail.image).toBeUndefined();
+    expect(
+      detailOf(emitted[0], DETAIL_TYPES.imagePullFailureClassified).image
+    ).toBeUndefined();
     expect(() =>
       ImagePullFailureClassifiedDetail.parse(emitted[0]?.detail)
     ).not.toThrow();
@@ -352,7 +266,9 @@ describe('Function: classifyKubernetesEvent', () => {
     );
 
     // Assess
-    expect(emitted[0]?.detail.pod).toBeUndefined();
+    expect(
+      detailOf(emitted[0], DETAIL_TYPES.imagePullFailureClassified).pod
+    ).toBeUndefined();
   });
 
   it('marks the classification with the run when the run is a dry-run replay', async () => {

@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { escalate, noteEscalations } from '#core/escalation.ts';
 import { DETAIL_TYPES } from '#events/detail-types.ts';
 import { createFakeEnvironment } from '#test/fakes/environment.ts';
+import { sampleDetail } from '#test/helpers/bus.ts';
 import {
   anIncident,
   CLUSTER,
@@ -94,10 +95,14 @@ describe('Function: noteEscalations', () => {
     // Act
     await noteEscalations(
       [
-        { detailType: DETAIL_TYPES.nodePruneCompleted, detail: {} },
+        {
+          detailType: DETAIL_TYPES.nodePruneCompleted,
+          detail: sampleDetail(DETAIL_TYPES.nodePruneCompleted),
+        },
         {
           detailType: DETAIL_TYPES.incidentEscalated,
           detail: {
+            ...sampleDetail(DETAIL_TYPES.incidentEscalated),
             reason: 'the pause image is missing',
             nextSteps: ['Restore it'],
           },

@@ -1,7 +1,10 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { renderNotification } from '#core/notification.ts';
+import { MalformedEventError } from '#core/errors.ts';
+import { isNotified } from '#core/notification.ts';
+import { DETAIL_TYPES } from '#events/detail-types.ts';
 import { RULE_PATTERNS } from '#events/patterns.ts';
+import { renderUnchecked, sampleDetail } from '#test/helpers/bus.ts';
 
 // Every text field of every notified event, from outside or not, filled
 // with what would mention the channel, link, restyle or quote in Slack,
@@ -116,6 +119,29 @@ describe('Function: renderNotification, with hostile text in every field', () =>
     expect(types.sort()).toEqual([...NOTIFIED].sort());
   });
 
+  it('has a renderer for exactly the detail-types the notify rule routes', () => {
+    // Act
+    const rendered = Object.values(DETAIL_TYPES).filter(isNotified);
+
+    // Assess
+    expect(rendered.sort()).toEqual([...new Set(NOTIFIED)].sort());
+  });
+
+  it('refuses a detail-type on-call is not told of', () => {
+    // Act
+    const rendering = () =>
+      renderUnchecked(
+        DETAIL_TYPES.kubernetesEvent,
+        sampleDetail(DETAIL_TYPES.kubernetesEvent)
+      );
+
+    // Assess
+    expect(rendering).toThrow(MalformedEventError);
+    expect(rendering).toThrow(
+      'Kubernetes Event is not posted to on-call: notify does not handle it'
+    );
+  });
+
   it('lets no Slack markup of it through, in any field of any renderer', async () => {
     // Prepare
     const cases = (await notifiedSamples()).flatMap((s) =>
@@ -127,7 +153,7 @@ describe('Function: renderNotification, with hostile text in every field', () =>
 
     // Act
     const found = cases.flatMap(({ type, name, detail, repeats }) => {
-      const { chatbot } = renderNotification(type, detail, repeats);
+      const { chatbot } = renderUnchecked(type, detail, repeats);
       const c = chatbot as {
         content: {
           title: string;
@@ -172,7 +198,7 @@ describe('Function: renderNotification, with hostile text in every field', () =>
     const detail = filled(sample?.detail) as Record<string, unknown>;
 
     // Act
-    const { chatbot } = renderNotification('Volume Roll Started', detail);
+    const { chatbot } = renderUnchecked('Volume Roll Started', detail);
     const c = chatbot as { content: { title: string; description: string } };
 
     // Assess
@@ -192,7 +218,7 @@ describe('Function: renderNotification, with hostile text in every field', () =>
     const detail = filled(sample?.detail) as Record<string, unknown>;
 
     // Act
-    const { text } = renderNotification('Volume Roll Started', detail);
+    const { text } = renderUnchecked('Volume Roll Started', detail);
 
     // Assess
     const [title, , ...lines] = text.split('\n');
@@ -211,7 +237,7 @@ describe('Function: renderNotification, with hostile text in every field', () =>
     const subjects = samples.flatMap((s) =>
       variants(s['detail-type'], s.detail).map(
         ({ detail }) =>
-          renderNotification(
+          renderUnchecked(
             s['detail-type'],
             filled(detail, 'ünïcødé → \u0007\r\n<x> '.repeat(20)) as Record<
               string,

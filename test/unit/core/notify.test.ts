@@ -3,8 +3,14 @@ import { notify } from '#core/notify.ts';
 import type { Notification, Notifier } from '#core/ports.ts';
 import { repeatKeyOf } from '#core/repeat-notices.ts';
 import { DETAIL_TYPES } from '#events/detail-types.ts';
+import type {
+  IncidentEscalatedDetail,
+  IncidentOpenedDetail,
+  PodRestartSkipReason,
+} from '#events/schemas.ts';
 import { FixedClock } from '#test/fakes/fixed-clock.ts';
 import { InMemoryRepeatNotices } from '#test/fakes/in-memory-repeat-notices.ts';
+import { sampleDetail } from '#test/helpers/bus.ts';
 import {
   aClassifiedDetail,
   CLUSTER,
@@ -29,7 +35,7 @@ const auth = aClassifiedDetail({
   class: 'auth',
   evidence: 'pull access denied',
   remedy: 'notify',
-}) as unknown as Record<string, unknown>;
+});
 
 const descriptionOf = (n: Notification | undefined): string =>
   (n?.chatbot.content as { description?: string } | undefined)?.description ??
@@ -86,7 +92,7 @@ describe('Function: notify', () => {
 
   it("always posts an incident's steps", async () => {
     // Prepare
-    const opened = {
+    const opened: IncidentOpenedDetail = {
       cluster: CLUSTER,
       node: { name: NODE_NAME },
       dryRun: false,
@@ -178,7 +184,7 @@ describe('Function: repeatKeyOf', () => {
 
   it('keys an escalation no incident holds by node and reason, and never an incident step', () => {
     // Prepare
-    const escalation = {
+    const escalation: IncidentEscalatedDetail = {
       cluster: CLUSTER,
       node: { name: NODE_NAME },
       dryRun: false,
@@ -193,7 +199,10 @@ describe('Function: repeatKeyOf', () => {
         ...escalation,
         incidentId: 'inc-1',
       }),
-      repeatKeyOf(DETAIL_TYPES.incidentResolved, escalation),
+      repeatKeyOf(
+        DETAIL_TYPES.incidentResolved,
+        sampleDetail(DETAIL_TYPES.incidentResolved)
+      ),
     ];
 
     // Assess
@@ -206,7 +215,7 @@ describe('Function: repeatKeyOf', () => {
 
   it('counts the pods a storm leaves over the restart limit under one key per incident, and posts every other skip', () => {
     // Prepare
-    const skipped = (reason: string, name: string) => ({
+    const skipped = (reason: PodRestartSkipReason, name: string) => ({
       cluster: CLUSTER,
       node: { name: NODE_NAME },
       incidentId: 'inc-1',

@@ -14,6 +14,7 @@ import {
 } from '#events/schemas.ts';
 import { FakeClusterPods } from '#test/fakes/fake-cluster-pods.ts';
 import { FixedClock } from '#test/fakes/fixed-clock.ts';
+import { detailOf } from '#test/helpers/bus.ts';
 import {
   CLUSTER,
   INSTANCE_ID,
@@ -160,7 +161,7 @@ describe('Function: handleRestartRequest', () => {
       DETAIL_TYPES.podRestarted,
     ]);
     expect(
-      emitted.map((e) => (e.detail.owner as { kind: string }).kind)
+      emitted.map((e) => detailOf(e, DETAIL_TYPES.podRestarted).owner.kind)
     ).toEqual(['StatefulSet', 'Job', 'DaemonSet']);
     expect(pods.deleted).toHaveLength(3);
   });

@@ -15,6 +15,7 @@ import {
 } from '#events/schemas.ts';
 import { createFakeEnvironment } from '#test/fakes/environment.ts';
 import { accessDenied } from '#test/fakes/failure-plan.ts';
+import { detailOf, dryRunOf } from '#test/helpers/bus.ts';
 import {
   anIncident,
   anInvocation,
@@ -831,7 +832,7 @@ describe('Function: handlePruneResult', () => {
       DETAIL_TYPES.incidentEscalated,
       DETAIL_TYPES.volumeRollRequested,
     ]);
-    expect(emitted[1]?.detail.reason).toBe(
+    expect(detailOf(emitted[1], DETAIL_TYPES.incidentEscalated).reason).toBe(
       `the pause image  is missing after the prune: new pods on ${NODE_NAME} cannot start`
     );
   });
@@ -873,13 +874,13 @@ describe('Function: handlePruneResult', () => {
     );
 
     // Assess
-    expect(dry.map((e) => e.detail.dryRun)).toEqual([true, true, true]);
+    expect(dry.map(dryRunOf)).toEqual([true, true, true]);
     expect(typesOf(live)).toEqual([
       DETAIL_TYPES.nodePruneCompleted,
       DETAIL_TYPES.volumeRollRequested,
       DETAIL_TYPES.podRestartRequested,
     ]);
-    expect(live.map((e) => e.detail.dryRun)).toEqual([false, false, false]);
+    expect(live.map(dryRunOf)).toEqual([false, false, false]);
   });
 
   describe('when containerd has a volume of its own (the nodeadm layout)', () => {

@@ -11,6 +11,7 @@ import {
 import { createFakeEnvironment } from '#test/fakes/environment.ts';
 import { notFound, serverError, throttled } from '#test/fakes/failure-plan.ts';
 import { FakeNodeCommands } from '#test/fakes/fake-node-commands.ts';
+import { detailOf } from '#test/helpers/bus.ts';
 import {
   aBackOffDetail,
   aClassifiedDetail,
@@ -422,8 +423,10 @@ describe('Function: remediate', () => {
     // Assess
     expect(env.nodes.calls.instanceIdOf).toEqual([NODE_NAME]);
     expect(env.commands.calls.sendPrune[0]?.instanceId).toBe(INSTANCE_ID);
-    expect(emitted[0]?.detail.node).toEqual({ name: NODE_NAME });
-    expect(emitted[1]?.detail.node).toEqual({
+    expect(detailOf(emitted[0], DETAIL_TYPES.incidentOpened).node).toEqual({
+      name: NODE_NAME,
+    });
+    expect(detailOf(emitted[1], DETAIL_TYPES.nodePruneRequested).node).toEqual({
       name: NODE_NAME,
       instanceId: INSTANCE_ID,
     });
@@ -744,8 +747,12 @@ describe('Function: remediate', () => {
     const emitted = await remediate(aClassifiedDetail(), LIVE, env);
 
     // Assess
-    expect(emitted[0]?.detail.openedAt).toBe(new Date(FAILED_AT).toISOString());
-    expect(emitted[1]?.detail.requestedAt).toBe('2026-11-20T12:00:00.000Z');
+    expect(detailOf(emitted[0], DETAIL_TYPES.incidentOpened).openedAt).toBe(
+      new Date(FAILED_AT).toISOString()
+    );
+    expect(
+      detailOf(emitted[1], DETAIL_TYPES.nodePruneRequested).requestedAt
+    ).toBe('2026-11-20T12:00:00.000Z');
   });
 
   it('writes "no evidence" in the timeline when the classification has none', async () => {

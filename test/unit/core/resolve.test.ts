@@ -3,6 +3,7 @@ import { noteRestart, resolutionOf, resolveIncident } from '#core/resolve.ts';
 import { DETAIL_TYPES } from '#events/detail-types.ts';
 import { IncidentResolvedDetail } from '#events/schemas.ts';
 import { InMemoryIncidentStore } from '#test/fakes/in-memory-incident-store.ts';
+import { detailOf } from '#test/helpers/bus.ts';
 import {
   aKubernetesEvent,
   aKubernetesEventDetail,
@@ -311,7 +312,9 @@ describe('Function: resolveIncident', () => {
     );
 
     // Assess
-    expect(emitted[0]?.detail.resolvedBy).not.toHaveProperty('pod');
+    expect(
+      detailOf(emitted[0], DETAIL_TYPES.incidentResolved).resolvedBy
+    ).not.toHaveProperty('pod');
   });
 
   it('cuts the timeline entry to 512 and the proof to 4096 characters when the message is long', async () => {

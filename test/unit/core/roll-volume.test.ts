@@ -20,6 +20,7 @@ import {
   serverError,
   throttled,
 } from '#test/fakes/failure-plan.ts';
+import { detailOf } from '#test/helpers/bus.ts';
 import {
   aBottlerocketOrigin,
   aLaunchTemplateData,
@@ -230,7 +231,9 @@ describe('Function: rollVolume', () => {
       rollout: { kind: 'asg-instance-refresh', id: 'refresh-0001' },
       undo: `aws autoscaling rollback-instance-refresh --auto-scaling-group-name self-managed-gpu (while it runs; once it has ended, start a refresh back to version 7 of ${LAUNCH_TEMPLATE_ID})`,
     });
-    expect(emitted[0]?.detail.launchTemplate).not.toHaveProperty('name');
+    expect(
+      detailOf(emitted[0], DETAIL_TYPES.volumeRollStarted).launchTemplate
+    ).not.toHaveProperty('name');
     expect(env.locks.lock(`${CLUSTER}/self-managed-gpu`)?.holder).toBe(
       INCIDENT_ID
     );
@@ -489,7 +492,9 @@ describe('Function: rollVolume', () => {
     const emitted = await rollVolume(aRollRequest(), LIVE, env);
 
     // Assess
-    expect(emitted[0]?.detail.nextSteps).toEqual([
+    expect(
+      detailOf(emitted[0], DETAIL_TYPES.incidentEscalated).nextSteps
+    ).toEqual([
       'Set the volume in the EC2NodeClass of NodePool gpu: spec.blockDeviceMappings: [{deviceName: /dev/xvda, ebs: {volumeSize: 1000Gi, volumeType: gp3, encrypted: true}}]',
       'Karpenter drifts the nodes to the new size by itself.',
     ]);
@@ -509,7 +514,9 @@ describe('Function: rollVolume', () => {
     const emitted = await rollVolume(aRollRequest(), LIVE, env);
 
     // Assess
-    expect(emitted[0]?.detail.nextSteps).toEqual([
+    expect(
+      detailOf(emitted[0], DETAIL_TYPES.incidentEscalated).nextSteps
+    ).toEqual([
       'In terraform, set block_device_mappings { device_name = "/dev/xvda" ebs { volume_size = 1000 volume_type = "gp3" } } on the node group\'s launch template, and apply.',
     ]);
     expectNoWrites();
@@ -559,7 +566,7 @@ describe('Function: rollVolume', () => {
 
     // Assess
     expect(emitted).toHaveLength(1);
-    expect(emitted[0]?.detail.reason).toBe(
+    expect(detailOf(emitted[0], DETAIL_TYPES.incidentEscalated).reason).toBe(
       'the volume cannot grow: neither the template nor the instance says how big /dev/xvdb is'
     );
     expectNoWrites();
@@ -765,7 +772,9 @@ describe('Function: rollVolume', () => {
     expect(emitted.map((e) => e.detailType)).toEqual([
       DETAIL_TYPES.incidentEscalated,
     ]);
-    expect(emitted[0]?.detail.reason).toContain('AccessDeniedException');
+    expect(
+      detailOf(emitted[0], DETAIL_TYPES.incidentEscalated).reason
+    ).toContain('AccessDeniedException');
     expect(env.incidents.incidents()[0]?.step).toBe('escalated');
     const next = await env.locks.acquire(
       `${CLUSTER}/${NODEGROUP}`,
@@ -804,7 +813,7 @@ describe('Function: rollVolume', () => {
     expect(env.rollouts.calls.refreshAutoScalingGroup[0]?.autoRollback).toBe(
       false
     );
-    expect(emitted[0]?.detail.undo).toBe(
+    expect(detailOf(emitted[0], DETAIL_TYPES.volumeRollStarted).undo).toBe(
       `aws autoscaling start-instance-refresh --auto-scaling-group-name self-managed-gpu with version 7 of ${LAUNCH_TEMPLATE_ID} as the desired configuration (Auto Scaling cannot roll this group back: its template takes the image from an SSM parameter or it runs $Latest/$Default)`
     );
   });
@@ -820,7 +829,9 @@ describe('Function: rollVolume', () => {
     expect(emitted.map((e) => e.detailType)).toEqual([
       DETAIL_TYPES.incidentEscalated,
     ]);
-    expect(emitted[0]?.detail.dryRun).toBe(true);
+    expect(detailOf(emitted[0], DETAIL_TYPES.incidentEscalated).dryRun).toBe(
+      true
+    );
     expect(env.incidents.incidents()[0]?.step).toBe('roll-requested');
   });
 
@@ -832,7 +843,9 @@ describe('Function: rollVolume', () => {
     const emitted = await rollVolume(aRollRequest(), DRY_RUN, env);
 
     // Assess
-    expect(emitted[0]?.detail.reason).toContain('Karpenter');
+    expect(
+      detailOf(emitted[0], DETAIL_TYPES.incidentEscalated).reason
+    ).toContain('Karpenter');
     expect(env.incidents.incidents()[0]?.step).toBe('roll-requested');
   });
 
@@ -1010,9 +1023,9 @@ describe('Function: rollVolume', () => {
     const emitted = await rollVolume(aRollRequest(), LIVE, deps);
 
     // Assess
-    expect(String(emitted[0]?.detail.approve)).toContain(
-      '"EventBusName":"pullmedic"'
-    );
+    expect(
+      String(detailOf(emitted[0], DETAIL_TYPES.volumeRollProposed).approve)
+    ).toContain('"EventBusName":"pullmedic"');
   });
 
   it('rolls once the request carries an approval, in approval mode', async () => {

@@ -1,8 +1,15 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { DETAIL_CONTRACTS } from '../../../events/contracts.ts';
-import { DETAIL_TYPES, type DetailType } from '../../../events/detail-types.ts';
+import {
+  DETAIL_CONTRACTS,
+  type DetailContract,
+} from '../../../events/contracts.ts';
+import { DETAIL_TYPES } from '../../../events/detail-types.ts';
 import { Envelope } from '../../../events/schemas.ts';
+
+// Read as the general shape: a sample's detail-type is only known at run
+// time, and a missing contract must show as a failure, not a type error.
+const CONTRACTS: Record<string, DetailContract | undefined> = DETAIL_CONTRACTS;
 
 const SAMPLES = new URL('../../../events/samples/bus/', import.meta.url);
 
@@ -26,8 +33,8 @@ describe('events/samples/bus', () => {
     expect(types).toEqual(Object.values(DETAIL_TYPES).sort());
     expect(bySource).toEqual(
       expect.arrayContaining(
-        Object.entries(DETAIL_CONTRACTS).flatMap(([type, c]) =>
-          [c.source, ...(c.alsoFrom ?? [])].map((s) => `${type} from ${s}`)
+        Object.entries(CONTRACTS).flatMap(([type, c]) =>
+          [c?.source, ...(c?.alsoFrom ?? [])].map((s) => `${type} from ${s}`)
         )
       )
     );
@@ -39,7 +46,7 @@ describe('events/samples/bus', () => {
       const envelope = Envelope.safeParse(sample);
       if (!envelope.success) return [`envelope: ${envelope.error.message}`];
       const type = envelope.data['detail-type'];
-      const contract = DETAIL_CONTRACTS[type as DetailType];
+      const contract = CONTRACTS[type];
       if (contract === undefined) return [`${type}: no contract`];
       const detail = contract.schema.safeParse(envelope.data.detail);
       const sources: string[] = [contract.source, ...(contract.alsoFrom ?? [])];

@@ -2,6 +2,14 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DETAIL_TYPES } from '../../../events/detail-types.ts';
 import { recordDecisions } from '../../../functions/_shared/metrics.ts';
 import { metrics } from '../../../functions/_shared/powertools.ts';
+import { sampleDetail } from '../../helpers/bus.ts';
+
+const opened = sampleDetail(DETAIL_TYPES.incidentOpened);
+const pruned = sampleDetail(DETAIL_TYPES.nodePruneCompleted);
+const report = pruned.report ?? expect.fail('the sample prune has a report');
+const rolled = sampleDetail(DETAIL_TYPES.volumeRollCompleted);
+const resolved = sampleDetail(DETAIL_TYPES.incidentResolved);
+const started = sampleDetail(DETAIL_TYPES.volumeRollStarted);
 
 describe('Function: recordDecisions', () => {
   afterEach(() => {
@@ -18,26 +26,36 @@ describe('Function: recordDecisions', () => {
     recordDecisions([
       {
         detailType: DETAIL_TYPES.incidentOpened,
-        detail: { class: 'disk_full' },
+        detail: { ...opened, class: 'disk_full', dryRun: false },
       },
       {
         detailType: DETAIL_TYPES.nodePruneCompleted,
-        detail: { report: { bytesFreed: 1024 } },
+        detail: {
+          ...pruned,
+          report: { ...report, bytesFreed: 1024 },
+          dryRun: false,
+        },
       },
-      { detailType: DETAIL_TYPES.nodePruneCompleted, detail: { report: null } },
+      {
+        detailType: DETAIL_TYPES.nodePruneCompleted,
+        detail: { ...pruned, report: null, dryRun: false },
+      },
       {
         detailType: DETAIL_TYPES.volumeRollCompleted,
-        detail: { succeeded: false },
+        detail: { ...rolled, succeeded: false, dryRun: false },
       },
       {
         detailType: DETAIL_TYPES.volumeRollCompleted,
-        detail: { succeeded: true },
+        detail: { ...rolled, succeeded: true, dryRun: false },
       },
       {
         detailType: DETAIL_TYPES.incidentResolved,
-        detail: { mttrSeconds: 95 },
+        detail: { ...resolved, mttrSeconds: 95, dryRun: false },
       },
-      { detailType: DETAIL_TYPES.volumeRollStarted, detail: {} },
+      {
+        detailType: DETAIL_TYPES.volumeRollStarted,
+        detail: { ...started, dryRun: false },
+      },
     ]);
 
     // Assess
@@ -68,15 +86,19 @@ describe('Function: recordDecisions', () => {
     recordDecisions([
       {
         detailType: DETAIL_TYPES.incidentOpened,
-        detail: { class: 'disk_full', dryRun: true },
+        detail: { ...opened, class: 'disk_full', dryRun: true },
       },
       {
         detailType: DETAIL_TYPES.nodePruneCompleted,
-        detail: { report: { bytesFreed: 1024 }, dryRun: true },
+        detail: {
+          ...pruned,
+          report: { ...report, bytesFreed: 1024 },
+          dryRun: true,
+        },
       },
       {
         detailType: DETAIL_TYPES.incidentResolved,
-        detail: { mttrSeconds: 95, dryRun: true },
+        detail: { ...resolved, mttrSeconds: 95, dryRun: true },
       },
     ]);
 

@@ -3,10 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { classify } from '#core/classification/classify.ts';
-import {
-  FAILURE_CLASSES,
-  type FailureClass,
-} from '#core/classification/types.ts';
+import { FAILURE_CLASSES, type FailureClass } from '#events/failure-classes.ts';
 import { loadCorpora, readCorpus } from '../../../helpers/corpus.ts';
 
 // podman and buildah speak through the same containers/image and

@@ -5,10 +5,8 @@ import {
   classifyStrict,
   explain,
 } from '#core/classification/classify.ts';
-import {
-  type Classification,
-  FAILURE_CLASSES,
-} from '#core/classification/types.ts';
+import type { Classification } from '#core/classification/types.ts';
+import { FAILURE_CLASSES } from '#events/failure-classes.ts';
 import { loadCorpora } from '../../../helpers/corpus.ts';
 
 const corpus = loadCorpora().flatMap(({ rows }) =>

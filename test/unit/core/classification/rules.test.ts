@@ -25,7 +25,7 @@ import {
   STORAGE_AREAS,
   WEAK_RULES,
 } from '#core/classification/rules.ts';
-import { FAILURE_CLASSES } from '#core/classification/types.ts';
+import { FAILURE_CLASSES } from '#events/failure-classes.ts';
 import { loadCorpora } from '../../../helpers/corpus.ts';
 
 const ALL_RULES = [...EARLY_RULES, ...LATE_RULES, ...WEAK_RULES];

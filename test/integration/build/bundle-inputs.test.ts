@@ -1,0 +1,67 @@
+// A Lambda bundle carries the function and what it calls, nothing of the
+// local runtime or the CLI: the local runtime steers the functions through
+// wire(ports, overrides), never through code in their bundles. Read from
+// esbuild's metafile of each bundle, as scripts/build-functions.mjs
+// writes it.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const repo = resolve(import.meta.dirname, '../../..');
+
+/** The first-party inputs of every bundle, by function name. */
+function inputsByFunction(out: string): Record<string, string[]> {
+  const functions = join(out, 'functions');
+  return Object.fromEntries(
+    readdirSync(functions).map((name) => {
+      const meta = JSON.parse(
+        readFileSync(join(functions, name, 'meta.json'), 'utf8')
+      ) as { inputs: Record<string, unknown> };
+      return [name, Object.keys(meta.inputs)];
+    })
+  );
+}
+
+describe('Feature: the function bundles', () => {
+  let out: string;
+  let inputs: Record<string, string[]>;
+
+  beforeAll(() => {
+    out = mkdtempSync(join(tmpdir(), 'pullmedic-bundles-'));
+    const build = spawnSync(
+      process.execPath,
+      ['scripts/build-functions.mjs', '--out', out],
+      { cwd: repo, encoding: 'utf8' }
+    );
+    if (build.status !== 0) throw new Error(build.stderr || build.stdout);
+    inputs = inputsByFunction(out);
+  }, 120_000);
+  afterAll(() => {
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  it('builds every function, from its own entry point', () => {
+    // Assess: the metafile is read right (an empty reading proves nothing).
+    expect(Object.keys(inputs).sort()).toEqual(
+      readdirSync(join(repo, 'functions'))
+        .filter((f) => f.endsWith('.ts'))
+        .map((f) => f.replace(/\.ts$/, ''))
+        .sort()
+    );
+    for (const [name, paths] of Object.entries(inputs)) {
+      expect(paths).toContain(`functions/${name}.ts`);
+    }
+  });
+
+  it('carries nothing of cli/ in any bundle', () => {
+    // Act
+    const fromCli = Object.entries(inputs).flatMap(([name, paths]) =>
+      paths.filter((p) => p.startsWith('cli/')).map((p) => `${name}: ${p}`)
+    );
+
+    // Assess
+    expect(fromCli).toEqual([]);
+  });
+});
