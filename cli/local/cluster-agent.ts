@@ -17,6 +17,12 @@ import type { KubeletStandIn, StuckPod } from './kubelet.ts';
 const AGENT_MAX_PODS = 10;
 const AGENT_OPTED_OUT = ['kube-system'];
 
+/** How a controller names its pods, and the controller's name in it. */
+const CONTROLLER_NAMES = [
+  [/^(.+-[a-z0-9]{6,10})-[a-z0-9]{5}$/, 'ReplicaSet'],
+  [/^(.+)-\d+$/, 'StatefulSet'],
+] as const;
+
 /**
  * The controller a pod's name says it has, as Kubernetes names pods:
  * `<replicaset>-<5 characters>` (a Deployment's ReplicaSet is
@@ -25,27 +31,11 @@ const AGENT_OPTED_OUT = ['kube-system'];
  * name; a name that fits neither is a bare pod.
  */
 function ownerOf(name: string): LivePod['owners'] {
-  const replicaSet = name.match(/^(.+-[a-z0-9]{6,10})-[a-z0-9]{5}$/);
-  if (replicaSet?.[1]) {
-    return [
-      {
-        apiVersion: 'apps/v1',
-        kind: 'ReplicaSet',
-        name: replicaSet[1],
-        controller: true,
-      },
-    ];
-  }
-  const statefulSet = name.match(/^(.+)-\d+$/);
-  if (statefulSet?.[1]) {
-    return [
-      {
-        apiVersion: 'apps/v1',
-        kind: 'StatefulSet',
-        name: statefulSet[1],
-        controller: true,
-      },
-    ];
+  for (const [pattern, kind] of CONTROLLER_NAMES) {
+    const owner = name.match(pattern)?.[1];
+    if (owner) {
+      return [{ apiVersion: 'apps/v1', kind, name: owner, controller: true }];
+    }
   }
   return [];
 }
