@@ -1,6 +1,11 @@
 /**
  * What each function bundle costs a cold start: the time to load and
- * evaluate dist/functions/<name>/index.mjs, and the process's RSS after.
+ * evaluate dist/functions/<name>/index.mjs, and the process's RSS after,
+ * beside its floor: a bare middy + Powertools handler importing the same
+ * SDK clients and commands (scripts/build-floors.mjs, built into a
+ * temporary directory). The ratio of the two medians is what the
+ * function's own code and its other dependencies add; the goal is 1.2 at
+ * most.
  *
  * Run with `npm run bench:cold-start` (it builds the bundles first). Each
  * load is a new Node process, as a Lambda cold start is; the figures leave
@@ -11,7 +16,8 @@
  * time, and a benchmark that fails at random teaches people to ignore it.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
@@ -57,17 +63,63 @@ if (names.length === 0) {
   process.exit(1);
 }
 
-console.log(
-  `cold start of each bundle, ${LOADS} loads each (Node ${process.version})`
-);
-console.log('function        size KiB  load ms (median, min–max)  RSS MiB');
-for (const name of names) {
-  const file = path.join(bundles, name, 'index.mjs');
-  const loads = Array.from({ length: LOADS }, () => loadOnce(file));
-  const ms = loads.map((l) => l.loadMs);
-  const rss = median(loads.map((l) => l.rssBytes)) / 1024 / 1024;
-  const size = statSync(file).size / 1024;
+// The floors: never in dist/functions, which serverless.yml packages.
+const floors = mkdtempSync(path.join(tmpdir(), 'pullmedic-floors-'));
+try {
+  execFileSync(
+    process.execPath,
+    [
+      path.join(repoRoot, 'scripts', 'build-floors.mjs'),
+      '--out',
+      floors,
+      '--from',
+      bundles,
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] }
+  );
+  report(floors);
+} finally {
+  rmSync(floors, { recursive: true, force: true });
+}
+
+function report(floorRoot: string) {
   console.log(
-    `${name.padEnd(15)} ${size.toFixed(0).padStart(8)}  ${median(ms).toFixed(0).padStart(7)} (${Math.min(...ms).toFixed(0)}–${Math.max(...ms).toFixed(0)})${' '.repeat(14)}${rss.toFixed(0).padStart(7)}`
+    `cold start of each bundle beside its floor, ${LOADS} loads each ` +
+      `(Node ${process.version}, load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')})`
+  );
+  console.log(
+    'function        size KiB  load ms (median, min–max)  RSS MiB' +
+      '  floor KiB  floor ms (median, min–max)  ratio'
+  );
+  const ratios: number[] = [];
+  for (const name of names) {
+    const file = path.join(bundles, name, 'index.mjs');
+    const floorFile = path.join(floorRoot, name, 'index.mjs');
+    // Interleaved, so a burst of load on a shared machine falls on both.
+    const loads: Load[] = [];
+    const floorLoads: Load[] = [];
+    for (let i = 0; i < LOADS; i++) {
+      loads.push(loadOnce(file));
+      floorLoads.push(loadOnce(floorFile));
+    }
+    const ms = loads.map((l) => l.loadMs);
+    const floorMs = floorLoads.map((l) => l.loadMs);
+    const rss = median(loads.map((l) => l.rssBytes)) / 1024 / 1024;
+    const size = statSync(file).size / 1024;
+    const floorSize = statSync(floorFile).size / 1024;
+    const ratio = median(ms) / median(floorMs);
+    ratios.push(ratio);
+    console.log(
+      `${name.padEnd(15)} ${size.toFixed(0).padStart(8)}  ${median(ms).toFixed(0).padStart(7)} (${Math.min(...ms).toFixed(0)}–${Math.max(...ms).toFixed(0)})${' '.repeat(14)}${rss.toFixed(0).padStart(7)}` +
+        `  ${floorSize.toFixed(0).padStart(9)}  ${median(floorMs).toFixed(0).padStart(8)} (${Math.min(...floorMs).toFixed(0)}–${Math.max(...floorMs).toFixed(0)})${' '.repeat(14)}${ratio.toFixed(2).padStart(5)}`
+    );
+  }
+  const over = names.filter((_, i) => (ratios[i] as number) > 1.2);
+  console.log(
+    over.length === 0
+      ? 'every function within 1.2 of its floor'
+      : `above 1.2 of the floor: ${over.join(', ')}`
   );
 }

@@ -3,8 +3,7 @@
 // line of the run's timeline; a row, a decision and an action of the
 // report). Keyed by detail-type: a new one without words fails tsc.
 
-import { duration } from '../core/notification.ts';
-import { formatBytes } from '../core/prune-report.ts';
+import { cut, duration, formatBytes } from '../core/words.ts';
 import {
   type DetailOf,
   isDetailType,
@@ -13,7 +12,7 @@ import {
 import { DETAIL_TYPES, type DetailType } from '../events/detail-types.ts';
 import { namespacedName } from '../events/kubernetes-event-facts.ts';
 import type { VolumeRollRequestedDetail } from '../events/schemas.ts';
-import { cut, percent, type RowKind } from './postmortem/model.ts';
+import { percent, type RowKind } from './postmortem/model.ts';
 
 /** What one bus event says, in both views. */
 export interface Described {

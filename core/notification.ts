@@ -4,7 +4,7 @@ import type { FailureClass } from '../events/failure-classes.ts';
 import type { VolumeRollCompletedDetail } from '../events/schemas.ts';
 import { MalformedEventError } from './errors.ts';
 import type { Notification } from './ports.ts';
-import { formatBytes } from './prune-report.ts';
+import { cut, duration, formatBytes } from './words.ts';
 
 /** Slack's limit for a message section is 3000 characters; stay under it. */
 const MAX_DESCRIPTION = 2800;
@@ -16,6 +16,7 @@ const MAX_FIELD = 300;
  * Escapes text taken from an event for Slack mrkdwn: the three characters
  * Slack itself requires escaped, and the formatting characters, so a
  * hostile image name cannot mention @channel, link, or restyle a message.
+ * The text is cut first, to `max` characters on one line (words.ts `cut`).
  *
  * @example
  * ```ts
@@ -23,8 +24,8 @@ const MAX_FIELD = 300;
  * ```
  */
 export function slackEscape(text: string, max = MAX_FIELD): string {
-  const cut = text.length > max ? `${text.slice(0, max - 1)}…` : text;
-  return cut
+  // Cut before escaping: the maximum counts what people read.
+  return cut(text, max)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
@@ -532,22 +533,4 @@ function render<K extends DetailType>(
     typeof fields.incidentId === 'string'
     ? { ...rendered, className: 'disk_full' }
     : rendered;
-}
-
-/**
- * A duration for people: 95 → "1m 35s".
- *
- * @example
- * ```ts
- * duration(3725); // '1h 2m 5s'
- * ```
- */
-export function duration(seconds: number): string {
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const rest = s % 60;
-  return [h ? `${h}h` : '', h || m ? `${m}m` : '', `${rest}s`]
-    .filter(Boolean)
-    .join(' ');
 }

@@ -29,25 +29,3 @@ export function parsePruneReport(stdout: string): PruneReport | undefined {
   }
   return undefined;
 }
-
-/**
- * Formats bytes for people: 1536 → "1.5 KiB".
- *
- * @example
- * ```ts
- * formatBytes(16 * 1024 ** 3); // '16.0 GiB'
- * ```
- */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = Math.abs(bytes);
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  const sign = bytes < 0 ? '-' : '';
-  return unit === 0
-    ? `${sign}${value} B`
-    : `${sign}${value.toFixed(1)} ${units[unit]}`;
-}

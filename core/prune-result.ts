@@ -26,10 +26,11 @@ import type {
   NodeCommands,
   NodeDirectory,
 } from './ports.ts';
-import { formatBytes, parsePruneReport } from './prune-report.ts';
+import { parsePruneReport } from './prune-report.ts';
 import { intentOfComment } from './remediate.ts';
 import { podRefOf, restartRequest } from './restart-request.ts';
 import { type ContainerdVolume, containerdVolumeOf } from './volumes.ts';
+import { formatBytes } from './words.ts';
 
 export interface PruneResultDeps {
   incidents: IncidentStore;

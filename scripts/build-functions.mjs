@@ -9,7 +9,8 @@
 // resolves variables inside whatever a `${file()}` returns, and a shell
 // script's `${work:-}` reads to it as a variable of a source named "work".
 //
-// Why these options:
+// Why these options (scripts/bundle-options.mjs, shared with the floor
+// bundles of the cold-start benchmark):
 // - format esm, platform node, target node22: the Lambda runtime
 //   (nodejs22.x) loads `index.mjs` as a native ES module.
 // - The AWS SDK v3 is bundled, not left to the runtime's copy: the version
@@ -32,7 +33,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
-import { ESM_BANNER as banner } from './esm-banner.mjs';
+import { BUNDLE_OPTIONS } from './bundle-options.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const sourceDir = join(root, 'functions');
@@ -74,20 +75,10 @@ function ownerOf(input) {
 async function build(name) {
   const outfile = join(outRoot, name, 'index.mjs');
   const result = await esbuild.build({
+    ...BUNDLE_OPTIONS,
     absWorkingDir: root,
     entryPoints: [join(sourceDir, `${name}.ts`)],
     outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'esm',
-    mainFields: ['module', 'main'],
-    banner: { js: banner },
-    minify: false,
-    sourcemap: 'external',
-    treeShaking: true,
-    metafile: true,
-    logLevel: 'warning',
   });
   // The metafile stays beside the bundle for size investigations
   // (https://esbuild.github.io/analyze/); it is not packaged.

@@ -32,6 +32,19 @@ export const ORIGIN_TAGS = {
 const RESOURCE_NAME = /^(i-[0-9a-f]{8,17})\./;
 
 /**
+ * The instance id a node name of the resource-name kind carries (EC2's
+ * resource-based hostnames), without asking EC2; undefined for an IP name.
+ *
+ * @example
+ * ```ts
+ * instanceIdInNodeName('i-0123456789abcdef0.us-east-1.compute.internal');
+ * // 'i-0123456789abcdef0'
+ * ```
+ */
+export const instanceIdInNodeName = (nodeName: string): string | undefined =>
+  nodeName.match(RESOURCE_NAME)?.[1];
+
+/**
  * Finds a node's instance and its origin (launch template, Auto Scaling
  * group, EKS managed node group, Karpenter) from EC2 and EKS. Read only.
  *
@@ -51,7 +64,7 @@ export class Ec2NodeDirectory implements NodeDirectory {
   }
 
   async instanceIdOf(nodeName: string): Promise<string | undefined> {
-    const resource = nodeName.match(RESOURCE_NAME)?.[1];
+    const resource = instanceIdInNodeName(nodeName);
     if (resource) return resource;
     const out = await this.#call(`finding node ${nodeName}`, () =>
       this.#ec2.send(

@@ -1,8 +1,7 @@
-import { duration } from '../../core/notification.ts';
+import { cut, duration } from '../../core/words.ts';
 import { DETAIL_TYPES } from '../../events/detail-types.ts';
 import type { KubernetesEventDetail } from '../../events/schemas.ts';
 import { describeBusEvent as inWords } from '../bus-event-words.ts';
-import { cut } from '../postmortem/model.ts';
 import { containerdDiskOf } from './fleet.ts';
 import type { Note } from './gaps.ts';
 import type { BusEvent, LocalRunResult, NotificationCopy } from './runner.ts';

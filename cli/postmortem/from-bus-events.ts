@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { incidentIdOf } from '../../core/context.ts';
+import { cut } from '../../core/words.ts';
 import { DETAIL_TYPES } from '../../events/detail-types.ts';
 import {
   eventTimeMs,
@@ -16,7 +17,6 @@ import {
 import { type Described, describeBusEvent } from '../bus-event-words.ts';
 import type { BusEvent } from '../local/runner.ts';
 import {
-  cut,
   type DecisionRow,
   isoMs,
   type PostmortemReport,

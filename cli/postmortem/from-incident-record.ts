@@ -1,6 +1,6 @@
 import type { IncidentRecord } from '../../core/ports.ts';
+import { cut } from '../../core/words.ts';
 import {
-  cut,
   type DecisionRow,
   isoMs,
   type PostmortemReport,

@@ -168,21 +168,6 @@ export const percent = (part: number, total: number): string =>
   `${total > 0 ? Math.round((part / total) * 100) : 0}%`;
 
 /**
- * Cuts text to `max` characters (code points, so no half surrogate pair),
- * with an ellipsis when cut; newlines and tabs become spaces.
- *
- * @example
- * ```ts
- * cut('a very long message', 6); // 'a ver…'
- * ```
- */
-export function cut(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  const chars = Array.from(flat);
-  return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : flat;
-}
-
-/**
  * The parts of an incident id, `<cluster>/<node>/<opened>` (core/context.ts
  * `incidentIdOf`), or undefined when it has not that shape.
  *

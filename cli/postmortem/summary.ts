@@ -1,5 +1,4 @@
-import { duration } from '../../core/notification.ts';
-import { formatBytes } from '../../core/prune-report.ts';
+import { duration, formatBytes } from '../../core/words.ts';
 import { type PostmortemReport, percent, utcTime } from './model.ts';
 
 /**

@@ -1,8 +1,6 @@
-import { duration } from '../../core/notification.ts';
-import { formatBytes } from '../../core/prune-report.ts';
+import { cut, duration, formatBytes } from '../../core/words.ts';
 import {
   clockTime,
-  cut,
   type DiskUsage,
   type PostmortemReport,
   percent,

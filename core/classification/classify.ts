@@ -112,7 +112,8 @@ function firstRule(
   return undefined;
 }
 
-function cut(text: string, hit: Hit): string {
+/** The text a rule's hit matched: the evidence a verdict quotes. */
+function matchedText(text: string, hit: Hit): string {
   return text.slice(hit.index, hit.index + hit.length);
 }
 
@@ -175,7 +176,7 @@ function byReason(
   const at = EARLY_RULES.findIndex((rule) => rule.class === cls);
   const row = EARLY_RULES[at];
   const hit = row && matchRule(scan, row, at);
-  if (hit) return verdict(scan, cls, cut(scan.text, hit));
+  if (hit) return verdict(scan, cls, matchedText(scan.text, hit));
   const cause = stripKubeletWrappers(scan.text);
   return verdict(scan, cls, cause === '' ? null : cause);
 }
@@ -250,7 +251,7 @@ type PullEvidence = ReturnType<typeof pullEvidence>;
 // `PullImage ` carries its space so that it never matches inside an image
 // name; the evidence shown is the word.
 function pullText(scan: Scan, pull: NonNullable<PullEvidence>): string {
-  return cut(scan.text, pull.hit).trimEnd();
+  return matchedText(scan.text, pull.hit).trimEnd();
 }
 type EnospcVeto = ReturnType<typeof enospcVeto>;
 
@@ -272,7 +273,7 @@ function traceEnospc(
   const { enospc, clause } = found;
   trace.rule = enospcRule(pull, veto);
   if (pull) trace.pull = { text: pullText(scan, pull), kind: pull.kind };
-  trace.enospc = cut(scan.text, enospc);
+  trace.enospc = matchedText(scan.text, enospc);
   if (clause.path !== undefined) trace.path = clause.path;
   if (clause.area !== undefined) trace.area = clause.area;
   if (veto) trace.veto = veto.by;
@@ -301,7 +302,7 @@ function byEnospc(
   const out = verdict(
     scan,
     isDiskFull ? 'disk_full' : 'other_no_space',
-    cut(scan.text, enospc)
+    matchedText(scan.text, enospc)
   );
   if (clause.path !== undefined) out.path = clause.path;
   if (!isDiskFull) return out;
@@ -358,7 +359,7 @@ function byRule(
   trace: Explanation | undefined
 ): Classification {
   if (trace) trace.rule = found.rule.id;
-  return verdict(scan, found.rule.class, cut(scan.text, found.hit));
+  return verdict(scan, found.rule.class, matchedText(scan.text, found.hit));
 }
 
 /**

@@ -73,5 +73,7 @@ export const accessDenied = (): Error =>
   );
 
 /** A NotFound of the EC2 kind. */
-export const notFound = (name = 'InvalidInstanceID.NotFound'): Error =>
-  sdkError(name, 'client', 400, 'The instance ID does not exist');
+export const notFound = (
+  name = 'InvalidInstanceID.NotFound',
+  message = 'The instance ID does not exist'
+): Error => sdkError(name, 'client', 400, message);

@@ -1,12 +1,14 @@
-import { NodeNotFoundError } from '#core/errors.ts';
 import type { AmiFamily, NodeDirectory, NodeOrigin } from '#core/ports.ts';
+import { instanceIdInNodeName } from '../../adapters/aws/ec2-node-directory.ts';
 import { wrapAwsError } from '../../adapters/aws/errors.ts';
-import { FailurePlan } from './failure-plan.ts';
+import { FailurePlan, notFound } from './failure-plan.ts';
 
 /**
  * A hand-written NodeDirectory over two maps: node name → instance id and
- * instance id → origin. An unknown instance throws NodeNotFoundError, as
- * the EC2 directory does.
+ * instance id → origin. It answers as the EC2 directory does (held to the
+ * same contract, test/contracts/node-directory.contract.ts): a name of the
+ * resource-name kind is read without a lookup, and an instance EC2 does
+ * not know fails with EC2's own InvalidInstanceID.NotFound.
  *
  * @example
  * ```ts
@@ -39,6 +41,19 @@ export class FakeNodeDirectory implements NodeDirectory {
     this.#origins.set(origin.instanceId, structuredClone(origin));
   }
 
+  /**
+   * The instance terminated, as EC2 keeps it for a while: its name no
+   * longer resolves (the directory looks up pending and running instances
+   * only) and its volumes are gone, but it is still described.
+   */
+  terminate(instanceId: string): void {
+    for (const [name, id] of this.#instanceIds) {
+      if (id === instanceId) this.#instanceIds.delete(name);
+    }
+    const origin = this.#origins.get(instanceId);
+    if (origin) origin.volumes = [];
+  }
+
   /** Every method throws `error` as it is, unwrapped. */
   failWith(error: Error): void {
     this.#raw = error;
@@ -66,7 +81,7 @@ export class FakeNodeDirectory implements NodeDirectory {
   async instanceIdOf(nodeName: string): Promise<string | undefined> {
     this.calls.instanceIdOf.push(nodeName);
     this.#throwIfFailing('instanceIdOf');
-    return this.#instanceIds.get(nodeName);
+    return instanceIdInNodeName(nodeName) ?? this.#instanceIds.get(nodeName);
   }
 
   /** The registered origin's family; 'unknown' for an instance it does not know, as EC2's directory. */
@@ -80,7 +95,17 @@ export class FakeNodeDirectory implements NodeDirectory {
     this.calls.origin.push(instanceId);
     this.#throwIfFailing('origin');
     const origin = this.#origins.get(instanceId);
-    if (origin === undefined) throw new NodeNotFoundError(instanceId);
+    if (origin === undefined) {
+      // What EC2 answers for an id it does not know, wrapped as the EC2
+      // directory wraps it: a permanent AwsCallError of that code.
+      throw wrapAwsError(
+        `describing ${instanceId}`,
+        notFound(
+          'InvalidInstanceID.NotFound',
+          `The instance ID '${instanceId}' does not exist`
+        )
+      );
+    }
     return structuredClone(origin);
   }
 }

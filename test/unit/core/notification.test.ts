@@ -1,9 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  duration,
-  NEXT_STEP_BY_CLASS,
-  slackEscape,
-} from '#core/notification.ts';
+import { NEXT_STEP_BY_CLASS, slackEscape } from '#core/notification.ts';
 import { DETAIL_TYPES } from '#events/detail-types.ts';
 import type {
   IncidentEscalatedDetail,
@@ -732,31 +728,13 @@ describe('Function: slackEscape', () => {
     // Assess
     expect(text).toBe('b'.repeat(10));
   });
-});
 
-describe('Function: duration', () => {
-  it('returns seconds only when under a minute', () => {
-    // Act
-    const texts = [0, 59].map((s) => duration(s));
+  it('cuts on one line and never through a character', () => {
+    // Act: a newline would break the field; half an emoji shows as '�'.
+    const text = slackEscape('pull failed:\n  🐳🐳🐳 *layer*', 16);
 
     // Assess
-    expect(texts).toEqual(['0s', '59s']);
-  });
-
-  it('returns minutes and seconds when under an hour', () => {
-    // Act
-    const texts = [95, 59.6, 3599].map((s) => duration(s));
-
-    // Assess
-    expect(texts).toEqual(['1m 35s', '1m 0s', '59m 59s']);
-  });
-
-  it('returns hours, minutes and seconds when an hour or more', () => {
-    // Act
-    const texts = [3600, 3725, 90_061].map((s) => duration(s));
-
-    // Assess
-    expect(texts).toEqual(['1h 0m 0s', '1h 2m 5s', '25h 1m 1s']);
+    expect(text).toBe('pull failed: 🐳🐳…');
   });
 });
 

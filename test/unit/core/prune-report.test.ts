@@ -1,9 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  formatBytes,
-  PRUNE_RESULT_PREFIX,
-  parsePruneReport,
-} from '#core/prune-report.ts';
+import { PRUNE_RESULT_PREFIX, parsePruneReport } from '#core/prune-report.ts';
 import {
   aPruneReport,
   pruneReportLine,
@@ -97,41 +93,5 @@ describe('Function: parsePruneReport', () => {
 
     // Assess
     expect(report).toBeUndefined();
-  });
-});
-
-describe('Function: formatBytes', () => {
-  it('returns whole bytes when the value is under 1 KiB', () => {
-    // Act
-    const texts = [0, 1023].map(formatBytes);
-
-    // Assess
-    expect(texts).toEqual(['0 B', '1023 B']);
-  });
-
-  it('returns one decimal in the largest unit that keeps the value at or above 1', () => {
-    // Act
-    const texts = [1536, 5 * 1024 ** 2, 16 * 1024 ** 3, 2 * 1024 ** 4].map(
-      formatBytes
-    );
-
-    // Assess
-    expect(texts).toEqual(['1.5 KiB', '5.0 MiB', '16.0 GiB', '2.0 TiB']);
-  });
-
-  it('returns TiB when the value is beyond the largest unit', () => {
-    // Act
-    const text = formatBytes(3 * 1024 ** 5);
-
-    // Assess
-    expect(text).toBe('3072.0 TiB');
-  });
-
-  it('returns a minus sign when the value is negative', () => {
-    // Act
-    const texts = [-512, -1.5 * 1024 ** 3].map(formatBytes);
-
-    // Assess
-    expect(texts).toEqual(['-512 B', '-1.5 GiB']);
   });
 });
