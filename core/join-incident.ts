@@ -67,16 +67,21 @@ export async function joinWithoutCause(
     samePod(incident, classified) &&
     (open || during(incident, at))
   ) {
-    await deps.incidents.appendTimeline(key, incident.incidentId, {
-      at,
-      step: 'joined',
-      eventId: run.eventId,
-      detail:
-        `${classified.kubernetesEvent.reason}: ${classified.kubernetesEvent.message}`.slice(
-          0,
-          300
-        ),
-    });
+    await deps.incidents.appendTimeline(
+      key,
+      incident.incidentId,
+      {
+        at,
+        step: 'joined',
+        eventId: run.eventId,
+        detail:
+          `${classified.kubernetesEvent.reason}: ${classified.kubernetesEvent.message}`.slice(
+            0,
+            300
+          ),
+      },
+      incident
+    );
     return { kind: 'joined', incidentId: incident.incidentId };
   }
   if (incident !== undefined && open) {

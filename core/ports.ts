@@ -184,10 +184,17 @@ export interface IncidentStore {
   ): Promise<void>;
   findByCommand(commandId: string): Promise<IncidentRecord | undefined>;
   findByIntent(intentId: string): Promise<IncidentRecord | undefined>;
+  /**
+   * Adds a step to the incident's timeline, once per event and step,
+   * unless a newer incident replaced it or the timeline is full. `current`
+   * is the incident as the caller read it just now, which spares a read
+   * (the write itself still checks the incident id).
+   */
   appendTimeline(
     key: IncidentKey,
     incidentId: string,
-    entry: TimelineEntry
+    entry: TimelineEntry,
+    current?: IncidentRecord
   ): Promise<void>;
   /**
    * Adds a pod to the incident's other pods, unless it is there already,

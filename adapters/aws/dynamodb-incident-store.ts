@@ -321,9 +321,10 @@ export class DynamoDbIncidentStore implements IncidentStore {
   async appendTimeline(
     key: IncidentKey,
     incidentId: string,
-    entry: TimelineEntry
+    entry: TimelineEntry,
+    current?: IncidentRecord
   ): Promise<void> {
-    const incident = await this.get(key);
+    const incident = current ?? (await this.get(key));
     // A late step of an incident a newer one replaced stays in the logs
     // only; bounded: a node that fails for days must not grow an item
     // past 400 KB; and an event delivered again adds its step once.
@@ -338,7 +339,8 @@ export class DynamoDbIncidentStore implements IncidentStore {
       return;
     }
     const t = this.#table;
-    await t.call('updating the incident', () =>
+    // Replaced since it was read: its step is dropped, as above.
+    await t.conditional('updating the incident', () =>
       t.client.send(
         new UpdateCommand({
           TableName: t.name,

@@ -284,6 +284,39 @@ export function describeIncidentStoreContract(
       ]);
     });
 
+    it('appends with the incident the caller read, and drops the step when a newer incident replaced it since', async () => {
+      const c = await open();
+      const read = await store.get(KEY);
+      if (read === undefined) throw new Error('the incident was not opened');
+      await store.appendTimeline(
+        KEY,
+        c.incidentId,
+        { at: '2026-11-20T09:42:00Z', step: 'joined', detail: 'BackOff' },
+        read
+      );
+      // Resolved, and a newer incident opened on the node: the old read
+      // still names the first one.
+      await store.resolve(KEY, c.incidentId, '2026-11-20T09:45:00Z', {
+        at: '2026-11-20T09:45:00Z',
+        step: 'resolved',
+        detail: 'Pulled',
+      });
+      await store.openOrJoin(
+        candidate({ openedAt: '2026-11-20T10:00:00.000Z' }),
+        '2026-11-20T10:00:00.000Z'
+      );
+      await store.appendTimeline(
+        KEY,
+        c.incidentId,
+        { at: '2026-11-20T10:01:00Z', step: 'joined', detail: 'late' },
+        read
+      );
+      const record = await store.get(KEY);
+      expect(record?.incidentId).not.toBe(c.incidentId);
+      expect(record?.timeline.map((t) => t.detail)).not.toContain('late');
+      expect(read.timeline.map((t) => t.detail)).toEqual(['disk_full']);
+    });
+
     it("notes the incident's other pods once each, up to the most a restart request names", async () => {
       const c = await open();
       const pod = (n: number) => ({

@@ -248,7 +248,9 @@ export class InMemoryIncidentStore implements IncidentStore {
   async appendTimeline(
     key: IncidentKey,
     incidentId: string,
-    entry: TimelineEntry
+    entry: TimelineEntry,
+    // The adapter's read it spares; the fake always reads its own items.
+    _current?: IncidentRecord
   ): Promise<void> {
     this.#enter('appendTimeline', [key, incidentId, entry]);
     const item = this.#items.get(incidentPk(key));
