@@ -65,6 +65,19 @@ export function describeIncidentStoreContract(
       return c;
     };
 
+    /** Resolves the incident, and a newer one opens on the node at 10:00. */
+    const replace = async (incidentId: string) => {
+      await store.resolve(KEY, incidentId, '2026-11-20T09:45:00Z', {
+        at: '2026-11-20T09:45:00Z',
+        step: 'resolved',
+        detail: 'Pulled',
+      });
+      await store.openOrJoin(
+        candidate({ openedAt: '2026-11-20T10:00:00.000Z' }),
+        '2026-11-20T10:00:00.000Z'
+      );
+    };
+
     it('opens once, joins while open, and calls events older than the resolution stale', async () => {
       const first = await store.openOrJoin(candidate(), T0);
       const second = await store.openOrJoin(
@@ -231,15 +244,7 @@ export function describeIncidentStoreContract(
       );
       expect(await store.findByIntent('event-zzz')).toBeUndefined();
       expect(await store.findByCommand('cmd-zzz')).toBeUndefined();
-      await store.resolve(KEY, c.incidentId, '2026-11-20T09:45:00Z', {
-        at: '2026-11-20T09:45:00Z',
-        step: 'resolved',
-        detail: 'Pulled',
-      });
-      await store.openOrJoin(
-        candidate({ openedAt: '2026-11-20T10:00:00.000Z' }),
-        '2026-11-20T10:00:00.000Z'
-      );
+      await replace(c.incidentId);
       expect(await store.findByCommand('cmd-1')).toBeUndefined();
     });
 
@@ -294,17 +299,9 @@ export function describeIncidentStoreContract(
         { at: '2026-11-20T09:42:00Z', step: 'joined', detail: 'BackOff' },
         read
       );
-      // Resolved, and a newer incident opened on the node: the old read
-      // still names the first one.
-      await store.resolve(KEY, c.incidentId, '2026-11-20T09:45:00Z', {
-        at: '2026-11-20T09:45:00Z',
-        step: 'resolved',
-        detail: 'Pulled',
-      });
-      await store.openOrJoin(
-        candidate({ openedAt: '2026-11-20T10:00:00.000Z' }),
-        '2026-11-20T10:00:00.000Z'
-      );
+      // A newer incident opened on the node: the old read still names the
+      // first one.
+      await replace(c.incidentId);
       await store.appendTimeline(
         KEY,
         c.incidentId,
