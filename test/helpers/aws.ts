@@ -50,7 +50,12 @@ export async function receiveAll(
   url: string
 ): Promise<Message[]> {
   const all: Message[] = [];
-  for (;;) {
+  // The local queues hide a received message for one second only: on a
+  // slow emulator a message comes back while the queue is still being
+  // read. Each message counts once; a few receives that bring nothing new
+  // end the reading as an empty one does.
+  const seen = new Set<string>();
+  for (let stale = 0; stale < 5; ) {
     const out = await sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: url,
@@ -59,8 +64,12 @@ export async function receiveAll(
       })
     );
     if (!out.Messages?.length) return all;
-    all.push(...out.Messages);
+    const fresh = out.Messages.filter((m) => !seen.has(m.MessageId ?? ''));
+    stale = fresh.length ? 0 : stale + 1;
+    for (const m of fresh) seen.add(m.MessageId ?? '');
+    all.push(...fresh);
   }
+  return all;
 }
 
 /**
