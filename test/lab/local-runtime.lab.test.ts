@@ -56,11 +56,18 @@ describe.runIf(LAB_ENABLED)(
           (n) => n.who === 'lab' && /no space left on device/.test(n.text)
         )
       ).toBe(true);
+      // The stuck pod is restarted once the prune left room: the new pod
+      // its ReplicaSet made pulls on the real containerd at once.
       expect(
-        result.notes.some((n) =>
-          /retried the pull .*: it succeeded/.test(n.text)
+        result.notes.some(
+          (n) =>
+            n.who === 'lab' &&
+            /pulled .* for the new pod inference\/triton-79569cfbbc-[a-z0-9]{5} .* at once: it started/.test(
+              n.text
+            )
         )
       ).toBe(true);
+      expect(of(DETAIL_TYPES.podRestarted)).toHaveLength(1);
       expect(of(DETAIL_TYPES.volumeRollStarted)).toHaveLength(1);
       expect(of(DETAIL_TYPES.incidentResolved)).toHaveLength(1);
     }, 240_000);
