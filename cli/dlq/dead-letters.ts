@@ -150,6 +150,22 @@ export async function deadLetterQueues(
 const LISTING_SECONDS = 30;
 
 /**
+ * Up to `count` letters, hidden for the listing's time, with their
+ * attributes and when they were sent and how often received.
+ */
+const receiveLetters = (sqs: SQSClient, url: string, count: number) =>
+  sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: url,
+      MaxNumberOfMessages: count,
+      VisibilityTimeout: LISTING_SECONDS,
+      WaitTimeSeconds: 0,
+      MessageAttributeNames: ['All'],
+      MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
+    })
+  );
+
+/**
  * Every letter of a queue (up to `max`), read without taking it: each is
  * hidden while the listing goes on (so none is read twice), then made
  * visible again.
@@ -162,18 +178,10 @@ export async function listDeadLetters(
   const seen: Message[] = [];
   try {
     while (seen.length < max) {
-      const out = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: queue.url,
-          MaxNumberOfMessages: Math.min(10, max - seen.length),
-          VisibilityTimeout: LISTING_SECONDS,
-          WaitTimeSeconds: 0,
-          MessageAttributeNames: ['All'],
-          MessageSystemAttributeNames: [
-            'SentTimestamp',
-            'ApproximateReceiveCount',
-          ],
-        })
+      const out = await receiveLetters(
+        sqs,
+        queue.url,
+        Math.min(10, max - seen.length)
       );
       if (!out.Messages?.length) break;
       seen.push(...out.Messages);
@@ -233,19 +241,7 @@ export async function redrive(
   const keep: Message[] = [];
   try {
     for (;;) {
-      const out = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: queue.url,
-          MaxNumberOfMessages: 10,
-          VisibilityTimeout: LISTING_SECONDS,
-          WaitTimeSeconds: 0,
-          MessageAttributeNames: ['All'],
-          MessageSystemAttributeNames: [
-            'SentTimestamp',
-            'ApproximateReceiveCount',
-          ],
-        })
-      );
+      const out = await receiveLetters(sqs, queue.url, 10);
       if (!out.Messages?.length) break;
       const done: Message[] = [];
       for (const m of out.Messages) {
