@@ -44,9 +44,17 @@ export const definition = queueFunction({
   detail: z.record(z.string(), z.unknown()),
   // The ports resolve uses; its bundle carries only their SDK clients.
   ports: (w) => ({ incidents: incidentStore(w) }),
-  // A restart is noted before the Events of the same second: the
-  // replacement's Started then knows it is one.
-  options: { inOrder: incidentOrder },
+  options: {
+    // A restart is noted before the Events of the same second: the
+    // replacement's Started then knows it is one.
+    inOrder: incidentOrder,
+    // Deciding again is safe, so no decision is kept: resolving is one
+    // conditional write, a redelivery of the event that resolved the
+    // incident emits its resolution again (core/resolve.ts), and a noted
+    // restart is one timeline step per event. A kept decision would add
+    // two writes to every pull and start in the cluster.
+    keepDecisions: false,
+  },
   useCase: async (event, run, deps, looks) => {
     const type = event['detail-type'];
     if (type === DETAIL_TYPES.podRestarted) {

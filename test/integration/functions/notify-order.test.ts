@@ -1,5 +1,6 @@
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sdkError } from '../../../cli/local/fault-sweep.ts';
 import { DETAIL_TYPES } from '../../../events/detail-types.ts';
@@ -39,13 +40,16 @@ describe('Function: notify handler, on a batch that holds several steps of one i
   let hook: ClientHook = () => {};
   let aws: Awaited<ReturnType<typeof startTestAws>>;
   let dlq: string;
+  let documents: DynamoDBDocumentClient;
   const published: string[] = [];
 
   beforeAll(async () => {
     aws = await startTestAws();
     const sqs = new SQSClient(aws.clientConfig);
     dlq = (await queueWithArn(sqs, 'notify-dlq')).url;
-    await createTable(aws.clientConfig, 'pullmedic');
+    documents = DynamoDBDocumentClient.from(
+      await createTable(aws.clientConfig, 'pullmedic')
+    );
     const topicArn = (
       await new SNSClient(aws.clientConfig).send(
         new CreateTopicCommand({ Name: 'oncall' })
@@ -193,5 +197,38 @@ describe('Function: notify handler, on a batch that holds several steps of one i
     expect(throttled).toBe(true);
     expect(response).toEqual({ batchItemFailures: [] });
     expect(published).toEqual([DETAIL_TYPES.incidentOpened]);
+  });
+
+  it("bounds each decision's in-progress record by the invocation's time left", async () => {
+    // Prepare: a Lambda timed out mid-decision must not hold its event
+    // "in progress" for the idempotency record's whole hour.
+    published.length = 0;
+    const handler = (
+      await import('../../../functions/notify.ts')
+    ).definition.handler({ client: hook });
+    const [type, detail] = steps[0] as [string, object];
+    const record = sqsRecord(
+      'm-bounded',
+      envelope(30, type, { ...detail, image: 'registry.example/triton:2' })
+    );
+    const before = Date.now();
+
+    // Act
+    await handler({ Records: [record] }, lambdaContext('notify'));
+    const records = await documents.send(
+      new ScanCommand({
+        TableName: 'pullmedic',
+        FilterExpression: 'begins_with(pk, :prefix)',
+        ExpressionAttributeValues: { ':prefix': 'IDEMPOTENCY#notify' },
+      })
+    );
+
+    // Assess: the handler's context says 30 s are left.
+    const bounded = (records.Items ?? []).filter(
+      (item) =>
+        item.in_progress_expiration >= before + 30_000 &&
+        item.in_progress_expiration <= Date.now() + 30_000
+    );
+    expect(bounded).toHaveLength(1);
   });
 });

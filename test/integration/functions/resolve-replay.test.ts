@@ -6,6 +6,7 @@ import { PullmedicTable } from '../../../adapters/aws/dynamodb-table.ts';
 import {
   createTable,
   lambdaContext,
+  observeCommand,
   queueWithArn,
   receiveAll,
   receivedRecord,
@@ -136,31 +137,44 @@ describe('Function: resolve handler, when a Pulled event overtakes its incident 
     expect(await receiveAll(sqs, ownQueue)).toEqual([]);
   });
 
-  it("bounds each decision's in-progress record by the invocation's time left", async () => {
-    // Prepare: a Lambda timed out mid-decision must not hold its event
-    // "in progress" for the idempotency record's whole hour.
-    const { handler } = await import('../../../functions/resolve.ts');
-    const before = Date.now();
+  it('keeps no decision record: a redelivery of its Pulled emits the same resolution again', async () => {
+    // Prepare: an open incident whose prune was sent; the Pulled that
+    // proves it is delivered twice (its first publish may have failed).
+    const put: unknown[] = [];
+    const handler = (
+      await import('../../../functions/resolve.ts')
+    ).definition.handler({
+      client: (client) =>
+        observeCommand(client, 'PutEventsCommand', (input) => {
+          const { Entries } = input as { Entries: { DetailType: string }[] };
+          put.push(...Entries.map((e) => e.DetailType));
+        }),
+    });
+    const incident = anIncident();
+    await store.openOrJoin(incident, incident.openedAt);
+    const pulled = sqsRecord('m-3', pulledEnvelope('ev-twice'));
 
     // Act
-    await handler(
-      { Records: [sqsRecord('m-3', pulledEnvelope('ev-bounded'))] },
-      CONTEXT
-    );
+    const first = await handler({ Records: [pulled] }, CONTEXT);
+    const again = await handler({ Records: [pulled] }, CONTEXT);
     const records = await documents.send(
       new ScanCommand({
         TableName: 'pullmedic',
         FilterExpression: 'begins_with(pk, :prefix)',
-        ExpressionAttributeValues: { ':prefix': 'IDEMPOTENCY#resolve' },
+        ExpressionAttributeValues: { ':prefix': 'IDEMPOTENCY#' },
       })
     );
+    const after = await store.get(incident.key);
 
-    // Assess: the handler's context says 30 s are left.
-    const bounded = (records.Items ?? []).filter(
-      (item) =>
-        item.in_progress_expiration >= before + 30_000 &&
-        item.in_progress_expiration <= Date.now() + 30_000
-    );
-    expect(bounded.length).toBeGreaterThan(0);
+    // Assess
+    expect([first, again]).toEqual([
+      { batchItemFailures: [] },
+      { batchItemFailures: [] },
+    ]);
+    expect(put).toEqual(['Incident Resolved', 'Incident Resolved']);
+    expect(after?.status).toBe('resolved');
+    const resolvedSteps = after?.timeline.filter((t) => t.step === 'resolved');
+    expect(resolvedSteps).toHaveLength(1);
+    expect(records.Items ?? []).toEqual([]);
   });
 });
