@@ -49,6 +49,12 @@ not an accident):
    serializer does). PULLMEDIC_MOTO_VERIFY=1 serialises each one both ways
    and exits on the first difference.
 
+8. moto_server serves through werkzeug's development server, which closes
+   the connection after every response: under a storm each call opened a
+   TCP connection and started a thread (about 100 a second, thousands of
+   sockets left in TIME_WAIT). waitress (pinned in ensure-moto.sh) keeps
+   the SDK clients' connections alive.
+
 Usage: python moto-launcher.py -H 127.0.0.1 -p PORT
 """
 
@@ -81,7 +87,6 @@ def main() -> None:
         DomainDispatcherApplication,
         create_backend_app,
     )
-    from werkzeug.serving import run_simple
 
     # EventTemplateParser.parse imports `parse` from jsonpath_ng.ext on every
     # call, so the module attribute is what it gets. A parsed expression is
@@ -204,9 +209,26 @@ def main() -> None:
                 if close is not None:
                     close()
 
-    # Threaded, so keep-alive connections of many clients are served; the
-    # lock above keeps the requests themselves one at a time.
-    run_simple(args.host, args.port, one_at_a_time, threaded=True)
+    # Served by waitress, not werkzeug's development server: werkzeug ends
+    # every response with "Connection: close", so each call of a storm
+    # opened a TCP connection and started a thread (Node's clients keep
+    # their connections alive for the next call). Idle connections stay
+    # open for the life of a run: a server that closes one while a client
+    # reuses it fails that call with ECONNRESET. The lock above keeps the
+    # requests themselves one at a time.
+    import waitress
+
+    waitress.serve(
+        one_at_a_time,
+        host=args.host,
+        port=args.port,
+        threads=4,
+        connection_limit=1000,
+        channel_timeout=3600,
+        asyncore_use_poll=True,
+        ident="moto",
+        _quiet=True,
+    )
 
 
 if __name__ == "__main__":
