@@ -3,7 +3,42 @@ import { incidentKey, type RunMode } from './context.ts';
 import type { IncidentRecord, IncidentStore } from './ports.ts';
 
 export interface JoinDeps {
-  incidents: IncidentStore;
+  incidents: Pick<IncidentStore, 'get' | 'appendTimeline'>;
+}
+
+/**
+ * The incident reads of one batch's joins, shared: each node's incident is
+ * read once a batch instead of once an event. The records of a batch are
+ * handled concurrently, so a read one of them shares is one it could have
+ * taken itself at the same moment; the writes still check the incident
+ * id. Under a storm, most events name no cause and most of those read the
+ * same few incidents. A failed read is not shared: the next record reads
+ * again.
+ *
+ * @example
+ * ```ts
+ * const batch = { incidents: sharedReads(deps.incidents) };
+ * await joinWithoutCause(backOff, run, batch, looks, 2);
+ * ```
+ */
+export function sharedReads(
+  incidents: JoinDeps['incidents']
+): JoinDeps['incidents'] {
+  const reads = new Map<string, Promise<IncidentRecord | undefined>>();
+  return {
+    get(key) {
+      const id = JSON.stringify([key.cluster, key.node, key.scope]);
+      let read = reads.get(id);
+      if (read === undefined) {
+        read = incidents.get(key);
+        reads.set(id, read);
+        read.catch(() => reads.delete(id));
+      }
+      return read;
+    },
+    appendTimeline: (key, incidentId, entry, current) =>
+      incidents.appendTimeline(key, incidentId, entry, current),
+  };
 }
 
 /**

@@ -1,4 +1,8 @@
-import { joinWithoutCause } from '../core/join-incident.ts';
+import {
+  type JoinDeps,
+  joinWithoutCause,
+  sharedReads,
+} from '../core/join-incident.ts';
 import { remediate } from '../core/remediate.ts';
 import { ImagePullFailureClassifiedDetail } from '../events/schemas.ts';
 import {
@@ -25,18 +29,24 @@ export const definition = queueFunction({
   name: 'remediate',
   detail: ImagePullFailureClassifiedDetail,
   // The ports remediate uses; its bundle carries only their SDK clients.
-  ports: (w) => ({
-    incidents: incidentStore(w),
-    nodes: nodeDirectory(w),
-    commands: nodeCommands(w),
-  }),
+  ports: (w) => {
+    const incidents = incidentStore(w);
+    const joins: JoinDeps = { incidents };
+    return {
+      incidents,
+      nodes: nodeDirectory(w),
+      commands: nodeCommands(w),
+      // What the joins of events without a cause read: see perBatch.
+      joins,
+    };
+  },
   useCase: async (event, run, deps, looks) => {
     if (event.detail.causeKnown) return remediate(event.detail, run, deps);
     const { lookAgain } = deps.config;
     const verdict = await joinWithoutCause(
       event.detail,
       run,
-      deps,
+      deps.joins,
       looks,
       lookAgain.times
     );
@@ -54,7 +64,15 @@ export const definition = queueFunction({
   // on from (the incident's first entry, the prune's intent, the join's
   // entry): deciding again emits what the first decision emitted. A kept
   // decision would add two writes to every event of a storm.
-  options: { keepDecisions: false },
+  options: {
+    keepDecisions: false,
+    // A storm's BackOffs and ErrImagePulls of a node read its incident
+    // once a batch (core/join-incident.ts, sharedReads).
+    perBatch: (deps) => ({
+      ...deps,
+      joins: { incidents: sharedReads(deps.incidents) },
+    }),
+  },
 });
 
 export const handler = definition.handler();

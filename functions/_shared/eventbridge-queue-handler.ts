@@ -221,7 +221,7 @@ export function deadLetterVerdict(
   return undefined;
 }
 
-export interface HandlerOptions {
+export interface HandlerOptions<D = BaseDependencies> {
   /**
    * Handle a batch's records one at a time, sorted by this order of their
    * events (time and detail-type), instead of all at once.
@@ -234,6 +234,11 @@ export interface HandlerOptions {
    * record costs two writes an event.
    */
   keepDecisions?: boolean;
+  /**
+   * The dependencies one batch's records share, derived from the
+   * function's for each invocation (a read the records share, say).
+   */
+  perBatch?: (deps: D) => D;
 }
 
 /**
@@ -298,7 +303,7 @@ export function queueFunction<T extends z.ZodType, P extends object>(spec: {
   detail: T;
   ports: (wiring: Wiring) => P;
   useCase: UseCase<z.infer<T>, BaseDependencies & P>;
-  options?: HandlerOptions;
+  options?: HandlerOptions<BaseDependencies & P>;
 }): QueueFunction {
   return {
     name: spec.name,
@@ -322,17 +327,17 @@ function eventBridgeQueueHandler<
   detail: T,
   dependencies: () => D,
   useCase: UseCase<z.infer<T>, D>,
-  options: HandlerOptions = {}
+  options: HandlerOptions<D> = {}
 ) {
   const processor = new BatchProcessor(EventType.SQS);
   const idempotency = new IdempotencyConfig({
     eventKeyJmesPath: 'key',
     expiresAfterSeconds: 3600,
   });
-  // Built once, with the dependencies, on the first record.
+  // Built once, with the dependencies' store, on the first record.
   let decision:
     | {
-        deps: D;
+        store: D['idempotencyStore'];
         decide: ReturnType<typeof idempotentDecision<z.infer<T>, D>>;
       }
     | undefined;
@@ -344,9 +349,9 @@ function eventBridgeQueueHandler<
     deps: D,
     looks: number
   ): Promise<Decision> => {
-    if (decision?.deps !== deps) {
+    if (decision?.store !== deps.idempotencyStore) {
       decision = {
-        deps,
+        store: deps.idempotencyStore,
         decide: idempotentDecision(useCase, functionName, deps, idempotency),
       };
     }
@@ -405,8 +410,7 @@ function eventBridgeQueueHandler<
     });
   };
 
-  const recordHandler = async (record: SQSRecord): Promise<void> => {
-    const deps = dependencies();
+  const recordHandler = async (record: SQSRecord, deps: D): Promise<void> => {
     metrics.addMetric('RecordsReceived', MetricUnit.Count, 1);
     try {
       await handleRecord(record, deps);
@@ -433,17 +437,18 @@ function eventBridgeQueueHandler<
     // "in progress" for the whole hour and its redeliveries would be
     // refused until the queue dead-lettered them.
     idempotency.registerLambdaContext(context);
+    const shared = dependencies();
+    const deps = options.perBatch?.(shared) ?? shared;
+    const handle = (record: SQSRecord) => recordHandler(record, deps);
     const { inOrder } = options;
     if (inOrder === undefined) {
-      return processPartialResponse(event, recordHandler, processor, {
-        context,
-      });
+      return processPartialResponse(event, handle, processor, { context });
     }
     // One record after the other, in the order asked for: the failures
     // are still reported by message id, so the order changes nothing else.
     return processPartialResponse(
       { Records: inOrderOf(event.Records, inOrder) },
-      recordHandler,
+      handle,
       processor,
       { context, processInParallel: false }
     );

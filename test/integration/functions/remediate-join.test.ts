@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTable,
   lambdaContext,
+  observeCommand,
   queueWithArn,
   receiveAll,
   receivedRecord,
@@ -191,5 +192,46 @@ describe('Function: remediate handler, when a BackOff overtakes its Failed event
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
     expect(records.Items ?? []).toEqual([]);
+  });
+
+  it("reads the node's incident once for a batch of its BackOffs, and joins each", async () => {
+    // Prepare: the incident the first test opened on NODE_NAME is open.
+    const reads: unknown[] = [];
+    const handler = (
+      await import('../../../functions/remediate.ts')
+    ).definition.handler({
+      client: (client) =>
+        observeCommand(client, 'GetItemCommand', (input) => reads.push(input)),
+    });
+    const ids = ['ev-batch-1', 'ev-batch-2', 'ev-batch-3', 'ev-batch-4'];
+
+    // Act
+    const response = await handler(
+      {
+        Records: ids.map((id) =>
+          sqsRecord(`m-${id}`, classifiedEnvelope(id, backOff))
+        ),
+      },
+      CONTEXT
+    );
+    const incident = await documents.send(
+      new GetCommand({
+        TableName: 'pullmedic',
+        Key: { pk: `INCIDENT#live#${CLUSTER}#${NODE_NAME}` },
+      })
+    );
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(reads).toHaveLength(1);
+    const joined = (
+      (incident.Item?.record.timeline ?? []) as {
+        step: string;
+        eventId?: string;
+      }[]
+    )
+      .filter((t) => t.step === 'joined')
+      .map((t) => t.eventId);
+    expect(joined).toEqual(expect.arrayContaining(ids));
   });
 });

@@ -1,10 +1,16 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { joinWithoutCause } from '#core/join-incident.ts';
+import {
+  type JoinDeps,
+  joinWithoutCause,
+  sharedReads,
+} from '#core/join-incident.ts';
 import { InMemoryIncidentStore } from '#test/fakes/in-memory-incident-store.ts';
 import {
   aBackOffDetail,
   anIncident,
+  asEvent,
   LIVE,
+  NODE_NAME,
   replayRun,
   SEED_IMAGE,
 } from '#test/helpers/fixtures.ts';
@@ -134,5 +140,65 @@ describe('Function: joinWithoutCause', () => {
     // Assess
     expect(verdict.kind).toBe('let-go');
     expect(incidents.incidents()[0]?.timeline).toHaveLength(1);
+  });
+});
+
+describe('Function: sharedReads', () => {
+  const incidents = new InMemoryIncidentStore();
+  beforeEach(() => incidents.reset());
+
+  /** The store, counting its reads; it fails the first `failing` of them. */
+  const counted = (failing = 0) => {
+    const reads: string[] = [];
+    const store: JoinDeps['incidents'] = {
+      get: async (key) => {
+        reads.push(key.node);
+        if (reads.length <= failing) throw new Error('ThrottlingException');
+        return incidents.get(key);
+      },
+      appendTimeline: (...args) => incidents.appendTimeline(...args),
+    };
+    return { reads, store };
+  };
+
+  it("reads each node's incident once for a batch's joins, and every join lands", async () => {
+    // Prepare
+    incidents.seed(anIncident());
+    const { reads, store } = counted();
+    const batch = { incidents: sharedReads(store) };
+    const otherNode = {
+      ...aBackOffDetail(),
+      node: { ...aBackOffDetail().node, name: 'ip-10-0-2-37.ec2.internal' },
+    };
+
+    // Act
+    const verdicts = await Promise.all([
+      joinWithoutCause(aBackOffDetail(), asEvent(LIVE, 'ev-1'), batch, 0, 2),
+      joinWithoutCause(aBackOffDetail(), asEvent(LIVE, 'ev-2'), batch, 0, 2),
+      joinWithoutCause(otherNode, asEvent(LIVE, 'ev-3'), batch, 2, 2),
+    ]);
+
+    // Assess
+    expect(verdicts.map((v) => v.kind)).toEqual(['joined', 'joined', 'let-go']);
+    expect(reads).toEqual([NODE_NAME, 'ip-10-0-2-37.ec2.internal']);
+    expect(
+      incidents.incidents()[0]?.timeline.map((t) => t.eventId ?? t.step)
+    ).toEqual(expect.arrayContaining(['ev-1', 'ev-2']));
+  });
+
+  it('shares no failed read: the next join reads again', async () => {
+    // Prepare
+    incidents.seed(anIncident());
+    const { reads, store } = counted(1);
+    const batch = { incidents: sharedReads(store) };
+
+    // Act
+    const first = joinWithoutCause(aBackOffDetail(), LIVE, batch, 0, 2);
+    await expect(first).rejects.toThrow('ThrottlingException');
+    const second = await joinWithoutCause(aBackOffDetail(), LIVE, batch, 0, 2);
+
+    // Assess
+    expect(second.kind).toBe('joined');
+    expect(reads).toHaveLength(2);
   });
 });
