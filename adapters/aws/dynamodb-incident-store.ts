@@ -365,22 +365,27 @@ export class DynamoDbIncidentStore implements IncidentStore {
     pod: PodRef
   ): Promise<void> {
     const t = this.#table;
-    // The caller read the incident just now; a pod two joins add at the
-    // same moment may appear twice, which the restart request folds.
+    const podKey = `${pod.namespace}/${pod.name}`;
+    // The caller's read may be older than another join's note of the same
+    // pod (a storm's repeats of one pod arrive together): the string set
+    // of noted pods makes the note once, atomically, so repeats never
+    // crowd other pods out of the list's MAX_PODS_PER_REQUEST.
     await t.conditional('noting a pod of the incident', () =>
       t.client.send(
         new UpdateCommand({
           TableName: t.name,
           Key: { pk: incidentPk(key) },
           UpdateExpression:
-            'SET #record.pods = list_append(if_not_exists(#record.pods, :none), :pod)',
+            'SET #record.pods = list_append(if_not_exists(#record.pods, :none), :pod) ADD notedPods :podKeys',
           ConditionExpression:
-            'incidentId = :id AND (attribute_not_exists(#record.pods) OR size(#record.pods) < :max)',
+            'incidentId = :id AND NOT contains(notedPods, :podKey) AND (attribute_not_exists(#record.pods) OR size(#record.pods) < :max)',
           ExpressionAttributeNames: { '#record': 'record' },
           ExpressionAttributeValues: {
             ':pod': [{ namespace: pod.namespace, name: pod.name }],
             ':none': [],
             ':id': incidentId,
+            ':podKey': podKey,
+            ':podKeys': new Set([podKey]),
             ':max': MAX_PODS_PER_REQUEST,
           },
         })

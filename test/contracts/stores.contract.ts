@@ -330,6 +330,16 @@ export function describeIncidentStoreContract(
       expect(pods.map((p) => p.name)).not.toContain('triton-1');
     });
 
+    it('notes a pod once, however many joins note it at the same moment', async () => {
+      const c = await open();
+      const pod = { namespace: 'inference', name: 'triton-7' };
+      await Promise.all(
+        Array.from({ length: 8 }, () => store.notePod(KEY, c.incidentId, pod))
+      );
+      await store.notePod(KEY, c.incidentId, pod);
+      expect((await store.get(KEY))?.pods).toEqual([pod]);
+    });
+
     it('resolves once', async () => {
       const c = await open();
       const entry = {

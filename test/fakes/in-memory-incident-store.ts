@@ -273,10 +273,12 @@ export class InMemoryIncidentStore implements IncidentStore {
   ): Promise<void> {
     this.#enter('notePod', [key, incidentId, pod]);
     const item = this.#items.get(incidentPk(key));
-    // incidentId = :id AND size(record.pods) < :max
+    // incidentId = :id AND NOT contains(notedPods, :podKey)
+    //   AND size(record.pods) < :max
     const pods = item?.record.pods ?? [];
     if (
       item?.record.incidentId !== incidentId ||
+      pods.some((p) => p.namespace === pod.namespace && p.name === pod.name) ||
       pods.length >= MAX_PODS_PER_REQUEST
     ) {
       return;
