@@ -1,43 +1,61 @@
 import type { ImagePullFailureClassifiedDetail } from '../events/schemas.ts';
 import { incidentKey, type RunMode } from './context.ts';
-import type { IncidentRecord, IncidentStore } from './ports.ts';
+import type { IncidentKey, IncidentRecord, IncidentStore } from './ports.ts';
 
 export interface JoinDeps {
   incidents: Pick<IncidentStore, 'get' | 'appendTimeline'>;
 }
 
+/** The incident store's calls the records of one batch can share. */
+export type BatchIncidents = Pick<
+  IncidentStore,
+  'get' | 'appendTimeline' | 'notePod'
+>;
+
 /**
- * The incident reads of one batch's joins, shared: each node's incident is
- * read once a batch instead of once an event. The records of a batch are
- * handled concurrently, so a read one of them shares is one it could have
- * taken itself at the same moment; the writes still check the incident
- * id. Under a storm, most events name no cause and most of those read the
- * same few incidents. A failed read is not shared: the next record reads
- * again.
+ * The incident store as one batch's records share it: each node's
+ * incident is read once a batch instead of once an event, and each pod is
+ * noted once. The records of a batch are handled concurrently, so a read
+ * one of them shares is one it could have taken itself at the same
+ * moment; the writes still check the incident id, and noting a pod is
+ * idempotent. Under a storm most events repeat a failure the incident
+ * knows, and read and note the same few things. A failed call is not
+ * shared: the next record calls again.
  *
  * @example
  * ```ts
- * const batch = { incidents: sharedReads(deps.incidents) };
+ * const batch = { incidents: batchShared(deps.incidents) };
  * await joinWithoutCause(backOff, run, batch, looks, 2);
  * ```
  */
-export function sharedReads(
-  incidents: JoinDeps['incidents']
-): JoinDeps['incidents'] {
+export function batchShared(incidents: BatchIncidents): BatchIncidents {
   const reads = new Map<string, Promise<IncidentRecord | undefined>>();
+  const notes = new Map<string, Promise<void>>();
+  const once = <T>(
+    calls: Map<string, Promise<T>>,
+    id: string,
+    call: () => Promise<T>
+  ): Promise<T> => {
+    let pending = calls.get(id);
+    if (pending === undefined) {
+      pending = call();
+      calls.set(id, pending);
+      pending.catch(() => calls.delete(id));
+    }
+    return pending;
+  };
+  const idOf = (key: IncidentKey) =>
+    JSON.stringify([key.cluster, key.node, key.scope]);
   return {
-    get(key) {
-      const id = JSON.stringify([key.cluster, key.node, key.scope]);
-      let read = reads.get(id);
-      if (read === undefined) {
-        read = incidents.get(key);
-        reads.set(id, read);
-        read.catch(() => reads.delete(id));
-      }
-      return read;
-    },
+    get: (key) => once(reads, idOf(key), () => incidents.get(key)),
     appendTimeline: (key, incidentId, entry, current) =>
       incidents.appendTimeline(key, incidentId, entry, current),
+    notePod: (key, incidentId, pod) =>
+      once(
+        notes,
+        JSON.stringify([idOf(key), incidentId, pod.namespace, pod.name]),
+        () => incidents.notePod(key, incidentId, pod)
+      ),
   };
 }
 

@@ -15,7 +15,7 @@ import {
 import { isPermanentFailure } from './errors.ts';
 import { escalate, escalation, failureOf } from './escalation.ts';
 import { dueAfter } from './incident-steps.ts';
-import { joinWithoutCause } from './join-incident.ts';
+import { type BatchIncidents, joinWithoutCause } from './join-incident.ts';
 import type { Policy } from './policy.ts';
 import type {
   AmiFamily,
@@ -26,6 +26,7 @@ import type {
   IncidentStore,
   NodeCommands,
   NodeDirectory,
+  OpenResult,
   PruneIntent,
 } from './ports.ts';
 import { containerdVolumeOf } from './volumes.ts';
@@ -36,6 +37,13 @@ export interface RemediateDeps {
   nodes: NodeDirectory;
   clock: Clock;
   policy: Policy;
+  /**
+   * The incident store as the records of one batch share it (batchShared
+   * in join-incident.ts): an open incident read there is joined without a
+   * write, and a pod noted there is not noted again. Without it, every
+   * event tries the opening write.
+   */
+  batch?: { incidents: BatchIncidents };
 }
 
 /** The prune document's parameters: nothing in them comes from an event. */
@@ -77,10 +85,7 @@ export async function remediate(
     ];
   }
   const key = incidentKey(classified.cluster, classified.node.name, run);
-  const opening = await deps.incidents.openOrJoin(
-    incidentCandidate(classified, key, run, deps),
-    classified.kubernetesEvent.time
-  );
+  const opening = await openOrJoin(classified, key, run, deps);
   if (opening.outcome === 'stale') return [];
   const incident = opening.incident;
   // A retry of the event that opened the incident finds it "joined": the
@@ -121,6 +126,26 @@ export async function remediate(
 }
 
 /**
+ * The node's incident, opened or joined. An open incident the batch has
+ * read already is joined as it is: the opening write would be refused on
+ * it and hand the same record back, and under a storm every repeat of the
+ * failure would pay that write.
+ */
+async function openOrJoin(
+  classified: ImagePullFailureClassifiedDetail,
+  key: IncidentKey,
+  run: RunMode,
+  deps: RemediateDeps
+): Promise<OpenResult> {
+  const read = await deps.batch?.incidents.get(key);
+  if (read?.status === 'open') return { outcome: 'joined', incident: read };
+  return deps.incidents.openOrJoin(
+    incidentCandidate(classified, key, run, deps),
+    classified.kubernetesEvent.time
+  );
+}
+
+/**
  * Another pod of the node failing the same way joins the incident as one
  * of its pods: once the node has room, it is restarted too. Noted once.
  */
@@ -136,7 +161,11 @@ async function notePod(
   const same = (p: { namespace: string; name: string } | undefined) =>
     p?.namespace === pod.namespace && p.name === pod.name;
   if (same(incident.pod) || (incident.pods ?? []).some(same)) return;
-  await deps.incidents.notePod(key, incident.incidentId, pod);
+  await (deps.batch?.incidents ?? deps.incidents).notePod(
+    key,
+    incident.incidentId,
+    pod
+  );
 }
 
 function opened(

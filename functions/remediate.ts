@@ -1,7 +1,7 @@
 import {
-  type JoinDeps,
+  type BatchIncidents,
+  batchShared,
   joinWithoutCause,
-  sharedReads,
 } from '../core/join-incident.ts';
 import { remediate } from '../core/remediate.ts';
 import { ImagePullFailureClassifiedDetail } from '../events/schemas.ts';
@@ -31,13 +31,13 @@ export const definition = queueFunction({
   // The ports remediate uses; its bundle carries only their SDK clients.
   ports: (w) => {
     const incidents = incidentStore(w);
-    const joins: JoinDeps = { incidents };
+    const batch: { incidents: BatchIncidents } = { incidents };
     return {
       incidents,
       nodes: nodeDirectory(w),
       commands: nodeCommands(w),
-      // What the joins of events without a cause read: see perBatch.
-      joins,
+      // The incident store as a batch's records share it: see perBatch.
+      batch,
     };
   },
   useCase: async (event, run, deps, looks) => {
@@ -46,7 +46,7 @@ export const definition = queueFunction({
     const verdict = await joinWithoutCause(
       event.detail,
       run,
-      deps.joins,
+      deps.batch,
       looks,
       lookAgain.times
     );
@@ -66,11 +66,11 @@ export const definition = queueFunction({
   // decision would add two writes to every event of a storm.
   options: {
     keepDecisions: false,
-    // A storm's BackOffs and ErrImagePulls of a node read its incident
-    // once a batch (core/join-incident.ts, sharedReads).
+    // A storm's repeats of a node's failure read its incident, and note
+    // each pod, once a batch (core/join-incident.ts, batchShared).
     perBatch: (deps) => ({
       ...deps,
-      joins: { incidents: sharedReads(deps.incidents) },
+      batch: { incidents: batchShared(deps.incidents) },
     }),
   },
 });

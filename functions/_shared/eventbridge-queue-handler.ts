@@ -236,7 +236,9 @@ export interface HandlerOptions<D = BaseDependencies> {
   keepDecisions?: boolean;
   /**
    * The dependencies one batch's records share, derived from the
-   * function's for each invocation (a read the records share, say).
+   * function's for each invocation (a read the records share, say). Only
+   * for records handled all at once: a read shared with a record handled
+   * after the others would be older than that record.
    */
   perBatch?: (deps: D) => D;
 }
@@ -329,6 +331,11 @@ function eventBridgeQueueHandler<
   useCase: UseCase<z.infer<T>, D>,
   options: HandlerOptions<D> = {}
 ) {
+  if (options.perBatch && options.inOrder) {
+    throw new Error(
+      `${functionName}: perBatch shares reads among records handled at once, and inOrder handles them one after the other`
+    );
+  }
   const processor = new BatchProcessor(EventType.SQS);
   const idempotency = new IdempotencyConfig({
     eventKeyJmesPath: 'key',

@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
-  type JoinDeps,
+  type BatchIncidents,
+  batchShared,
   joinWithoutCause,
-  sharedReads,
 } from '#core/join-incident.ts';
 import { InMemoryIncidentStore } from '#test/fakes/in-memory-incident-store.ts';
 import {
@@ -143,29 +143,35 @@ describe('Function: joinWithoutCause', () => {
   });
 });
 
-describe('Function: sharedReads', () => {
+describe('Function: batchShared', () => {
   const incidents = new InMemoryIncidentStore();
   beforeEach(() => incidents.reset());
 
-  /** The store, counting its reads; it fails the first `failing` of them. */
+  /** The store, counting its reads and notes; it fails the first `failing` of each. */
   const counted = (failing = 0) => {
     const reads: string[] = [];
-    const store: JoinDeps['incidents'] = {
+    const notes: string[] = [];
+    const store: BatchIncidents = {
       get: async (key) => {
         reads.push(key.node);
         if (reads.length <= failing) throw new Error('ThrottlingException');
         return incidents.get(key);
       },
       appendTimeline: (...args) => incidents.appendTimeline(...args),
+      notePod: async (key, incidentId, pod) => {
+        notes.push(pod.name);
+        if (notes.length <= failing) throw new Error('ThrottlingException');
+        return incidents.notePod(key, incidentId, pod);
+      },
     };
-    return { reads, store };
+    return { reads, notes, store };
   };
 
   it("reads each node's incident once for a batch's joins, and every join lands", async () => {
     // Prepare
     incidents.seed(anIncident());
     const { reads, store } = counted();
-    const batch = { incidents: sharedReads(store) };
+    const batch = { incidents: batchShared(store) };
     const otherNode = {
       ...aBackOffDetail(),
       node: { ...aBackOffDetail().node, name: 'ip-10-0-2-37.ec2.internal' },
@@ -190,7 +196,7 @@ describe('Function: sharedReads', () => {
     // Prepare
     incidents.seed(anIncident());
     const { reads, store } = counted(1);
-    const batch = { incidents: sharedReads(store) };
+    const batch = { incidents: batchShared(store) };
 
     // Act
     const first = joinWithoutCause(aBackOffDetail(), LIVE, batch, 0, 2);
@@ -200,5 +206,31 @@ describe('Function: sharedReads', () => {
     // Assess
     expect(second.kind).toBe('joined');
     expect(reads).toHaveLength(2);
+  });
+
+  it('notes each pod once a batch, and again after a failed note', async () => {
+    // Prepare
+    const incident = anIncident();
+    incidents.seed(incident);
+    const { notes, store } = counted(1);
+    const batch = batchShared(store);
+    const pod = (name: string) => ({ namespace: 'inference', name });
+
+    // Act
+    await expect(
+      batch.notePod(incident.key, incident.incidentId, pod('triton-1'))
+    ).rejects.toThrow('ThrottlingException');
+    await Promise.all([
+      batch.notePod(incident.key, incident.incidentId, pod('triton-1')),
+      batch.notePod(incident.key, incident.incidentId, pod('triton-1')),
+      batch.notePod(incident.key, incident.incidentId, pod('triton-2')),
+    ]);
+
+    // Assess
+    expect(notes).toEqual(['triton-1', 'triton-1', 'triton-2']);
+    expect(incidents.incidents()[0]?.pods).toEqual([
+      pod('triton-1'),
+      pod('triton-2'),
+    ]);
   });
 });

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { escalation } from '#core/escalation.ts';
+import { batchShared } from '#core/join-incident.ts';
 import { pruneParameters, remediate } from '#core/remediate.ts';
 import { DETAIL_TYPES } from '#events/detail-types.ts';
 import {
@@ -208,6 +209,44 @@ describe('Function: remediate', () => {
     expect(env.commands.callCount('sendPrune')).toBe(1);
     expect(env.incidents.incidents()).toHaveLength(1);
     expect(env.incidents.incidents()[0]?.incidentId).toBe(INCIDENT_ID);
+  });
+
+  it("joins the open incident its batch read already without the opening write, and notes the event's pod", async () => {
+    // Prepare
+    await remediate(aClassifiedDetail(), LIVE, env);
+    const batch = { ...env, batch: { incidents: batchShared(env.incidents) } };
+    const other = aClassifiedDetail({
+      pod: { namespace: 'inference', name: 'vllm-5d9c7b6f4-x2k8q' },
+    });
+    const writesBefore = env.incidents.callCount('openOrJoin');
+
+    // Act
+    const emitted = await Promise.all([
+      remediate(other, asEvent(LIVE, 'event-2'), batch),
+      remediate(aClassifiedDetail(), asEvent(LIVE, 'event-3'), batch),
+    ]);
+
+    // Assess
+    expect(emitted).toEqual([[], []]);
+    expect(env.incidents.callCount('openOrJoin')).toBe(writesBefore);
+    expect(env.incidents.callCount('get')).toBe(1);
+    expect(env.commands.callCount('sendPrune')).toBe(1);
+    expect(env.incidents.incidents()[0]?.pods).toEqual([other.pod]);
+  });
+
+  it('opens the incident through its write when the batch read none', async () => {
+    // Prepare
+    const batch = { ...env, batch: { incidents: batchShared(env.incidents) } };
+
+    // Act
+    const emitted = await remediate(aClassifiedDetail(), LIVE, batch);
+
+    // Assess
+    expect(typesOf(emitted)).toEqual([
+      DETAIL_TYPES.incidentOpened,
+      DETAIL_TYPES.nodePruneRequested,
+    ]);
+    expect(env.incidents.callCount('openOrJoin')).toBe(1);
   });
 
   it('notes another pod of the node that fails the same way on the incident, once, so it is restarted too', async () => {
