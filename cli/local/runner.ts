@@ -61,6 +61,7 @@ import {
   receive,
   remove,
 } from './poller.ts';
+import { RouteWatch } from './route-watch.ts';
 import { type LocalNode, SimulatedNode } from './simulated-node.ts';
 
 export type { DeadLetter } from './forwarder-stand-in.ts';
@@ -331,6 +332,7 @@ class LocalRun {
   readonly #busEvents: BusEvent[] = [];
   readonly #deadLetters: DeadLetter[] = [];
   readonly #calls = new AwsCallLog();
+  readonly #routes = new RouteWatch(QUEUE_FUNCTIONS);
   #reconcilerPasses = 0;
 
   constructor(
@@ -560,6 +562,9 @@ class LocalRun {
       }
       const worked =
         (await this.#pollQueues(pollers)) ||
+        // Every queue, the ones the bus did not route to as well, before
+        // anything that waits for empty queues.
+        (await this.#pollQueues(pollers, { everyQueue: true })) ||
         (await this.#whenQuiet(
           gaps,
           kubelet,
@@ -573,13 +578,20 @@ class LocalRun {
     }
   }
 
-  /** Each queue once into its function; how many records moved. */
+  /**
+   * Each queue that may hold messages (see RouteWatch), or with
+   * `everyQueue` each queue, once into its function; how many records
+   * moved.
+   */
   async #pollQueues(
-    pollers: (readonly [FunctionName, QueuePoller])[]
+    pollers: (readonly [FunctionName, QueuePoller])[],
+    { everyQueue = false } = {}
   ): Promise<number> {
     let worked = await this.#drainTap();
     for (const [fn, poller] of pollers) {
+      if (!everyQueue && !this.#routes.mayHold(fn)) continue;
       const polled = await this.#calls.during(fn, () => poller.poll());
+      this.#routes.polled(fn, polled.received);
       this.#noteFailures(fn, polled);
       if (polled.failed.length) await this.#invocationsTimedOut(fn);
       worked += polled.received;
@@ -694,15 +706,17 @@ class LocalRun {
     let n = 0;
     for (;;) {
       const messages = await receive(this.#c.sqs, this.#session.env.tapUrl);
-      if (!messages.length) return n;
       for (const m of messages) {
-        this.#busEvents.push({
-          ...(JSON.parse(m.Body ?? '{}') as BusEvent),
-          order: nextOrder(),
-        });
+        const event = JSON.parse(m.Body ?? '{}') as BusEvent;
+        this.#busEvents.push({ ...event, order: nextOrder() });
+        this.#routes.crossedBus(event.source, event['detail-type']);
       }
       n += messages.length;
       await remove(this.#c.sqs, this.#session.env.tapUrl, messages);
+      // moto hands out every visible message, ten at a time, and nothing
+      // puts on the bus while the runtime drains: a short batch was the
+      // last. (Were it not, the next drain takes the rest.)
+      if (messages.length < 10) return n;
     }
   }
 
