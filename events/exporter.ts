@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isRecord, text } from './json.ts';
 import { nodeNameOfEvent } from './kubernetes-event-facts.ts';
 import { KubernetesEventDetail } from './schemas.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 // Kubernetes and AWS names as the APIs define them. Everything that comes
 // from an event and may later reach an API call, a log line or a Slack

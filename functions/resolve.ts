@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MalformedEventError } from '../core/errors.ts';
 import { incidentOrder } from '../core/notification-order.ts';
 import { noteRestart, resolutionOf } from '../core/resolve.ts';

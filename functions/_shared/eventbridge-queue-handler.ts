@@ -12,11 +12,10 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { parse } from '@aws-lambda-powertools/parser';
-import { JSONStringified } from '@aws-lambda-powertools/parser/helpers';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { z } from 'zod';
+import * as z from 'zod';
 import { type RunMode, runModeOf } from '../../core/context.ts';
 import {
   isPermanentFailure,
@@ -92,6 +91,28 @@ export const describeIssues = (
     .join('; ');
 
 /**
+ * A JSON string holding a value of `schema`: Powertools' JSONStringified,
+ * without its module, which imports zod's `z` namespace whole and so put
+ * every zod export (JSON Schema, every locale) into each bundle.
+ */
+const jsonStringOf = <T extends z.ZodType>(schema: T) =>
+  z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch (error) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `Invalid JSON - ${messageOf(error)}`,
+          continue: false,
+        });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
+/**
  * Parses one SQS record as an EventBridge event with the given detail
  * schema. Throws MalformedEventError with a reason a person can act on.
  *
@@ -107,12 +128,7 @@ export function parseRecordBody<T extends z.ZodType>(
   // Powertools' parser: the body is a JSON string holding an EventBridge
   // envelope whose detail has the function's contract. Our own envelope
   // schema, because moto's deliveries (unlike AWS's) carry no `account`.
-  const parsed = parse(
-    body,
-    undefined,
-    JSONStringified(envelopeOf(detail)),
-    true
-  );
+  const parsed = parse(body, undefined, jsonStringOf(envelopeOf(detail)), true);
   if (!parsed.success) {
     const cause = parsed.error.cause;
     const issues = Array.isArray(cause)

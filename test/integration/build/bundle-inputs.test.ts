@@ -64,4 +64,20 @@ describe('Feature: the function bundles', () => {
     // Assess
     expect(fromCli).toEqual([]);
   });
+
+  it("carries zod's English messages and no other locale", () => {
+    // Act
+    const locales = Object.entries(inputs).map(([name, paths]) => [
+      name,
+      paths.filter((p) => /^node_modules\/zod\/v4\/locales\/[^/]+\.js$/.test(p)),
+    ]);
+
+    // Assess: every bundle uses zod, so each must hold en.js.
+    expect(locales).toEqual(
+      Object.keys(inputs).map((name) => [
+        name,
+        ['node_modules/zod/v4/locales/en.js'],
+      ])
+    );
+  });
 });
