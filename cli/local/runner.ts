@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Agent } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
@@ -148,12 +149,18 @@ export interface LocalRunResult {
   shiftMs: number;
 }
 
-/** The client settings of the local AWS. */
-const clientConfigOf = (endpoint: string, region: string) => ({
+/**
+ * The client settings of the local AWS. Every client of a session shares
+ * one agent: the runs of a fault sweep build the functions' clients again
+ * and again, and each client's idle keep-alive connections stayed open
+ * (two thousand in a quick sweep, past what the emulator accepts).
+ */
+const clientConfigOf = (endpoint: string, region: string, agent: Agent) => ({
   endpoint,
   region,
   maxAttempts: 1,
   credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  requestHandler: { httpAgent: agent },
 });
 
 /**
@@ -193,6 +200,8 @@ export async function runLocal(
 export class LocalSession {
   readonly moto: MotoServer;
   readonly fleet: FleetFile;
+  /** The SDK client settings of every client of the session's runs. */
+  readonly clientConfig: ReturnType<typeof clientConfigOf>;
   readonly #options: SessionOptions;
   readonly #clients: ReturnType<typeof clientsOf>;
   readonly #definitions: Awaited<ReturnType<typeof loadDefinitions>>;
@@ -209,9 +218,13 @@ export class LocalSession {
     this.moto = moto;
     this.fleet = options.fleet;
     this.#options = options;
-    this.#clients = clientsOf(
-      clientConfigOf(moto.endpoint, options.fleet.region)
+    this.clientConfig = clientConfigOf(
+      moto.endpoint,
+      options.fleet.region,
+      // Idle sockets are unreferenced: they never keep the process alive.
+      new Agent({ keepAlive: true, maxSockets: 64 })
     );
+    this.#clients = clientsOf(this.clientConfig);
     this.#definitions = definitions;
   }
 
@@ -368,7 +381,7 @@ class LocalRun {
       this.#calls.install(client);
       gaps.install(client);
     };
-    const sdk = clientConfigOf(session.moto.endpoint, fleet.region);
+    const sdk = session.clientConfig;
     const handlers = Object.fromEntries(
       QUEUE_FUNCTIONS.map((fn) => [
         fn,

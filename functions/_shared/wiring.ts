@@ -1,3 +1,4 @@
+import type { Agent } from 'node:http';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -74,6 +75,11 @@ export interface WiringOverrides {
     endpoint?: string;
     region?: string;
     credentials?: { accessKeyId: string; secretAccessKey: string };
+    /**
+     * The connections' agent, shared by every client of a local session:
+     * each client would otherwise keep its own idle connections open.
+     */
+    requestHandler?: { httpAgent: Agent };
   };
 }
 
