@@ -109,7 +109,10 @@ export class QueuePoller {
   }
 }
 
-/** Up to 10 messages, at once (no long poll: the runtime polls in turn). */
+/** The most messages SQS hands out in one receive. */
+export const RECEIVE_MAX = 10;
+
+/** Up to RECEIVE_MAX messages, at once (no long poll: the runtime polls in turn). */
 export async function receive(
   sqs: SQSClient,
   url: string,
@@ -118,7 +121,7 @@ export async function receive(
   const out = await sqs.send(
     new ReceiveMessageCommand({
       QueueUrl: url,
-      MaxNumberOfMessages: 10,
+      MaxNumberOfMessages: RECEIVE_MAX,
       WaitTimeSeconds: 0,
       VisibilityTimeout: visibilitySeconds,
       MessageSystemAttributeNames: ['All'],

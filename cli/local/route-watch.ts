@@ -64,7 +64,7 @@ export class RouteWatch {
     const patterns = patternsFor('local');
     this.#routes = functions.map((fn) => [
       fn,
-      branchesOf(patterns[FUNCTION_RULES[fn]] as Record<string, unknown>),
+      branchesOf(patterns[FUNCTION_RULES[fn]]),
     ]);
     this.#mayHold = new Set(functions);
   }

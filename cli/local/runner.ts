@@ -59,6 +59,7 @@ import {
   drainAll,
   lambdaContext,
   QueuePoller,
+  RECEIVE_MAX,
   receive,
   remove,
 } from './poller.ts';
@@ -726,10 +727,10 @@ class LocalRun {
       }
       n += messages.length;
       await remove(this.#c.sqs, this.#session.env.tapUrl, messages);
-      // moto hands out every visible message, ten at a time, and nothing
-      // puts on the bus while the runtime drains: a short batch was the
-      // last. (Were it not, the next drain takes the rest.)
-      if (messages.length < 10) return n;
+      // moto hands out every visible message, RECEIVE_MAX at a time, and
+      // nothing puts on the bus while the runtime drains: a short batch was
+      // the last. (Were it not, the next drain takes the rest.)
+      if (messages.length < RECEIVE_MAX) return n;
     }
   }
 
