@@ -11,30 +11,33 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const repo = resolve(import.meta.dirname, '../../..');
 
+/** What esbuild's metafile of one function's bundle says. */
+interface Metafile {
+  inputs: Record<string, unknown>;
+  outputs: Record<
+    string,
+    { entryPoint?: string; inputs: Record<string, { bytesInOutput: number }> }
+  >;
+}
+
+const metafileOf = (out: string, name: string): Metafile =>
+  JSON.parse(readFileSync(join(out, 'functions', name, 'meta.json'), 'utf8'));
+
 /** The first-party inputs of every bundle, by function name. */
 function inputsByFunction(out: string): Record<string, string[]> {
-  const functions = join(out, 'functions');
   return Object.fromEntries(
-    readdirSync(functions).map((name) => {
-      const meta = JSON.parse(
-        readFileSync(join(functions, name, 'meta.json'), 'utf8')
-      ) as { inputs: Record<string, unknown> };
-      return [name, Object.keys(meta.inputs)];
-    })
+    readdirSync(join(out, 'functions')).map((name) => [
+      name,
+      Object.keys(metafileOf(out, name).inputs),
+    ])
   );
 }
 
 /** The inputs that left bytes in one function's bundle. */
 function bundledInputs(out: string, name: string): string[] {
-  const meta = JSON.parse(
-    readFileSync(join(out, 'functions', name, 'meta.json'), 'utf8')
-  ) as {
-    outputs: Record<
-      string,
-      { entryPoint?: string; inputs: Record<string, { bytesInOutput: number }> }
-    >;
-  };
-  const output = Object.values(meta.outputs).find((o) => o.entryPoint);
+  const output = Object.values(metafileOf(out, name).outputs).find(
+    (o) => o.entryPoint
+  );
   return Object.entries(output?.inputs ?? {})
     .filter(([, { bytesInOutput }]) => bytesInOutput > 0)
     .map(([path]) => path);
