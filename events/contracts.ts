@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { DETAIL_TYPES, type DetailType, SOURCES } from './detail-types.ts';
 import {
   ImagePullFailureClassifiedDetail,
@@ -22,7 +22,7 @@ type Source = (typeof SOURCES)[keyof typeof SOURCES];
 
 /** What the bus promises of one detail-type. */
 export interface DetailContract {
-  schema: z.ZodType;
+  schema: z.ZodMiniType;
   source: Source;
   alsoFrom?: readonly Source[];
 }
@@ -167,7 +167,7 @@ export function parseDetail<K extends DetailType>(
   detail: unknown
 ):
   | { success: true; data: BusDetail<K> }
-  | { success: false; error: z.ZodError } {
+  | { success: false; error: z.core.$ZodError } {
   const out = DETAIL_CONTRACTS[detailType].schema.safeParse(detail);
   return out.success
     ? {

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { isRecord, text } from './json.ts';
 import { nodeNameOfEvent } from './kubernetes-event-facts.ts';
 import { KubernetesEventDetail } from './schemas.ts';
@@ -89,7 +89,7 @@ function fromTemplate(detail: Record<string, unknown>) {
  * const detail = KubernetesEventInput.parse(envelope.detail);
  * ```
  */
-export const KubernetesEventInput = z.preprocess(
-  fromExporterDetail,
+export const KubernetesEventInput = z.pipe(
+  z.transform(fromExporterDetail),
   KubernetesEventDetail
 );

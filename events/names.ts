@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import './zod-messages.ts';
 
 // Kubernetes and AWS names as the APIs define them. Everything that comes
 // from an event and may later reach an API call, a log line or a Slack
@@ -36,22 +37,30 @@ export const AWS_PROVIDER_ID =
 
 export const nodeName = z
   .string()
-  .regex(DNS_SUBDOMAIN, 'node name must be an RFC 1123 DNS subdomain');
+  .check(z.regex(DNS_SUBDOMAIN, 'node name must be an RFC 1123 DNS subdomain'));
 export const namespaceName = z
   .string()
-  .regex(DNS_LABEL, 'namespace must be an RFC 1123 DNS label');
+  .check(z.regex(DNS_LABEL, 'namespace must be an RFC 1123 DNS label'));
 export const objectName = z
   .string()
-  .regex(DNS_SUBDOMAIN, 'object name must be an RFC 1123 DNS subdomain');
+  .check(
+    z.regex(DNS_SUBDOMAIN, 'object name must be an RFC 1123 DNS subdomain')
+  );
 export const objectUid = z
   .string()
-  .regex(OBJECT_UID, 'uid must be letters, digits and dashes (a UUID)');
+  .check(
+    z.regex(OBJECT_UID, 'uid must be letters, digits and dashes (a UUID)')
+  );
 export const instanceId = z
   .string()
-  .regex(INSTANCE_ID, 'instance id must look like i-0123456789abcdef0');
+  .check(
+    z.regex(INSTANCE_ID, 'instance id must look like i-0123456789abcdef0')
+  );
 export const clusterName = z
   .string()
-  .regex(EKS_NAME, 'cluster name must be a valid EKS cluster name');
+  .check(z.regex(EKS_NAME, 'cluster name must be a valid EKS cluster name'));
 export const imageReference = z
   .string()
-  .regex(IMAGE_REFERENCE, 'image reference has characters no image uses');
+  .check(
+    z.regex(IMAGE_REFERENCE, 'image reference has characters no image uses')
+  );

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { FAILURE_CLASSES } from './failure-classes.ts';
 import {
   clusterName,
@@ -19,61 +19,58 @@ const isoTime = z.iso.datetime({ offset: true });
 /** An EC2 block device name: `/dev/xvdb`, `/dev/sda1`. */
 const deviceName = z
   .string()
-  .regex(/^\/dev\/[a-z][a-z0-9]{0,31}$/, 'not a block device name');
+  .check(z.regex(/^\/dev\/[a-z][a-z0-9]{0,31}$/, 'not a block device name'));
 
 /** The parts of a core/v1 Event that pullmedic reads. */
 export const KubernetesEventObject = z.object({
-  apiVersion: z.string().optional(),
-  kind: z.literal('Event').optional(),
+  apiVersion: z.optional(z.string()),
+  kind: z.optional(z.literal('Event')),
   metadata: z.object({
-    name: z.string().min(1).max(253),
-    namespace: namespaceName.optional(),
-    uid: z.string().max(64).optional(),
-    resourceVersion: z.string().max(64).optional(),
-    creationTimestamp: isoTime.optional(),
+    name: z.string().check(z.minLength(1), z.maxLength(253)),
+    namespace: z.optional(namespaceName),
+    uid: z.optional(z.string().check(z.maxLength(64))),
+    resourceVersion: z.optional(z.string().check(z.maxLength(64))),
+    creationTimestamp: z.optional(isoTime),
   }),
   involvedObject: z.object({
-    kind: z.string().max(63),
-    namespace: namespaceName.optional(),
+    kind: z.string().check(z.maxLength(63)),
+    namespace: z.optional(namespaceName),
     name: objectName,
-    uid: z.string().max(64).optional(),
-    fieldPath: z.string().max(253).optional(),
+    uid: z.optional(z.string().check(z.maxLength(64))),
+    fieldPath: z.optional(z.string().check(z.maxLength(253))),
   }),
-  reason: z.string().max(128),
-  message: z
-    .string()
-    .max(64 * 1024)
-    .default(''),
+  reason: z.string().check(z.maxLength(128)),
+  message: z._default(z.string().check(z.maxLength(64 * 1024)), ''),
   type: z.enum(['Normal', 'Warning']),
-  count: z.number().int().nonnegative().optional(),
-  firstTimestamp: isoTime.nullish(),
-  lastTimestamp: isoTime.nullish(),
-  eventTime: isoTime.nullish(),
+  count: z.optional(z.int().check(z.nonnegative())),
+  firstTimestamp: z.nullish(isoTime),
+  lastTimestamp: z.nullish(isoTime),
+  eventTime: z.nullish(isoTime),
   /**
    * A recurring event (the events.k8s.io recorder): how often, and when
    * last. `eventTime` is its first observation; this is its latest.
    */
-  series: z
-    .object({
-      count: z.number().int().nonnegative().optional(),
-      lastObservedTime: isoTime.nullish(),
+  series: z.nullish(
+    z.object({
+      count: z.optional(z.int().check(z.nonnegative())),
+      lastObservedTime: z.nullish(isoTime),
     })
-    .nullish(),
-  source: z
-    .object({
-      component: z.string().max(128).optional(),
-      host: nodeName.optional(),
+  ),
+  source: z.optional(
+    z.object({
+      component: z.optional(z.string().check(z.maxLength(128))),
+      host: z.optional(nodeName),
     })
-    .optional(),
-  reportingComponent: z.string().max(128).optional(),
-  reportingInstance: z.string().max(253).optional(),
+  ),
+  reportingComponent: z.optional(z.string().check(z.maxLength(128))),
+  reportingInstance: z.optional(z.string().check(z.maxLength(253))),
 });
 export type KubernetesEventObject = z.infer<typeof KubernetesEventObject>;
 
 export const NodeRef = z.object({
   name: nodeName,
-  instanceId: instanceId.optional(),
-  providerID: z.string().max(128).optional(),
+  instanceId: z.optional(instanceId),
+  providerID: z.optional(z.string().check(z.maxLength(128))),
 });
 export type NodeRef = z.infer<typeof NodeRef>;
 
@@ -87,13 +84,13 @@ export type PodRef = z.infer<typeof PodRef>;
 export const KubernetesEventDetail = z.object({
   cluster: clusterName,
   event: KubernetesEventObject,
-  node: NodeRef.optional(),
+  node: z.optional(NodeRef),
   /**
    * `sweep`: no Event announced it; the cluster agent found the pod waiting
    * in ImagePullBackOff or ErrImagePull and wrote this entry in the
    * kubelet's wording (source `pullmedic.agent`).
    */
-  foundBy: z.enum(['sweep']).optional(),
+  foundBy: z.optional(z.enum(['sweep'])),
 });
 export type KubernetesEventDetail = z.infer<typeof KubernetesEventDetail>;
 
@@ -104,50 +101,50 @@ const Decision = z.object({
   /** True when the decision was taken but not acted on (replay, dry-run). */
   dryRun: z.boolean(),
   /** Set when the decision came from an EventBridge replay. */
-  replayName: z.string().max(64).optional(),
+  replayName: z.optional(z.string().check(z.maxLength(64))),
 });
 
-export const ImagePullFailureClassifiedDetail = Decision.extend({
+export const ImagePullFailureClassifiedDetail = z.extend(Decision, {
   class: z.enum(FAILURE_CLASSES),
-  evidence: z.string().max(1024).nullable(),
+  evidence: z.nullable(z.string().check(z.maxLength(1024))),
   causeKnown: z.boolean(),
   remedy: z.enum(['prune', 'escalate', 'grow_volume', 'notify', 'none']),
-  pod: PodRef.optional(),
-  image: imageReference.optional(),
-  registry: z.string().max(253).optional(),
-  layerDigest: z.string().max(80).optional(),
-  path: z.string().max(4096).optional(),
-  runtime: z.enum(['containerd', 'cri-o', 'docker']).optional(),
-  filesystem: z.string().max(32).optional(),
+  pod: z.optional(PodRef),
+  image: z.optional(imageReference),
+  registry: z.optional(z.string().check(z.maxLength(253))),
+  layerDigest: z.optional(z.string().check(z.maxLength(80))),
+  path: z.optional(z.string().check(z.maxLength(4096))),
+  runtime: z.optional(z.enum(['containerd', 'cri-o', 'docker'])),
+  filesystem: z.optional(z.string().check(z.maxLength(32))),
   /** The image-pull phrase that made the ENOSPC count as a pull. */
-  pullContext: z.string().max(256).optional(),
+  pullContext: z.optional(z.string().check(z.maxLength(256))),
   /** image_gc_failed: what the kubelet wanted to free, and what it freed. */
-  gcWantedBytes: z.number().nonnegative().optional(),
-  gcFreedBytes: z.number().nonnegative().optional(),
+  gcWantedBytes: z.optional(z.number().check(z.nonnegative())),
+  gcFreedBytes: z.optional(z.number().check(z.nonnegative())),
   kubernetesEvent: z.object({
     reason: z.string(),
     type: z.enum(['Normal', 'Warning']),
     time: isoTime,
-    uid: z.string().optional(),
-    count: z.number().int().optional(),
-    message: z.string().max(4096),
+    uid: z.optional(z.string()),
+    count: z.optional(z.int()),
+    message: z.string().check(z.maxLength(4096)),
   }),
 });
 export type ImagePullFailureClassifiedDetail = z.infer<
   typeof ImagePullFailureClassifiedDetail
 >;
 
-export const IncidentOpenedDetail = Decision.extend({
+export const IncidentOpenedDetail = z.extend(Decision, {
   incidentId: z.string(),
   openedAt: isoTime,
   class: z.enum(FAILURE_CLASSES),
-  evidence: z.string().max(1024).nullable(),
-  pod: PodRef.optional(),
-  image: imageReference.optional(),
+  evidence: z.nullable(z.string().check(z.maxLength(1024))),
+  pod: z.optional(PodRef),
+  image: z.optional(imageReference),
 });
 export type IncidentOpenedDetail = z.infer<typeof IncidentOpenedDetail>;
 
-export const NodePruneRequestedDetail = Decision.extend({
+export const NodePruneRequestedDetail = z.extend(Decision, {
   incidentId: z.string(),
   commandId: z.string(),
   documentName: z.string(),
@@ -160,19 +157,19 @@ export type NodePruneRequestedDetail = z.infer<typeof NodePruneRequestedDetail>;
 export const PruneReport = z.object({
   v: z.literal(1),
   dryRun: z.boolean(),
-  fsBytesTotal: z.number().nonnegative(),
-  bytesBefore: z.number().nonnegative(),
-  bytesAfter: z.number().nonnegative(),
+  fsBytesTotal: z.number().check(z.nonnegative()),
+  bytesBefore: z.number().check(z.nonnegative()),
+  bytesAfter: z.number().check(z.nonnegative()),
   bytesFreed: z.number(),
-  freeBytesAfter: z.number().nonnegative(),
-  imagesRemoved: z.number().int().nonnegative(),
-  imagesRemovedRefs: z.array(z.string()).default([]),
-  pauseImage: z.string().nullable().default(null),
+  freeBytesAfter: z.number().check(z.nonnegative()),
+  imagesRemoved: z.int().check(z.nonnegative()),
+  imagesRemovedRefs: z._default(z.array(z.string()), []),
+  pauseImage: z._default(z.nullable(z.string()), null),
   pauseImageIntact: z.boolean(),
-  leftoverSnapshotsRemoved: z.number().int().nonnegative().default(0),
-  tools: z.record(z.string(), z.string().nullable()).default({}),
+  leftoverSnapshotsRemoved: z._default(z.int().check(z.nonnegative()), 0),
+  tools: z._default(z.record(z.string(), z.nullable(z.string())), {}),
   method: z.string(),
-  errors: z.array(z.string()).default([]),
+  errors: z._default(z.array(z.string()), []),
   /**
    * The EBS volume behind containerd's root, as the node saw it: its id
    * (Nitro), its block device (`/dev/nvme1n1`, or the mapping's name on
@@ -180,56 +177,55 @@ export const PruneReport = z.object({
    * field, and one that does not parse counts as unknown: the rest of the
    * report still holds.
    */
-  volume: z
-    .object({
-      id: z
-        .string()
-        .regex(/^vol-[0-9a-f]{8,17}$/)
-        .nullable(),
-      device: z
-        .string()
-        .regex(/^\/dev\/[a-z][a-z0-9-]{0,30}[a-z0-9]$/)
-        .nullable(),
-    })
-    .optional()
-    .catch(undefined),
+  volume: z.catch(
+    z.optional(
+      z.object({
+        id: z.nullable(z.string().check(z.regex(/^vol-[0-9a-f]{8,17}$/))),
+        device: z.nullable(
+          z.string().check(z.regex(/^\/dev\/[a-z][a-z0-9-]{0,30}[a-z0-9]$/))
+        ),
+      })
+    ),
+    undefined
+  ),
 });
 export type PruneReport = z.infer<typeof PruneReport>;
 
-export const NodePruneCompletedDetail = Decision.extend({
+export const NodePruneCompletedDetail = z.extend(Decision, {
   incidentId: z.string(),
   commandId: z.string(),
   /** The SSM invocation status (Success, Failed, TimedOut, …). */
   status: z.string(),
-  report: PruneReport.nullable(),
+  report: z.nullable(PruneReport),
   /** What pullmedic decided from the report. */
   outcome: z.enum(['recovering', 'roll', 'escalate']),
   reason: z.string(),
-  commandError: z.string().max(4096).optional(),
-  volumeSizeGiB: z.number().positive().optional(),
+  commandError: z.optional(z.string().check(z.maxLength(4096))),
+  volumeSizeGiB: z.optional(z.number().check(z.positive())),
   /** The volume that holds containerd, and the rule that decided it. */
-  volumeDeviceName: deviceName.optional(),
-  volumeRule: z.enum(CONTAINERD_VOLUME_RULES).optional(),
+  volumeDeviceName: z.optional(deviceName),
+  volumeRule: z.optional(z.enum(CONTAINERD_VOLUME_RULES)),
 });
 export type NodePruneCompletedDetail = z.infer<typeof NodePruneCompletedDetail>;
 
-export const VolumeRollRequestedDetail = Decision.extend({
+export const VolumeRollRequestedDetail = z.extend(Decision, {
   incidentId: z.string(),
   reason: z.string(),
-  currentSizeGiB: z.number().positive().optional(),
-  minimumSizeGiB: z.number().positive(),
+  currentSizeGiB: z.optional(z.number().check(z.positive())),
+  minimumSizeGiB: z.number().check(z.positive()),
   /** Below the minimum (grow to it), or the prune was not enough (grow more). */
-  cause: z
-    .enum(['below-minimum', 'too-little-freed', 'prune-failed'])
-    .default('too-little-freed'),
+  cause: z._default(
+    z.enum(['below-minimum', 'too-little-freed', 'prune-failed']),
+    'too-little-freed'
+  ),
   /** Set by the person who approved a proposed roll (approval mode). */
-  approvedBy: z.string().min(1).max(128).optional(),
+  approvedBy: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
   /**
    * The volume that holds containerd and the rule that decided it, when
    * the requester knew: the roll grows that device, the one it measured.
    */
-  deviceName: deviceName.optional(),
-  volumeRule: z.enum(CONTAINERD_VOLUME_RULES).optional(),
+  deviceName: z.optional(deviceName),
+  volumeRule: z.optional(z.enum(CONTAINERD_VOLUME_RULES)),
 });
 export type VolumeRollRequestedDetail = z.infer<
   typeof VolumeRollRequestedDetail
@@ -243,44 +239,44 @@ const RolledNodegroup = z.object({
 
 const RolloutKind = z.enum(['eks-nodegroup-update', 'asg-instance-refresh']);
 
-export const VolumeRollStartedDetail = Decision.extend({
+export const VolumeRollStartedDetail = z.extend(Decision, {
   incidentId: z.string(),
   nodegroup: RolledNodegroup,
   launchTemplate: z.object({
     id: z.string(),
-    name: z.string().optional(),
-    oldVersion: z.number().int().positive(),
-    newVersion: z.number().int().positive().nullable(),
+    name: z.optional(z.string()),
+    oldVersion: z.int().check(z.positive()),
+    newVersion: z.nullable(z.int().check(z.positive())),
   }),
   deviceName: z.string(),
-  oldSizeGiB: z.number().positive(),
-  newSizeGiB: z.number().positive(),
+  oldSizeGiB: z.number().check(z.positive()),
+  newSizeGiB: z.number().check(z.positive()),
   rollout: z.object({
     kind: RolloutKind,
-    id: z.string().nullable(),
+    id: z.nullable(z.string()),
   }),
   undo: z.string(),
 });
 export type VolumeRollStartedDetail = z.infer<typeof VolumeRollStartedDetail>;
 
 /** The planned change of a node group's volume, in approval mode. */
-export const VolumeRollProposedDetail = Decision.extend({
+export const VolumeRollProposedDetail = z.extend(Decision, {
   incidentId: z.string(),
   nodegroup: RolledNodegroup,
   launchTemplate: z.object({
     id: z.string(),
-    version: z.number().int().positive(),
+    version: z.int().check(z.positive()),
   }),
   deviceName: z.string(),
-  oldSizeGiB: z.number().positive(),
-  newSizeGiB: z.number().positive(),
+  oldSizeGiB: z.number().check(z.positive()),
+  newSizeGiB: z.number().check(z.positive()),
   /** The exact command that approves it. */
   approve: z.string(),
 });
 export type VolumeRollProposedDetail = z.infer<typeof VolumeRollProposedDetail>;
 
 /** How a started rollout ended, as EKS or Auto Scaling reported it. */
-export const VolumeRollCompletedDetail = Decision.extend({
+export const VolumeRollCompletedDetail = z.extend(Decision, {
   incidentId: z.string(),
   nodegroup: RolledNodegroup,
   rollout: z.object({
@@ -289,22 +285,22 @@ export const VolumeRollCompletedDetail = Decision.extend({
   }),
   status: z.string(),
   succeeded: z.boolean(),
-  errors: z.array(z.string()).default([]),
-  checks: z.number().int().nonnegative(),
+  errors: z._default(z.array(z.string()), []),
+  checks: z.int().check(z.nonnegative()),
   /** What the roll changed and how to undo it, from its start. */
-  change: z
-    .object({
+  change: z.optional(
+    z.object({
       launchTemplate: z.object({
         id: z.string(),
-        oldVersion: z.number().int().positive(),
-        newVersion: z.number().int().positive().nullable(),
+        oldVersion: z.int().check(z.positive()),
+        newVersion: z.nullable(z.int().check(z.positive())),
       }),
       deviceName: z.string(),
-      oldSizeGiB: z.number().positive(),
-      newSizeGiB: z.number().positive(),
+      oldSizeGiB: z.number().check(z.positive()),
+      newSizeGiB: z.number().check(z.positive()),
       undo: z.string(),
     })
-    .optional(),
+  ),
 });
 export type VolumeRollCompletedDetail = z.infer<
   typeof VolumeRollCompletedDetail
@@ -314,54 +310,54 @@ export const TimelineEntry = z.object({
   at: isoTime,
   step: z.string(),
   detail: z.string(),
-  eventId: z.string().optional(),
+  eventId: z.optional(z.string()),
   /** The pod a step is about (a restart, a pod left alone). */
-  pod: PodRef.optional(),
+  pod: z.optional(PodRef),
   /** A restarted pod's controller: its replacement's name starts with `<name>-`. */
-  owner: z.object({ kind: z.string(), name: z.string() }).optional(),
+  owner: z.optional(z.object({ kind: z.string(), name: z.string() })),
   /** The pods this step asked the cluster agent to restart. */
-  restarts: z.array(PodRef).max(50).optional(),
+  restarts: z.optional(z.array(PodRef).check(z.maxLength(50))),
 });
 export type TimelineEntry = z.infer<typeof TimelineEntry>;
 
-export const IncidentResolvedDetail = Decision.extend({
+export const IncidentResolvedDetail = z.extend(Decision, {
   incidentId: z.string(),
   openedAt: isoTime,
   resolvedAt: isoTime,
-  mttrSeconds: z.number().nonnegative(),
+  mttrSeconds: z.number().check(z.nonnegative()),
   resolvedBy: z.object({
     reason: z.string(),
-    pod: PodRef.optional(),
-    message: z.string().max(4096),
+    pod: z.optional(PodRef),
+    message: z.string().check(z.maxLength(4096)),
   }),
   /**
    * When the proof is the Started of a pod the cluster agent restarted:
    * the pod deleted, its replacement, and the time from the delete to the
    * replacement's Started.
    */
-  restart: z
-    .object({
+  restart: z.optional(
+    z.object({
       pod: PodRef,
       replacement: PodRef,
-      startedAfterSeconds: z.number().nonnegative(),
+      startedAfterSeconds: z.number().check(z.nonnegative()),
     })
-    .optional(),
+  ),
   timeline: z.array(TimelineEntry),
 });
 export type IncidentResolvedDetail = z.infer<typeof IncidentResolvedDetail>;
 
-export const IncidentEscalatedDetail = Decision.extend({
-  incidentId: z.string().optional(),
+export const IncidentEscalatedDetail = z.extend(Decision, {
+  incidentId: z.optional(z.string()),
   reason: z.string(),
   /** What a person must do now, in order. */
-  nextSteps: z.array(z.string()).min(1),
-  class: z.enum(FAILURE_CLASSES).optional(),
+  nextSteps: z.array(z.string()).check(z.minLength(1)),
+  class: z.optional(z.enum(FAILURE_CLASSES)),
 });
 export type IncidentEscalatedDetail = z.infer<typeof IncidentEscalatedDetail>;
 
 /** A pod a restart request names; `uid` pins the very pod the incident saw. */
-export const PodRestartTarget = PodRef.extend({
-  uid: objectUid.optional(),
+export const PodRestartTarget = z.extend(PodRef, {
+  uid: z.optional(objectUid),
 });
 export type PodRestartTarget = z.infer<typeof PodRestartTarget>;
 
@@ -375,14 +371,16 @@ export const MAX_PODS_PER_REQUEST = 50;
  * their controllers recreate them at once instead of after the kubelet's
  * back-off (up to five minutes).
  */
-export const PodRestartRequestedDetail = Decision.extend({
-  incidentId: z.string().min(1).max(512),
+export const PodRestartRequestedDetail = z.extend(Decision, {
+  incidentId: z.string().check(z.minLength(1), z.maxLength(512)),
   /** The image the incident failed to pull: only pods waiting on it restart. */
-  image: imageReference.optional(),
-  pods: z.array(PodRestartTarget).min(1).max(MAX_PODS_PER_REQUEST),
+  image: z.optional(imageReference),
+  pods: z
+    .array(PodRestartTarget)
+    .check(z.minLength(1), z.maxLength(MAX_PODS_PER_REQUEST)),
   after: z.enum(['prune', 'rollout']),
   /** The per-incident maximum: pods beyond it (in order) are left alone. */
-  maxPods: z.number().int().min(1).max(1000),
+  maxPods: z.int().check(z.gte(1), z.lte(1000)),
   requestedAt: isoTime,
 });
 export type PodRestartRequestedDetail = z.infer<
@@ -401,13 +399,13 @@ export const RESTARTABLE_OWNER_KINDS = [
 export const PodRestartedDetail = z.object({
   cluster: clusterName,
   node: NodeRef,
-  incidentId: z.string().min(1).max(512),
-  pod: PodRef.extend({ uid: objectUid }),
+  incidentId: z.string().check(z.minLength(1), z.maxLength(512)),
+  pod: z.extend(PodRef, { uid: objectUid }),
   owner: z.object({
     kind: z.enum(RESTARTABLE_OWNER_KINDS),
     name: objectName,
   }),
-  image: imageReference.optional(),
+  image: z.optional(imageReference),
   deletedAt: isoTime,
 });
 export type PodRestartedDetail = z.infer<typeof PodRestartedDetail>;
@@ -431,18 +429,18 @@ export type PodRestartSkipReason = (typeof POD_RESTART_SKIP_REASONS)[number];
 export const PodRestartSkippedDetail = z.object({
   cluster: clusterName,
   node: NodeRef,
-  incidentId: z.string().min(1).max(512),
+  incidentId: z.string().check(z.minLength(1), z.maxLength(512)),
   pod: PodRestartTarget,
   reason: z.enum(POD_RESTART_SKIP_REASONS),
   /** A sentence on-call can read. */
-  why: z.string().min(1).max(1024),
-  image: imageReference.optional(),
+  why: z.string().check(z.minLength(1), z.maxLength(1024)),
+  image: z.optional(imageReference),
   /**
    * Carried over from the request, so a dry-run's or a replay's skip joins
    * the incident of its own scope.
    */
-  dryRun: z.boolean().optional(),
-  replayName: z.string().max(64).optional(),
+  dryRun: z.optional(z.boolean()),
+  replayName: z.optional(z.string().check(z.maxLength(64))),
 });
 export type PodRestartSkippedDetail = z.infer<typeof PodRestartSkippedDetail>;
 
@@ -451,11 +449,11 @@ export type PodRestartSkippedDetail = z.infer<typeof PodRestartSkippedDetail>;
  * event carries no output: the handler reads it with GetCommandInvocation.
  */
 export const SsmCommandInvocationDetail = z.object({
-  'command-id': z.string().min(1).max(64),
-  'document-name': z.string().min(1).max(128),
+  'command-id': z.string().check(z.minLength(1), z.maxLength(64)),
+  'document-name': z.string().check(z.minLength(1), z.maxLength(128)),
   'instance-id': instanceId,
-  'requested-date-time': z.string().optional(),
-  status: z.string().min(1).max(32),
+  'requested-date-time': z.optional(z.string()),
+  status: z.string().check(z.minLength(1), z.maxLength(32)),
 });
 export type SsmCommandInvocationDetail = z.infer<
   typeof SsmCommandInvocationDetail
@@ -466,15 +464,15 @@ export type SsmCommandInvocationDetail = z.infer<
  * leaves it out, and nothing here depends on it.
  */
 export const Envelope = z.object({
-  version: z.string().optional(),
-  id: z.string().min(1),
+  version: z.optional(z.string()),
+  id: z.string().check(z.minLength(1)),
   'detail-type': z.string(),
   source: z.string(),
-  account: z.string().optional(),
+  account: z.optional(z.string()),
   time: z.string(),
-  region: z.string().optional(),
-  resources: z.array(z.string()).default([]),
-  'replay-name': z.string().optional(),
+  region: z.optional(z.string()),
+  resources: z._default(z.array(z.string()), []),
+  'replay-name': z.optional(z.string()),
   detail: z.unknown(),
 });
 export type Envelope = z.infer<typeof Envelope>;
@@ -488,5 +486,5 @@ export type Envelope = z.infer<typeof Envelope>;
  * const event = schema.parse(JSON.parse(record.body));
  * ```
  */
-export const envelopeOf = <T extends z.ZodType>(detail: T) =>
-  Envelope.extend({ detail });
+export const envelopeOf = <T extends z.core.$ZodType>(detail: T) =>
+  z.extend(Envelope, { detail });

@@ -1,5 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { MalformedEventError } from '../core/errors.ts';
 import { isNotified } from '../core/notification.ts';
 import { incidentOrder } from '../core/notification-order.ts';

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { MalformedEventError } from '../core/errors.ts';
 import { incidentOrder } from '../core/notification-order.ts';
 import { noteRestart, resolutionOf } from '../core/resolve.ts';
@@ -15,7 +15,7 @@ import {
 import { incidentStore } from './_shared/wiring.ts';
 
 /** A detail checked against the contract of its detail-type. */
-function parsed<T extends z.ZodType>(
+function parsed<T extends z.ZodMiniType>(
   schema: T,
   type: string,
   detail: unknown

@@ -45,9 +45,11 @@ export const FleetFile = z.object({
   nodes: z
     .array(
       z.object({
-        name: nodeName.regex(
-          /^ip-\d{1,3}-\d{1,3}-\d{1,3}-\d{1,3}\./,
-          'node names here are EC2 private DNS names (ip-a-b-c-d.…)'
+        name: nodeName.check(
+          z.regex(
+            /^ip-\d{1,3}-\d{1,3}-\d{1,3}-\d{1,3}\./,
+            'node names here are EC2 private DNS names (ip-a-b-c-d.…)'
+          )
         ),
         amiFamily: z.enum(['al2023', 'al2', 'bottlerocket']).default('al2023'),
         instanceType: z.string().default('g5.xlarge'),

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { incidentIdOf } from '../../core/context.ts';
 import { cut } from '../../core/words.ts';
 import { DETAIL_TYPES } from '../../events/detail-types.ts';
@@ -44,7 +44,7 @@ interface Item {
   at: number;
 }
 
-const parse = <T extends z.ZodType>(
+const parse = <T extends z.ZodMiniType>(
   schema: T,
   detail: unknown
 ): z.infer<T> | undefined => {
@@ -268,7 +268,7 @@ function buildReport(
     if (d.action) actions.push(`${d.dryRun ? '[dry-run] ' : ''}${d.action}`);
   }
 
-  const find = <T extends z.ZodType>(type: string, schema: T) => {
+  const find = <T extends z.ZodMiniType>(type: string, schema: T) => {
     const item = mine.find((i) => i.event['detail-type'] === type);
     return item ? parse(schema, item.event.detail) : undefined;
   };

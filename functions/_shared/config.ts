@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import {
   DEFAULT_DEADLINES,
   type Deadlines,
@@ -20,77 +20,76 @@ export class ConfigError extends Error {
   }
 }
 
+/** An optional variable, read by `read` (which may add issues). */
+const setting = <T>(
+  read: (raw: string | undefined, ctx: z.core.ParsePayload) => T
+) => z.pipe(z.optional(z.string()), z.transform(read));
+
 /** A number from the environment: unset or empty means the default. */
-const numberSetting = (fallback: number, check: z.ZodNumber, accepts: string) =>
-  z
-    .string()
-    .optional()
-    .transform((raw, ctx) => {
-      if (raw === undefined || raw.trim() === '') return fallback;
-      const value = Number(raw);
-      const parsed = check.safeParse(value);
-      if (!parsed.success) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `must be ${accepts}, got "${raw}"`,
-        });
-        return z.NEVER;
-      }
-      return parsed.data;
-    });
+const numberSetting = (
+  fallback: number,
+  check: z.ZodMiniType<number>,
+  accepts: string
+) =>
+  setting((raw, ctx) => {
+    if (raw === undefined || raw.trim() === '') return fallback;
+    const value = Number(raw);
+    const parsed = check.safeParse(value);
+    if (!parsed.success) {
+      ctx.issues.push({
+        code: 'custom',
+        message: `must be ${accepts}, got "${raw}"`,
+        input: raw,
+      });
+      return z.NEVER;
+    }
+    return parsed.data;
+  });
 
 const positive = (fallback: number) =>
-  numberSetting(fallback, z.number().positive().finite(), 'a number > 0');
+  numberSetting(fallback, z.number().check(z.positive()), 'a number > 0');
 const count = (fallback: number) =>
-  numberSetting(fallback, z.number().int().min(0), 'a whole number >= 0');
+  numberSetting(fallback, z.int().check(z.gte(0)), 'a whole number >= 0');
 const seconds = (fallback: number) =>
   numberSetting(
     fallback,
-    z.number().min(0).finite(),
+    z.number().check(z.gte(0)),
     'a number of seconds >= 0'
   );
 /** A whole number in [min, max]. */
 const between = (fallback: number, min: number, max: number) =>
   numberSetting(
     fallback,
-    z.number().int().min(min).max(max),
+    z.int().check(z.gte(min), z.lte(max)),
     `a whole number from ${min} to ${max}`
   );
 
 const text = (fallback: string) =>
-  z
-    .string()
-    .optional()
-    .transform((v) => (v === undefined || v === '' ? fallback : v));
+  setting((v) => (v === undefined || v === '' ? fallback : v));
 
 /** A comma-separated list; unset or empty means the default. */
 const list = (fallback: string[]) =>
-  z
-    .string()
-    .optional()
-    .transform((raw) => {
-      const items = (raw ?? '')
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
-      return items.length ? items : fallback;
-    });
+  setting((raw) => {
+    const items = (raw ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    return items.length ? items : fallback;
+  });
 
 const oneOf = <T extends string>(values: readonly T[], fallback: T) =>
-  z
-    .string()
-    .optional()
-    .transform((raw, ctx) => {
-      const value = raw === undefined || raw === '' ? fallback : raw;
-      if (!(values as readonly string[]).includes(value)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `must be ${values.join(', ')}, got "${value}"`,
-        });
-        return z.NEVER;
-      }
-      return value as T;
-    });
+  setting((raw, ctx) => {
+    const value = raw === undefined || raw === '' ? fallback : raw;
+    if (!(values as readonly string[]).includes(value)) {
+      ctx.issues.push({
+        code: 'custom',
+        message: `must be ${values.join(', ')}, got "${value}"`,
+        input: value,
+      });
+      return z.NEVER;
+    }
+    return value as T;
+  });
 
 const d = DEFAULT_DEADLINES;
 

@@ -15,7 +15,7 @@ import { parse } from '@aws-lambda-powertools/parser';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { type RunMode, runModeOf } from '../../core/context.ts';
 import {
   isPermanentFailure,
@@ -95,22 +95,26 @@ export const describeIssues = (
  * without its module, which imports zod's `z` namespace whole and so put
  * every zod export (JSON Schema, every locale) into each bundle.
  */
-const jsonStringOf = <T extends z.ZodType>(schema: T) =>
-  z
-    .string()
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch (error) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `Invalid JSON - ${messageOf(error)}`,
-          continue: false,
-        });
-        return z.NEVER;
-      }
-    })
-    .pipe(schema);
+const jsonStringOf = <T extends z.ZodMiniType>(schema: T) =>
+  z.pipe(
+    z.pipe(
+      z.string(),
+      z.transform((text, ctx) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch (error) {
+          ctx.issues.push({
+            code: 'custom',
+            message: `Invalid JSON - ${messageOf(error)}`,
+            input: text,
+            continue: false,
+          });
+          return z.NEVER;
+        }
+      })
+    ),
+    schema
+  );
 
 /**
  * Parses one SQS record as an EventBridge event with the given detail
@@ -121,7 +125,7 @@ const jsonStringOf = <T extends z.ZodType>(schema: T) =>
  * const event = parseRecordBody(record.body, KubernetesEventDetail);
  * ```
  */
-export function parseRecordBody<T extends z.ZodType>(
+export function parseRecordBody<T extends z.ZodMiniType>(
   body: string,
   detail: T
 ): Envelope & { detail: z.infer<T> } {
@@ -284,7 +288,7 @@ function inOrderOf(
 
 /** The Lambda handler of a function fed by its SQS queue (middy's). */
 export type QueueHandler = ReturnType<
-  typeof eventBridgeQueueHandler<z.ZodType, BaseDependencies>
+  typeof eventBridgeQueueHandler<z.ZodMiniType, BaseDependencies>
 >;
 
 /**
@@ -316,7 +320,7 @@ export interface QueueFunction {
  * export const handler = definition.handler();
  * ```
  */
-export function queueFunction<T extends z.ZodType, P extends object>(spec: {
+export function queueFunction<T extends z.ZodMiniType, P extends object>(spec: {
   name: string;
   detail: T;
   ports: (wiring: Wiring) => P;
@@ -338,7 +342,7 @@ export function queueFunction<T extends z.ZodType, P extends object>(spec: {
 
 /** The handler of one function: see queueFunction. */
 function eventBridgeQueueHandler<
-  T extends z.ZodType,
+  T extends z.ZodMiniType,
   D extends BaseDependencies,
 >(
   functionName: string,
