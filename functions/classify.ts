@@ -1,5 +1,6 @@
 import { classifyKubernetesEvent } from '../core/classify-event.ts';
 import { KubernetesEventInput } from '../events/exporter.ts';
+import { decidedAnew } from './_shared/decisions.ts';
 import { queueFunction } from './_shared/eventbridge-queue-handler.ts';
 import { nodeDirectory } from './_shared/wiring.ts';
 
@@ -15,7 +16,7 @@ export const definition = queueFunction({
   // redelivery classifies the same way again. A kept decision would cost
   // two writes for every event of a storm and spare nothing (the event it
   // emits again gets a new id either way).
-  options: { keepDecisions: false },
+  decisions: decidedAnew,
 });
 
 export const handler = definition.handler();

@@ -10,6 +10,7 @@ import {
   queueFunction,
   recordKeys,
 } from './_shared/eventbridge-queue-handler.ts';
+import { keptDecisions } from './_shared/kept-decisions.ts';
 import { logger, metrics } from './_shared/powertools.ts';
 import { notifier, repeatNotices } from './_shared/wiring.ts';
 
@@ -19,6 +20,9 @@ export const definition = queueFunction({
   detail: z.record(z.string(), z.unknown()),
   // The ports notify uses; its bundle carries only their SDK clients.
   ports: (w) => ({ notices: repeatNotices(w), notifier: notifier(w) }),
+  // A redelivery gets the first decision back: what it claimed is not
+  // claimed twice, and what it emitted is emitted again.
+  decisions: keptDecisions,
   useCase: async (event, _run, deps) => {
     const type = event['detail-type'];
     if (!isDetailType(type) || !isNotified(type)) {

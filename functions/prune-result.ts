@@ -1,6 +1,7 @@
 import { handlePruneResult } from '../core/prune-result.ts';
 import { SsmCommandInvocationDetail } from '../events/schemas.ts';
 import { queueFunction } from './_shared/eventbridge-queue-handler.ts';
+import { keptDecisions } from './_shared/kept-decisions.ts';
 import {
   incidentStore,
   nodeCommands,
@@ -21,6 +22,9 @@ export const definition = queueFunction({
     nodes: nodeDirectory(w),
     commands: nodeCommands(w),
   }),
+  // A redelivery gets the first decision back: what it claimed is not
+  // claimed twice, and what it emitted is emitted again.
+  decisions: keptDecisions,
   useCase: async (event, run, deps) => {
     const outcome = await handlePruneResult(event.detail, run, deps);
     return outcome.kind === 'done'

@@ -5,6 +5,7 @@ import {
 } from '../core/join-incident.ts';
 import { remediate } from '../core/remediate.ts';
 import { ImagePullFailureClassifiedDetail } from '../events/schemas.ts';
+import { decidedAnew } from './_shared/decisions.ts';
 import {
   queueFunction,
   recordKeys,
@@ -64,8 +65,8 @@ export const definition = queueFunction({
   // on from (the incident's first entry, the prune's intent, the join's
   // entry): deciding again emits what the first decision emitted. A kept
   // decision would add two writes to every event of a storm.
+  decisions: decidedAnew,
   options: {
-    keepDecisions: false,
     // A storm's repeats of a node's failure read its incident, and note
     // each pod, once a batch (core/join-incident.ts, batchShared).
     perBatch: (deps) => ({

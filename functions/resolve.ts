@@ -8,6 +8,7 @@ import {
   PodRestartedDetail,
   PodRestartSkippedDetail,
 } from '../events/schemas.ts';
+import { decidedAnew } from './_shared/decisions.ts';
 import {
   describeIssues,
   queueFunction,
@@ -48,13 +49,13 @@ export const definition = queueFunction({
     // A restart is noted before the Events of the same second: the
     // replacement's Started then knows it is one.
     inOrder: incidentOrder,
-    // Deciding again is safe, so no decision is kept: resolving is one
-    // conditional write, a redelivery of the event that resolved the
-    // incident emits its resolution again (core/resolve.ts), and a noted
-    // restart is one timeline step per event. A kept decision would add
-    // two writes to every pull and start in the cluster.
-    keepDecisions: false,
   },
+  // Deciding again is safe, so no decision is kept: resolving is one
+  // conditional write, a redelivery of the event that resolved the
+  // incident emits its resolution again (core/resolve.ts), and a noted
+  // restart is one timeline step per event. A kept decision would add two
+  // writes to every pull and start in the cluster.
+  decisions: decidedAnew,
   useCase: async (event, run, deps, looks) => {
     const type = event['detail-type'];
     if (type === DETAIL_TYPES.podRestarted) {

@@ -1,6 +1,7 @@
 import { rollVolume } from '../core/roll-volume.ts';
 import { VolumeRollRequestedDetail } from '../events/schemas.ts';
 import { queueFunction } from './_shared/eventbridge-queue-handler.ts';
+import { keptDecisions } from './_shared/kept-decisions.ts';
 import {
   incidentStore,
   launchTemplates,
@@ -21,6 +22,9 @@ export const definition = queueFunction({
     launchTemplates: launchTemplates(w),
     rollouts: rollouts(w),
   }),
+  // A redelivery gets the first decision back: what it claimed is not
+  // claimed twice, and what it emitted is emitted again.
+  decisions: keptDecisions,
   useCase: (event, run, deps) => rollVolume(event.detail, run, deps),
 });
 

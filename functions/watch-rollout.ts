@@ -1,6 +1,7 @@
 import { watchRollout } from '../core/watch-rollout.ts';
 import { VolumeRollStartedDetail } from '../events/schemas.ts';
 import { queueFunction } from './_shared/eventbridge-queue-handler.ts';
+import { keptDecisions } from './_shared/kept-decisions.ts';
 import { incidentStore, rollouts } from './_shared/wiring.ts';
 
 /**
@@ -13,6 +14,9 @@ export const definition = queueFunction({
   detail: VolumeRollStartedDetail,
   // The ports watch-rollout uses; its bundle carries only their SDK clients.
   ports: (w) => ({ incidents: incidentStore(w), rollouts: rollouts(w) }),
+  // A redelivery gets the first decision back: what it claimed is not
+  // claimed twice, and what it emitted is emitted again.
+  decisions: keptDecisions,
   useCase: async (event, run, deps, looks) => {
     const { watch } = deps.config;
     const result = await watchRollout(

@@ -3,11 +3,6 @@ import {
   EventType,
   processPartialResponse,
 } from '@aws-lambda-powertools/batch';
-import {
-  IdempotencyConfig,
-  IdempotencyPersistenceLayerError,
-  makeIdempotent,
-} from '@aws-lambda-powertools/idempotency';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
@@ -25,6 +20,7 @@ import {
 import type { Stamped } from '../../core/notification-order.ts';
 import type { Emitted } from '../../core/ports.ts';
 import { type Envelope, envelopeOf } from '../../events/schemas.ts';
+import type { Decider, Decisions } from './decisions.ts';
 import { recordDecisions } from './metrics.ts';
 import { logger, metrics, tracer } from './powertools.ts';
 import {
@@ -148,57 +144,6 @@ export function parseRecordBody<T extends z.ZodMiniType>(
   return parsed.data as Envelope & { detail: z.infer<T> };
 }
 
-/** What a use case decided for one event: what to emit, and whether to look again. */
-interface Decision {
-  emitted: Emitted[];
-  lookAgainInSeconds?: number;
-}
-
-/**
- * A use case's outcome as a decision, as a stored one is handed back:
- * plain JSON (details hold undefined fields, which DynamoDB cannot
- * marshal), so a kept decision and a fresh one look the same.
- */
-const asDecision = (
-  outcome: Emitted[] | { emitted: Emitted[]; lookAgainInSeconds?: number }
-): Decision =>
-  JSON.parse(
-    JSON.stringify(Array.isArray(outcome) ? { emitted: outcome } : outcome)
-  );
-
-/**
- * The use case made idempotent per function (Powertools idempotency, in
- * the pullmedic table): what it decided for an event is stored and handed
- * back when the same event comes again within the hour.
- */
-function idempotentDecision<T, D extends BaseDependencies>(
-  useCase: UseCase<T, D>,
-  functionName: string,
-  deps: D,
-  config: IdempotencyConfig
-) {
-  return makeIdempotent(
-    async (
-      _key: { key: string },
-      event: Envelope & { detail: T },
-      run: RunMode,
-      d: D,
-      looks: number,
-      decided: (outcome: Decision) => void
-    ): Promise<Decision> => {
-      const decision = asDecision(await useCase(event, run, d, looks));
-      decided(decision);
-      return decision;
-    },
-    {
-      persistenceStore: deps.idempotencyStore(),
-      config,
-      keyPrefix: `IDEMPOTENCY#${functionName}`,
-      dataIndexArgument: 0,
-    }
-  );
-}
-
 /**
  * Whether a failed record goes to the dead-letter queue now, with its
  * reason, instead of back to the queue:
@@ -247,13 +192,6 @@ export interface HandlerOptions<D = BaseDependencies> {
    * events (time and detail-type), instead of all at once.
    */
   inOrder?: (a: Stamped, b: Stamped) => number;
-  /**
-   * Keep each decision (Powertools idempotency) so a redelivery gets it
-   * back instead of deciding again. Default true. A use case that only
-   * reads and emits, and decides the same way again, can do without: the
-   * record costs two writes an event.
-   */
-  keepDecisions?: boolean;
   /**
    * The dependencies one batch's records share, derived from the
    * function's for each invocation (a read the records share, say). Only
@@ -325,6 +263,8 @@ export function queueFunction<T extends z.ZodMiniType, P extends object>(spec: {
   detail: T;
   ports: (wiring: Wiring) => P;
   useCase: UseCase<z.infer<T>, BaseDependencies & P>;
+  /** Whether a redelivery gets the first decision back or a new one. */
+  decisions: Decisions;
   options?: HandlerOptions<BaseDependencies & P>;
 }): QueueFunction {
   return {
@@ -334,7 +274,7 @@ export function queueFunction<T extends z.ZodMiniType, P extends object>(spec: {
         spec.name,
         spec.detail,
         wire(spec.ports, overrides),
-        spec.useCase,
+        spec.decisions(spec.name, spec.useCase),
         spec.options
       ),
   };
@@ -348,7 +288,7 @@ function eventBridgeQueueHandler<
   functionName: string,
   detail: T,
   dependencies: () => D,
-  useCase: UseCase<z.infer<T>, D>,
+  decider: Decider<z.infer<T>, D>,
   options: HandlerOptions<D> = {}
 ) {
   if (options.perBatch && options.inOrder) {
@@ -357,69 +297,12 @@ function eventBridgeQueueHandler<
     );
   }
   const processor = new BatchProcessor(EventType.SQS);
-  const idempotency = new IdempotencyConfig({
-    eventKeyJmesPath: 'key',
-    expiresAfterSeconds: 3600,
-  });
-  // Built once, with the dependencies' store, on the first record.
-  let decision:
-    | {
-        store: D['idempotencyStore'];
-        decide: ReturnType<typeof idempotentDecision<z.infer<T>, D>>;
-      }
-    | undefined;
-
-  /** The use case's decision, kept so a redelivery gets it back. */
-  const keptDecision = async (
-    event: Envelope & { detail: z.infer<T> },
-    run: RunMode,
-    deps: D,
-    looks: number
-  ): Promise<Decision> => {
-    if (decision?.store !== deps.idempotencyStore) {
-      decision = {
-        store: deps.idempotencyStore,
-        decide: idempotentDecision(useCase, functionName, deps, idempotency),
-      };
-    }
-    // Keyed on the event and the look: a redelivery (say, after the
-    // publish below failed) gets the first decision back and emits it
-    // again; the claims it made are not taken twice.
-    let decided: Decision | undefined;
-    try {
-      return await decision.decide(
-        { key: `${event.id}#${looks}` },
-        event,
-        run,
-        deps,
-        looks,
-        (d) => {
-          decided = d;
-        }
-      );
-    } catch (err) {
-      // The use case decided and acted; only the save of its decision
-      // failed. Its effects stand, so the record carries on with it: failing
-      // the record would post or emit it a second time on the redelivery.
-      if (!(err instanceof IdempotencyPersistenceLayerError) || !decided)
-        throw err;
-      logger.warn('the decision was taken but not saved; carrying on with it', {
-        ...recordKeys(event),
-        error: messageOf(err.cause ?? err),
-      });
-      return decided;
-    }
-  };
-
   /** Parses one record and acts on it; a malformed one throws MalformedEventError. */
   const handleRecord = async (record: SQSRecord, deps: D): Promise<void> => {
     const event = parseRecordBody(record.body, detail);
     const run = await runModeOf(event, deps.control);
     const looks = Number(record.messageAttributes?.looks?.stringValue ?? 0);
-    const outcome =
-      options.keepDecisions === false
-        ? asDecision(await useCase(event, run, deps, looks))
-        : await keptDecision(event, run, deps, looks);
+    const outcome = await decider.decide(event, run, deps, looks);
     const emitted = outcome.emitted;
     if (emitted.length) await deps.publisher.publish(emitted);
     if (outcome.lookAgainInSeconds !== undefined) {
@@ -459,11 +342,7 @@ function eventBridgeQueueHandler<
   };
 
   const lambdaHandler = async (event: SQSEvent, context: Context) => {
-    // The in-progress record of a decision expires with this invocation:
-    // without it, a Lambda timed out mid-decision would leave the event
-    // "in progress" for the whole hour and its redeliveries would be
-    // refused until the queue dead-lettered them.
-    idempotency.registerLambdaContext(context);
+    decider.invoked?.(context);
     const shared = dependencies();
     const deps = options.perBatch?.(shared) ?? shared;
     const handle = (record: SQSRecord) => recordHandler(record, deps);

@@ -1,5 +1,4 @@
 import type { Agent } from 'node:http';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
@@ -165,19 +164,6 @@ function buildBase(config: Config, overrides: WiringOverrides) {
         sqs,
         required(config.queueUrl, 'PULLMEDIC_QUEUE_URL')
       );
-    },
-    /**
-     * The function's idempotency records, in the pullmedic table under
-     * IDEMPOTENCY#<function>: a redelivered event gets the decision taken
-     * the first time, emitted again, instead of a second decision.
-     */
-    idempotencyStore() {
-      return new DynamoDBPersistenceLayer({
-        tableName: required(config.tableName, 'PULLMEDIC_TABLE_NAME'),
-        keyAttr: 'pk',
-        expiryAttr: 'expiresAt',
-        awsSdkV3Client: dynamo,
-      });
     },
     /** The function's dead-letter queue, for what it cannot handle. */
     deadLetters() {

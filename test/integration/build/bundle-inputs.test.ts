@@ -102,4 +102,41 @@ describe('Feature: the function bundles', () => {
       ])
     );
   });
+
+  it('carries classic zod in no bundle: the contracts are zod/mini', () => {
+    // Act
+    const classic = Object.keys(inputs).flatMap((name) =>
+      bundledInputs(out, name)
+        .filter((p) => p.startsWith('node_modules/zod/v4/classic/'))
+        .map((p) => `${name}: ${p}`)
+    );
+
+    // Assess
+    expect(classic).toEqual([]);
+  });
+
+  it('carries Powertools idempotency only where decisions are kept', () => {
+    // Act: which bundles keep decisions, and which carry idempotency or
+    // its JMESPath engine.
+    const names = Object.keys(inputs).sort();
+    const keeping = names.filter((name) =>
+      bundledInputs(out, name).includes('functions/_shared/kept-decisions.ts')
+    );
+    const carrying = names.filter((name) =>
+      bundledInputs(out, name).some((p) =>
+        /^node_modules\/@aws-lambda-powertools\/(idempotency|jmespath)\//.test(
+          p
+        )
+      )
+    );
+
+    // Assess
+    expect(keeping).toEqual([
+      'notify',
+      'prune-result',
+      'roll-volume',
+      'watch-rollout',
+    ]);
+    expect(carrying).toEqual(keeping);
+  });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { decidedAnew } from '#functions/_shared/decisions.ts';
 import { queueFunction } from '#functions/_shared/eventbridge-queue-handler.ts';
 
 describe('Function: queueFunction', () => {
@@ -10,6 +11,7 @@ describe('Function: queueFunction', () => {
       detail: z.object({}),
       ports: () => ({}),
       useCase: async () => [],
+      decisions: decidedAnew,
       options: {
         inOrder: () => 0,
         perBatch: (deps) => deps,
