@@ -113,35 +113,37 @@ const jsonStringOf = <T extends z.ZodMiniType>(schema: T) =>
   );
 
 /**
- * Parses one SQS record as an EventBridge event with the given detail
- * schema. Throws MalformedEventError with a reason a person can act on.
+ * A parser of SQS records as EventBridge events with the given detail
+ * schema, built once per handler. It throws MalformedEventError with a
+ * reason a person can act on.
  *
  * @example
  * ```ts
- * const event = parseRecordBody(record.body, KubernetesEventDetail);
+ * const parseRecordBody = recordBodyParser(KubernetesEventDetail);
+ * const event = parseRecordBody(record.body);
  * ```
  */
-export function parseRecordBody<T extends z.ZodMiniType>(
-  body: string,
-  detail: T
-): Envelope & { detail: z.infer<T> } {
+export function recordBodyParser<T extends z.ZodMiniType>(detail: T) {
   // Powertools' parser: the body is a JSON string holding an EventBridge
   // envelope whose detail has the function's contract. Our own envelope
   // schema, because moto's deliveries (unlike AWS's) carry no `account`.
-  const parsed = parse(body, undefined, jsonStringOf(envelopeOf(detail)), true);
-  if (!parsed.success) {
-    const cause = parsed.error.cause;
-    const issues = Array.isArray(cause)
-      ? describeIssues(cause)
-      : parsed.error.message;
-    const what = /Invalid JSON/i.test(issues)
-      ? 'the message is not JSON'
-      : 'the event does not match its contract';
-    throw new MalformedEventError(`${what}: ${issues}`, {
-      cause: parsed.error,
-    });
-  }
-  return parsed.data as Envelope & { detail: z.infer<T> };
+  const schema = jsonStringOf(envelopeOf(detail));
+  return (body: string): Envelope & { detail: z.infer<T> } => {
+    const parsed = parse(body, undefined, schema, true);
+    if (!parsed.success) {
+      const cause = parsed.error.cause;
+      const issues = Array.isArray(cause)
+        ? describeIssues(cause)
+        : parsed.error.message;
+      const what = /Invalid JSON/i.test(issues)
+        ? 'the message is not JSON'
+        : 'the event does not match its contract';
+      throw new MalformedEventError(`${what}: ${issues}`, {
+        cause: parsed.error,
+      });
+    }
+    return parsed.data as Envelope & { detail: z.infer<T> };
+  };
 }
 
 /**
@@ -297,9 +299,10 @@ function eventBridgeQueueHandler<
     );
   }
   const processor = new BatchProcessor(EventType.SQS);
+  const parseRecordBody = recordBodyParser(detail);
   /** Parses one record and acts on it; a malformed one throws MalformedEventError. */
   const handleRecord = async (record: SQSRecord, deps: D): Promise<void> => {
-    const event = parseRecordBody(record.body, detail);
+    const event = parseRecordBody(record.body);
     const run = await runModeOf(event, deps.control);
     const looks = Number(record.messageAttributes?.looks?.stringValue ?? 0);
     const outcome = await decider.decide(event, run, deps, looks);
