@@ -20,22 +20,29 @@ export class ConfigError extends Error {
   }
 }
 
-/** An optional variable, read by `read` (which may add issues). */
+/** What every variable is before it is read: a string, or unset. */
+const optionalString = z.optional(z.string());
+
+/**
+ * An optional variable, read by `read` (which may add issues). Two
+ * schemas a setting, the string check shared: the settings are built at
+ * each cold start, and every schema built costs it.
+ */
 const setting = <T>(
   read: (raw: string | undefined, ctx: z.core.ParsePayload) => T
-) => z.pipe(z.optional(z.string()), z.transform(read));
+) => z.pipe(optionalString, z.transform(read));
 
 /** A number from the environment: unset or empty means the default. */
 const numberSetting = (
   fallback: number,
-  check: z.ZodMiniType<number>,
+  accepted: (value: number) => boolean,
   accepts: string
 ) =>
   setting((raw, ctx) => {
     if (raw === undefined || raw.trim() === '') return fallback;
     const value = Number(raw);
-    const parsed = check.safeParse(value);
-    if (!parsed.success) {
+    // Number('abc') is NaN and Number('1e999') Infinity: neither is finite.
+    if (!Number.isFinite(value) || !accepted(value)) {
       ctx.issues.push({
         code: 'custom',
         message: `must be ${accepts}, got "${raw}"`,
@@ -43,24 +50,24 @@ const numberSetting = (
       });
       return z.NEVER;
     }
-    return parsed.data;
+    return value;
   });
 
 const positive = (fallback: number) =>
-  numberSetting(fallback, z.number().check(z.positive()), 'a number > 0');
+  numberSetting(fallback, (n) => n > 0, 'a number > 0');
 const count = (fallback: number) =>
-  numberSetting(fallback, z.int().check(z.gte(0)), 'a whole number >= 0');
-const seconds = (fallback: number) =>
   numberSetting(
     fallback,
-    z.number().check(z.gte(0)),
-    'a number of seconds >= 0'
+    (n) => Number.isSafeInteger(n) && n >= 0,
+    'a whole number >= 0'
   );
+const seconds = (fallback: number) =>
+  numberSetting(fallback, (n) => n >= 0, 'a number of seconds >= 0');
 /** A whole number in [min, max]. */
 const between = (fallback: number, min: number, max: number) =>
   numberSetting(
     fallback,
-    z.int().check(z.gte(min), z.lte(max)),
+    (n) => Number.isSafeInteger(n) && n >= min && n <= max,
     `a whole number from ${min} to ${max}`
   );
 

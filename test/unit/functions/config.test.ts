@@ -55,6 +55,9 @@ describe('Function: loadConfig', () => {
     ['PULLMEDIC_SDK_MAX_ATTEMPTS', 'NaN', 'a whole number from 1 to 10'],
     ['PULLMEDIC_SDK_MAX_ATTEMPTS', '0', 'a whole number from 1 to 10'],
     ['PULLMEDIC_MIN_VOLUME_GIB', '0', 'a number > 0'],
+    ['PULLMEDIC_MIN_VOLUME_GIB', 'Infinity', 'a number > 0'],
+    ['PULLMEDIC_WATCH_MAX_LOOKS', '2.5', 'a whole number >= 0'],
+    ['PULLMEDIC_WATCH_MAX_LOOKS', '9007199254740993', 'a whole number >= 0'],
     [
       'PULLMEDIC_COMMAND_TIMEOUT_SECONDS',
       '5',
