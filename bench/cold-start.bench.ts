@@ -22,7 +22,7 @@ import path from 'node:path';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const bundles = path.join(repoRoot, 'dist', 'functions');
-const LOADS = Number(process.env.BENCH_LOADS ?? 7);
+const LOADS = Number(process.env.BENCH_LOADS ?? 15);
 
 // Runs in the child: loads the bundle once and reports in one JSON line.
 const probe = `
@@ -49,6 +49,14 @@ function loadOnce(file: string): Load {
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] as number;
+};
+
+/** The value below which a share q of the values lie (nearest rank). */
+const quantile = (values: number[], q: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[
+    Math.min(sorted.length - 1, Math.floor(q * sorted.length))
+  ] as number;
 };
 
 const names = readdirSync(bundles).filter((name) =>
@@ -91,18 +99,25 @@ function report(floorRoot: string) {
   );
   console.log(
     'function        size KiB  load ms (median, min–max)  RSS MiB' +
-      '  floor KiB  floor ms (median, min–max)  ratio'
+      '  floor KiB  floor ms (median, min–max)  ratio  pairs p25–p75'
   );
   const ratios: number[] = [];
   for (const name of names) {
     const file = path.join(bundles, name, 'index.mjs');
     const floorFile = path.join(floorRoot, name, 'index.mjs');
-    // Interleaved, so a burst of load on a shared machine falls on both.
+    // Interleaved, so a burst of load on a shared machine falls on both,
+    // and each goes first in every other pair, so neither always starts
+    // right after the other.
     const loads: Load[] = [];
     const floorLoads: Load[] = [];
     for (let i = 0; i < LOADS; i++) {
-      loads.push(loadOnce(file));
-      floorLoads.push(loadOnce(floorFile));
+      if (i % 2 === 0) {
+        loads.push(loadOnce(file));
+        floorLoads.push(loadOnce(floorFile));
+      } else {
+        floorLoads.push(loadOnce(floorFile));
+        loads.push(loadOnce(file));
+      }
     }
     const ms = loads.map((l) => l.loadMs);
     const floorMs = floorLoads.map((l) => l.loadMs);
@@ -111,9 +126,11 @@ function report(floorRoot: string) {
     const floorSize = statSync(floorFile).size / 1024;
     const ratio = median(ms) / median(floorMs);
     ratios.push(ratio);
+    // How noisy the machine was: the spread of each pair's own ratio.
+    const pairs = ms.map((m, i) => m / (floorMs[i] as number));
     console.log(
       `${name.padEnd(15)} ${size.toFixed(0).padStart(8)}  ${median(ms).toFixed(0).padStart(7)} (${Math.min(...ms).toFixed(0)}–${Math.max(...ms).toFixed(0)})${' '.repeat(14)}${rss.toFixed(0).padStart(7)}` +
-        `  ${floorSize.toFixed(0).padStart(9)}  ${median(floorMs).toFixed(0).padStart(8)} (${Math.min(...floorMs).toFixed(0)}–${Math.max(...floorMs).toFixed(0)})${' '.repeat(14)}${ratio.toFixed(2).padStart(5)}`
+        `  ${floorSize.toFixed(0).padStart(9)}  ${median(floorMs).toFixed(0).padStart(8)} (${Math.min(...floorMs).toFixed(0)}–${Math.max(...floorMs).toFixed(0)})${' '.repeat(14)}${ratio.toFixed(2).padStart(5)}  ${quantile(pairs, 0.25).toFixed(2)}–${quantile(pairs, 0.75).toFixed(2)}`
     );
   }
   const over = names.filter((_, i) => (ratios[i] as number) > 1.2);
