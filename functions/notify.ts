@@ -20,8 +20,8 @@ export const definition = queueFunction({
   detail: z.record(z.string(), z.unknown()),
   // The ports notify uses; its bundle carries only their SDK clients.
   ports: (w) => ({ notices: repeatNotices(w), notifier: notifier(w) }),
-  // A redelivery gets the first decision back: what it claimed is not
-  // claimed twice, and what it emitted is emitted again.
+  // A message is posted once: a record that comes back after its post
+  // (its publish or its delete failed) gets the first decision back.
   decisions: keptDecisions,
   useCase: async (event, _run, deps) => {
     const type = event['detail-type'];

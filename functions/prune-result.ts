@@ -22,8 +22,8 @@ export const definition = queueFunction({
     nodes: nodeDirectory(w),
     commands: nodeCommands(w),
   }),
-  // A redelivery gets the first decision back: what it claimed is not
-  // claimed twice, and what it emitted is emitted again.
+  // A prune's result is judged once: a redelivery emits the same verdict
+  // and roll request again instead of judging the command a second time.
   decisions: keptDecisions,
   useCase: async (event, run, deps) => {
     const outcome = await handlePruneResult(event.detail, run, deps);

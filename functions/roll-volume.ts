@@ -22,8 +22,9 @@ export const definition = queueFunction({
     launchTemplates: launchTemplates(w),
     rollouts: rollouts(w),
   }),
-  // A redelivery gets the first decision back: what it claimed is not
-  // claimed twice, and what it emitted is emitted again.
+  // A roll makes its launch template version and starts its rollout
+  // once: a redelivery (the publish of Volume Roll Started failed, say)
+  // emits the first decision again.
   decisions: keptDecisions,
   useCase: (event, run, deps) => rollVolume(event.detail, run, deps),
 });

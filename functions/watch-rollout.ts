@@ -14,8 +14,8 @@ export const definition = queueFunction({
   detail: VolumeRollStartedDetail,
   // The ports watch-rollout uses; its bundle carries only their SDK clients.
   ports: (w) => ({ incidents: incidentStore(w), rollouts: rollouts(w) }),
-  // A redelivery gets the first decision back: what it claimed is not
-  // claimed twice, and what it emitted is emitted again.
+  // Each look at a rollout is decided once: a redelivered look emits what
+  // the first one found, and asks for the same next look.
   decisions: keptDecisions,
   useCase: async (event, run, deps, looks) => {
     const { watch } = deps.config;
