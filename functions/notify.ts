@@ -21,7 +21,8 @@ export const definition = queueFunction({
   // The ports notify uses; its bundle carries only their SDK clients.
   ports: (w) => ({ notices: repeatNotices(w), notifier: notifier(w) }),
   // A message is posted once: a record that comes back after its post
-  // (its publish or its delete failed) gets the first decision back.
+  // (the invocation timed out, or SQS delivered it twice) gets the first
+  // decision back.
   decisions: keptDecisions,
   useCase: async (event, _run, deps) => {
     const type = event['detail-type'];
