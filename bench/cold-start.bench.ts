@@ -7,10 +7,12 @@
  * function's own code and its other dependencies add; the goal is 1.2 at
  * most.
  *
- * Run with `npm run bench:cold-start` (it builds the bundles first). Each
+ * Run with `npm run bench:cold-start` (it builds the bundles first;
+ * `BENCH_LOADS=<n>` loads each side n times, 15 by default). Each
  * load is a new Node process, as a Lambda cold start is; the figures leave
  * out what Lambda adds (downloading the package, starting the runtime) and
- * the first invocation's own work (building the SDK clients, TLS).
+ * the first invocation's own work (building the SDK clients, TLS, and
+ * the schema of each detail-type it reads: events/schemas.ts).
  *
  * A plain script, not a timed test: CI machines are too noisy to assert a
  * time, and a benchmark that fails at random teaches people to ignore it.
