@@ -12,6 +12,10 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import {
+  type DynamoDBDocumentClient,
+  ScanCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSRecord } from 'aws-lambda';
 
 import { createPullmedicTable } from '../../adapters/aws/dynamodb-table.ts';
@@ -283,4 +287,28 @@ export async function seedSentPrune(
     prune: { ...prune, commandId, sentAt: openedAt },
   });
   await store.pointCommand(key, incidentId, commandId);
+}
+
+/**
+ * The decisions kept in the pullmedic table (Powertools idempotency,
+ * functions/_shared/kept-decisions.ts) whose key starts with `prefix`:
+ * all of them, or one function's (`IDEMPOTENCY#notify`).
+ *
+ * @example
+ * ```ts
+ * expect(await keptDecisionRecords(documents)).toEqual([]);
+ * ```
+ */
+export async function keptDecisionRecords(
+  documents: DynamoDBDocumentClient,
+  prefix = 'IDEMPOTENCY#'
+) {
+  const out = await documents.send(
+    new ScanCommand({
+      TableName: 'pullmedic',
+      FilterExpression: 'begins_with(pk, :prefix)',
+      ExpressionAttributeValues: { ':prefix': prefix },
+    })
+  );
+  return out.Items ?? [];
 }

@@ -1,12 +1,13 @@
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sdkError } from '../../../cli/local/fault-sweep.ts';
 import { DETAIL_TYPES } from '../../../events/detail-types.ts';
 import type { ClientHook } from '../../../functions/_shared/wiring.ts';
 import {
   createTable,
+  keptDecisionRecords,
   lambdaContext,
   observeCommand,
   queueWithArn,
@@ -215,16 +216,10 @@ describe('Function: notify handler, on a batch that holds several steps of one i
 
     // Act
     await handler({ Records: [record] }, lambdaContext('notify'));
-    const records = await documents.send(
-      new ScanCommand({
-        TableName: 'pullmedic',
-        FilterExpression: 'begins_with(pk, :prefix)',
-        ExpressionAttributeValues: { ':prefix': 'IDEMPOTENCY#notify' },
-      })
-    );
+    const records = await keptDecisionRecords(documents, 'IDEMPOTENCY#notify');
 
     // Assess: the handler's context says 30 s are left.
-    const bounded = (records.Items ?? []).filter(
+    const bounded = records.filter(
       (item) =>
         item.in_progress_expiration >= before + 30_000 &&
         item.in_progress_expiration <= Date.now() + 30_000

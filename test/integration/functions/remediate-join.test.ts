@@ -1,13 +1,10 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import {
-  DynamoDBDocumentClient,
-  GetCommand,
-  ScanCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTable,
+  keptDecisionRecords,
   lambdaContext,
   observeCommand,
   queueWithArn,
@@ -181,17 +178,11 @@ describe('Function: remediate handler, when a BackOff overtakes its Failed event
       },
       CONTEXT
     );
-    const records = await documents.send(
-      new ScanCommand({
-        TableName: 'pullmedic',
-        FilterExpression: 'begins_with(pk, :prefix)',
-        ExpressionAttributeValues: { ':prefix': 'IDEMPOTENCY#' },
-      })
-    );
+    const records = await keptDecisionRecords(documents);
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(records.Items ?? []).toEqual([]);
+    expect(records).toEqual([]);
   });
 
   it("reads the node's incident once for a batch of its BackOffs, and joins each", async () => {

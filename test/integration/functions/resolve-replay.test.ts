@@ -1,10 +1,11 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbIncidentStore } from '../../../adapters/aws/dynamodb-incident-store.ts';
 import { PullmedicTable } from '../../../adapters/aws/dynamodb-table.ts';
 import {
   createTable,
+  keptDecisionRecords,
   lambdaContext,
   observeCommand,
   queueWithArn,
@@ -157,13 +158,7 @@ describe('Function: resolve handler, when a Pulled event overtakes its incident 
     // Act
     const first = await handler({ Records: [pulled] }, CONTEXT);
     const again = await handler({ Records: [pulled] }, CONTEXT);
-    const records = await documents.send(
-      new ScanCommand({
-        TableName: 'pullmedic',
-        FilterExpression: 'begins_with(pk, :prefix)',
-        ExpressionAttributeValues: { ':prefix': 'IDEMPOTENCY#' },
-      })
-    );
+    const records = await keptDecisionRecords(documents);
     const after = await store.get(incident.key);
 
     // Assess
@@ -175,6 +170,6 @@ describe('Function: resolve handler, when a Pulled event overtakes its incident 
     expect(after?.status).toBe('resolved');
     const resolvedSteps = after?.timeline.filter((t) => t.step === 'resolved');
     expect(resolvedSteps).toHaveLength(1);
-    expect(records.Items ?? []).toEqual([]);
+    expect(records).toEqual([]);
   });
 });
