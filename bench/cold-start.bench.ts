@@ -48,11 +48,6 @@ function loadOnce(file: string): Load {
   return JSON.parse(out.trim().split('\n').at(-1) as string) as Load;
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
-};
-
 /** The value below which a share q of the values lie (nearest rank). */
 const quantile = (values: number[], q: number) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -60,6 +55,8 @@ const quantile = (values: number[], q: number) => {
     Math.min(sorted.length - 1, Math.floor(q * sorted.length))
   ] as number;
 };
+
+const median = (values: number[]) => quantile(values, 0.5);
 
 const names = readdirSync(bundles).filter((name) =>
   statSync(path.join(bundles, name, 'index.mjs'), {
